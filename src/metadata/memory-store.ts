@@ -1,0 +1,62 @@
+import { Version } from "../types/ids.ts";
+import {
+  PreconditionFailedError,
+  type MetadataStore,
+  type MetadataWatchEvent,
+  type Precondition,
+  type VersionedValue,
+} from "./metadata-store.ts";
+
+/** Process-local store: for unit tests and for components that get a store injected. */
+export class InMemoryMetadataStore implements MetadataStore {
+  private readonly entries = new Map<string, VersionedValue>();
+  private readonly watchers = new Map<string, Set<(e: MetadataWatchEvent) => void>>();
+
+  async get(key: string): Promise<VersionedValue | null> {
+    return this.entries.get(key) ?? null;
+  }
+
+  async put(key: string, value: Uint8Array, precondition: Precondition): Promise<Version> {
+    const current = this.entries.get(key) ?? null;
+    checkPrecondition(key, current, precondition);
+    const next = { version: Version((current?.version ?? 0) + 1), value: Uint8Array.from(value) };
+    this.entries.set(key, next);
+    this.notify(key, next);
+    return next.version;
+  }
+
+  async delete(key: string, precondition: Precondition): Promise<void> {
+    checkPrecondition(key, this.entries.get(key) ?? null, precondition);
+    this.entries.delete(key);
+    this.notify(key, null);
+  }
+
+  watch(key: string, onChange: (event: MetadataWatchEvent) => void): () => void {
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(onChange);
+    return () => set.delete(onChange);
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+  }
+
+  private notify(key: string, value: VersionedValue | null): void {
+    for (const w of this.watchers.get(key) ?? []) w({ key, value });
+  }
+}
+
+/** Shared by every backend that evaluates preconditions itself. */
+export function checkPrecondition(key: string, current: VersionedValue | null, precondition: Precondition): void {
+  switch (precondition.kind) {
+    case "none":
+      return;
+    case "does-not-exist":
+      if (current !== null) throw new PreconditionFailedError(key, current.version);
+      return;
+    case "matches":
+      if (current?.version !== precondition.version) throw new PreconditionFailedError(key, current?.version ?? null);
+      return;
+  }
+}
