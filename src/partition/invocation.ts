@@ -1,0 +1,83 @@
+import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
+
+export type ServiceType = "SERVICE" | "VIRTUAL_OBJECT" | "WORKFLOW";
+export type HandlerType = "EXCLUSIVE" | "SHARED" | "WORKFLOW";
+
+export interface InvocationTarget {
+  readonly service: string;
+  readonly handler: string;
+  /** Object or workflow key; absent for plain services. */
+  readonly key?: string;
+  readonly serviceType: ServiceType;
+  readonly handlerType: HandlerType;
+}
+
+/** Whether this invocation must hold the per-key lock of its virtual object / workflow. */
+export function needsKeyLock(t: InvocationTarget): boolean {
+  return t.serviceType !== "SERVICE" && t.handlerType !== "SHARED";
+}
+
+export interface Header {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Where the result of an invocation goes once it is known. */
+export type ResponseSink =
+  | { readonly kind: "ingress"; readonly nodeId: number }
+  | { readonly kind: "invocation"; readonly caller: InvocationId; readonly completionId: number };
+
+export type InvocationResult =
+  | { readonly kind: "success"; readonly value: Uint8Array }
+  | { readonly kind: "failure"; readonly code: number; readonly message: string };
+
+export type InvocationStatusKind = "scheduled" | "inboxed" | "invoked" | "suspended" | "completed";
+
+/** What the runtime waits for before resuming a suspended invocation (leaf ids of the await tree). */
+export interface AwaitingOn {
+  readonly completions: readonly number[];
+  readonly signals: readonly number[];
+  readonly namedSignals: readonly string[];
+}
+
+export interface InvocationStatus {
+  readonly id: InvocationId;
+  readonly status: InvocationStatusKind;
+  readonly target: InvocationTarget;
+  readonly headers: readonly Header[];
+  readonly responseSinks: readonly ResponseSink[];
+  readonly idempotencyKey?: string;
+  /** Caller invocation for calls/sends made from a handler; absent for ingress requests. */
+  readonly invokedBy?: InvocationId;
+  /** Seed handed to the SDK's deterministic RNG; chosen by whoever proposed the Invoke record. */
+  readonly randomSeed: string;
+  /** Journal length (commands + notifications). */
+  readonly journalLength: number;
+  /** Commands the SDK has written so far; the next command record must carry this index. */
+  readonly commandCount: number;
+  /** Completion ids and signal ids already delivered, to drop duplicate deliveries. */
+  readonly deliveredCompletions: readonly number[];
+  readonly awaiting?: AwaitingOn;
+  readonly result?: InvocationResult;
+  /** Epoch of the leader that last (re)started the invocation; informational. */
+  readonly leaderEpoch?: LeaderEpoch;
+  // Timestamps (ms since epoch) — always copied from the header of the record that caused them.
+  readonly createdAt: number;
+  readonly modifiedAt: number;
+  readonly scheduledAt?: number;
+  readonly executionTime?: number;
+  readonly inboxedAt?: number;
+  readonly runningAt?: number;
+  readonly completedAt?: number;
+  /** How long the completed status is kept (ms); 0 keeps only a dedup tombstone until purge. */
+  readonly completionRetentionMs: number;
+}
+
+export interface JournalEntry {
+  readonly index: number;
+  readonly type: number;
+  readonly payload: Uint8Array;
+  readonly appendedAt: number;
+  /** Optional human name the SDK gave the command (e.g. the ctx.run name). */
+  readonly name?: string;
+}

@@ -1,0 +1,89 @@
+import { Packr } from "msgpackr";
+import { CorruptionError } from "../types/errors.ts";
+import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
+import type { AwaitingOn, Header, InvocationResult, InvocationTarget, ResponseSink } from "./invocation.ts";
+
+/**
+ * Every record carries the proposer's wall-clock time. Apply code takes all timestamps from here,
+ * so a replica or a replay derives exactly the same rows.
+ */
+export interface RecordHeader {
+  /** Milliseconds since the Unix epoch, read once by the proposer. */
+  readonly ts: number;
+  /** Leader epoch of the proposer for leader-only records (invoker effects, timers, outbox). */
+  readonly epoch?: LeaderEpoch;
+}
+
+export interface InvokeRequest {
+  readonly id: InvocationId;
+  readonly target: InvocationTarget;
+  readonly argument: Uint8Array;
+  readonly headers: readonly Header[];
+  readonly responseSink?: ResponseSink;
+  readonly idempotencyKey?: string;
+  readonly invokedBy?: InvocationId;
+  /** When set and in the future (compared with the record's ts), the invocation is delayed. */
+  readonly executionTime?: number;
+  /** Decimal u64 seed for the SDK's deterministic RNG. */
+  readonly randomSeed: string;
+  readonly completionRetentionMs?: number;
+}
+
+/** A new invocation id the proposer chose for the callee of a Call / OneWayCall command. */
+export interface CalleeAssignment {
+  readonly invocationId: InvocationId;
+  readonly randomSeed: string;
+}
+
+export type Command =
+  | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }
+  | { readonly t: "invoke"; readonly request: InvokeRequest }
+  /** A command message the SDK sent, in SDK order: `commandIndex` must equal the stored command count. */
+  | {
+      readonly t: "journal-command";
+      readonly id: InvocationId;
+      readonly commandIndex: number;
+      readonly msgType: number;
+      readonly payload: Uint8Array;
+      readonly callee?: CalleeAssignment;
+    }
+  | { readonly t: "run-completion"; readonly id: InvocationId; readonly completionId: number; readonly result: InvocationResult }
+  | { readonly t: "suspend"; readonly id: InvocationId; readonly commandCount: number; readonly awaiting: AwaitingOn }
+  | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
+  /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
+  | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
+  | { readonly t: "invocation-response"; readonly target: InvocationId; readonly completionId: number; readonly result: InvocationResult }
+  | { readonly t: "timer-fired"; readonly key: string }
+  | { readonly t: "outbox-shipped"; readonly seq: number };
+
+export interface Envelope {
+  readonly header: RecordHeader;
+  readonly command: Command;
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return packr.pack(e);
+}
+
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  try {
+    return packr.unpack(bytes) as Envelope;
+  } catch (err) {
+    throw new CorruptionError(`undecodable log record: ${(err as Error).message}`);
+  }
+}
+
+/** Messages a partition's leader ships to some partition's log (possibly its own) via the outbox. */
+export type OutboxMessage =
+  | { readonly t: "invoke"; readonly request: InvokeRequest }
+  | { readonly t: "invocation-response"; readonly target: InvocationId; readonly completionId: number; readonly result: InvocationResult };
+
+export function encodeOutboxMessage(m: OutboxMessage): Uint8Array {
+  return packr.pack(m);
+}
+
+export function decodeOutboxMessage(bytes: Uint8Array): OutboxMessage {
+  return packr.unpack(bytes) as OutboxMessage;
+}
