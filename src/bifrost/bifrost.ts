@@ -8,7 +8,7 @@ export interface LogRecord {
 /** A read result: a record, or a gap up to `trimGapTo` (inclusive) because the prefix was trimmed. */
 export type LogEntry = LogRecord | { readonly lsn: Lsn; readonly trimGapTo: Lsn };
 
-export function isTrimGap(e: LogEntry): e is { lsn: Lsn; trimGapTo: Lsn } {
+export function isTrimGap(e: LogEntry): e is Extract<LogEntry, { trimGapTo: Lsn }> {
   return "trimGapTo" in e;
 }
 

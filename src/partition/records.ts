@@ -29,11 +29,17 @@ export interface InvokeRequest {
   readonly completionRetentionMs?: number;
 }
 
-/** A new invocation id the proposer chose for the callee of a Call / OneWayCall command. */
-export interface CalleeAssignment {
-  readonly invocationId: InvocationId;
-  readonly randomSeed: string;
-}
+/**
+ * What the proposer resolved for the callee of a Call / OneWayCall command: the new invocation id
+ * and seed it chose and the target's type from the schema, or why the target cannot be called.
+ */
+export type CalleeAssignment =
+  | {
+      readonly invocationId: InvocationId;
+      readonly randomSeed: string;
+      readonly target: Omit<InvocationTarget, "key">;
+    }
+  | { readonly error: { readonly code: number; readonly message: string } };
 
 export type Command =
   | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }

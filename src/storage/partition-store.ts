@@ -59,6 +59,7 @@ export interface ReadTxn {
   peekInbox(service: string, key: string): InboxEntry | null;
   listInbox(): (InboxEntry & { service: string; key: string })[];
   listTimers(): TimerEntry[];
+  listTimersDueBefore(fireAt: number): TimerEntry[];
   getTimer(key: string): TimerEntry | null;
   listOutbox(): OutboxEntry[];
   getIdempotency(scope: string): IdempotencyEntry | null;
@@ -168,6 +169,7 @@ export class PartitionStore {
       inboxPut: s("INSERT INTO inbox(service, obj_key, seq, invocation_id) VALUES (?, ?, ?, ?)"),
       inboxDel: s("DELETE FROM inbox WHERE service = ? AND obj_key = ? AND seq = ?"),
       timerList: s("SELECT body FROM timers ORDER BY fire_at, timer_key"),
+      timerDue: s("SELECT body FROM timers WHERE fire_at <= ? ORDER BY fire_at, timer_key"),
       timerGet: s("SELECT body FROM timers WHERE timer_key = ?"),
       timerPut: s("INSERT OR REPLACE INTO timers(timer_key, fire_at, body) VALUES (?, ?, ?)"),
       timerDel: s("DELETE FROM timers WHERE timer_key = ?"),
@@ -253,6 +255,7 @@ export class PartitionStore {
           invocationId: r.invocation_id as InvocationId,
         })),
       listTimers: () => (st.timerList.all() as Row[]).map((r) => decode<TimerEntry>(r, "timer")!),
+      listTimersDueBefore: (fireAt) => (st.timerDue.all(fireAt) as Row[]).map((r) => decode<TimerEntry>(r, "timer")!),
       getTimer: (key) => decode<TimerEntry>(st.timerGet.get(key) as Row | undefined, `timer ${key}`),
       listOutbox: () =>
         (st.outboxList.all() as Row[]).map((r) => ({ seq: r.seq as number, message: r.message as Buffer })),

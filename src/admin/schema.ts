@@ -1,0 +1,112 @@
+import type { HandlerType, InvocationTarget, ServiceType } from "../partition/invocation.ts";
+import { NotFoundError, BadRequestError } from "../types/errors.ts";
+
+export type ProtocolMode = "BIDI_STREAM" | "REQUEST_RESPONSE";
+
+export interface HandlerSchema {
+  readonly name: string;
+  readonly ty: HandlerType;
+  /** Content type the handler accepts; `undefined` means it takes no input. */
+  readonly inputContentType?: string;
+  readonly inputRequired: boolean;
+  readonly outputContentType?: string;
+  readonly inactivityTimeoutMs?: number;
+  readonly abortTimeoutMs?: number;
+  readonly journalRetentionMs?: number;
+  readonly idempotencyRetentionMs?: number;
+  readonly workflowCompletionRetentionMs?: number;
+  readonly ingressPrivate?: boolean;
+  readonly documentation?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface ServiceSchema {
+  readonly name: string;
+  readonly ty: ServiceType;
+  readonly handlers: readonly HandlerSchema[];
+  readonly deploymentId: string;
+  readonly revision: number;
+  readonly public: boolean;
+  readonly inactivityTimeoutMs?: number;
+  readonly abortTimeoutMs?: number;
+  readonly journalRetentionMs?: number;
+  readonly idempotencyRetentionMs?: number;
+  readonly documentation?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface DeploymentSchema {
+  readonly id: string;
+  readonly uri: string;
+  readonly protocolMode: ProtocolMode;
+  readonly minProtocolVersion: number;
+  readonly maxProtocolVersion: number;
+  /** The version Reprise speaks to this deployment: the highest both sides support. */
+  readonly protocolVersion: number;
+  readonly additionalHeaders: Readonly<Record<string, string>>;
+  readonly services: readonly { readonly name: string; readonly revision: number }[];
+  readonly createdAt: number;
+  readonly sdkVersion?: string;
+}
+
+/** The `schema_registry` metadata document. */
+export interface SchemaRegistry {
+  readonly deployments: readonly DeploymentSchema[];
+  readonly services: readonly ServiceSchema[];
+}
+
+export const EMPTY_SCHEMA: SchemaRegistry = { deployments: [], services: [] };
+
+/** Read-only lookups over one version of the registry. */
+export class SchemaView {
+  private readonly services: Map<string, ServiceSchema>;
+  private readonly deployments: Map<string, DeploymentSchema>;
+
+  constructor(readonly registry: SchemaRegistry) {
+    this.services = new Map(registry.services.map((s) => [s.name, s]));
+    this.deployments = new Map(registry.deployments.map((d) => [d.id, d]));
+  }
+
+  service(name: string): ServiceSchema | undefined {
+    return this.services.get(name);
+  }
+
+  deployment(id: string): DeploymentSchema | undefined {
+    return this.deployments.get(id);
+  }
+
+  deploymentForService(name: string): DeploymentSchema | undefined {
+    const svc = this.services.get(name);
+    return svc ? this.deployments.get(svc.deploymentId) : undefined;
+  }
+
+  /** Resolves service + handler to an invocation target, with errors as the ingress reports them. */
+  resolveTarget(service: string, handler: string): { target: Omit<InvocationTarget, "key">; handler: HandlerSchema; service: ServiceSchema } {
+    const svc = this.services.get(service);
+    if (!svc) {
+      throw new NotFoundError(`service '${service}' not found, make sure to register the service before calling it.`, "service_not_found");
+    }
+    const h = svc.handlers.find((x) => x.name === handler);
+    if (!h) {
+      throw new NotFoundError(
+        `the service '${service}' exists, but the handler '${handler}' was not found, check that the handler exists in the latest registered service version.`,
+        "handler_not_found",
+      );
+    }
+    return { target: { service, handler, serviceType: svc.ty, handlerType: h.ty }, handler: h, service: svc };
+  }
+
+  listServices(): ServiceSchema[] {
+    return [...this.services.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  listDeployments(): DeploymentSchema[] {
+    return [...this.deployments.values()];
+  }
+}
+
+export function requireKey(target: Omit<InvocationTarget, "key">, key: string | undefined): void {
+  if (target.serviceType !== "SERVICE" && (key === undefined || key === "")) {
+    throw new BadRequestError(`the service '${target.service}' is a ${target.serviceType === "WORKFLOW" ? "workflow" : "virtual object"}; call it as /${target.service}/{key}/${target.handler}`, "missing_key");
+  }
+}

@@ -1,0 +1,146 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { readBody, sendError, sendJson } from "../ingress/http-util.ts";
+import { BadRequestError, NotFoundError, RepriseError } from "../types/errors.ts";
+import type { DeploymentRegistry } from "./deployments.ts";
+import { deploymentJson, serviceJson } from "./rest-model.ts";
+
+export interface AdminOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly registry: DeploymentRegistry;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+  /** Extra routes (introspection, invocation management) mounted by other subsystems. */
+  readonly routes?: readonly AdminRoute[];
+}
+
+export interface AdminRoute {
+  readonly method: string;
+  readonly pattern: RegExp;
+  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, body: Buffer): Promise<void>;
+}
+
+const JSON_LIMIT = 1024 * 1024;
+
+/** The operator-facing HTTP API on the admin port, shaped like Restate's admin API. */
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly routes: AdminRoute[];
+
+  constructor(private readonly o: AdminOptions) {
+    this.routes = [...this.builtinRoutes(), ...(o.routes ?? [])];
+    this.server = http.createServer((req, res) => {
+      this.dispatch(req, res).catch((e) => sendError(res, e));
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://admin").pathname.replace(/\/+$/, "") || "/";
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, JSON_LIMIT);
+      return route.handle(req, res, m, body);
+    }
+    if (pathMatched) throw new RepriseError("method_not_allowed", `method ${req.method} not allowed on ${path}`, false, 405);
+    throw new NotFoundError(`no such admin endpoint: ${req.method} ${path}`);
+  }
+
+  private builtinRoutes(): AdminRoute[] {
+    const { registry } = this.o;
+    const route = (method: string, pattern: RegExp, handle: AdminRoute["handle"]): AdminRoute => ({ method, pattern, handle });
+    return [
+      route("GET", /^\/health$/, async (_q, res) => sendJson(res, 200, {})),
+      route("GET", /^\/version$/, async (_q, res) =>
+        sendJson(res, 200, { version: "0.1.0", min_admin_api_version: 1, max_admin_api_version: 2 }),
+      ),
+      route("GET", /^\/metrics$/, async (_q, res) => {
+        const text = await this.o.metrics.metrics();
+        res.writeHead(200, { "content-type": this.o.metrics.contentType });
+        res.end(text);
+      }),
+      route("POST", /^\/deployments$/, async (_q, res, _m, body) => {
+        const req = parseJsonObject(body);
+        const uri = req.uri;
+        if (typeof uri !== "string" || uri.length === 0) {
+          throw new BadRequestError("request body must be JSON with a 'uri' field naming the deployment, e.g. {\"uri\": \"http://localhost:9080\"}", "missing_uri");
+        }
+        try {
+          new URL(uri);
+        } catch {
+          throw new BadRequestError(`'${uri}' is not a valid URL`, "invalid_uri");
+        }
+        const headers = req.additional_headers ?? {};
+        if (typeof headers !== "object" || headers === null) throw new BadRequestError("'additional_headers' must be an object", "invalid_headers");
+        const { deployment, services } = await registry.register(
+          { uri, additionalHeaders: headers as Record<string, string>, ...(typeof req.force === "boolean" ? { force: req.force } : {}) },
+          Date.now(),
+        );
+        sendJson(res, 201, {
+          id: deployment.id,
+          services: services.map(serviceJson),
+          min_protocol_version: deployment.minProtocolVersion,
+          max_protocol_version: deployment.maxProtocolVersion,
+          ...(deployment.sdkVersion ? { sdk_version: deployment.sdkVersion } : {}),
+        });
+      }),
+      route("GET", /^\/deployments$/, async (_q, res) => {
+        const view = registry.schema;
+        sendJson(res, 200, {
+          deployments: view.listDeployments().map((d) => deploymentJson(d, view.listServices().filter((s) => s.deploymentId === d.id))),
+        });
+      }),
+      route("GET", /^\/deployments\/([^/]+)$/, async (_q, res, m) => {
+        const view = registry.schema;
+        const d = view.deployment(decodeURIComponent(m[1]));
+        if (!d) throw new NotFoundError(`deployment '${m[1]}' not found`, "deployment_not_found");
+        sendJson(res, 200, deploymentJson(d, view.listServices().filter((s) => s.deploymentId === d.id)));
+      }),
+      route("DELETE", /^\/deployments\/([^/]+)$/, async (_q, res, m) => {
+        await registry.remove(decodeURIComponent(m[1]));
+        res.writeHead(202).end();
+      }),
+      route("GET", /^\/services$/, async (_q, res) => sendJson(res, 200, { services: registry.schema.listServices().map(serviceJson) })),
+      route("GET", /^\/services\/([^/]+)$/, async (_q, res, m) => {
+        const s = registry.schema.service(decodeURIComponent(m[1]));
+        if (!s) throw new NotFoundError(`service '${decodeURIComponent(m[1])}' not found`, "service_not_found");
+        sendJson(res, 200, serviceJson(s));
+      }),
+      route("GET", /^\/services\/([^/]+)\/handlers$/, async (_q, res, m) => {
+        const s = registry.schema.service(decodeURIComponent(m[1]));
+        if (!s) throw new NotFoundError(`service '${decodeURIComponent(m[1])}' not found`, "service_not_found");
+        sendJson(res, 200, { handlers: serviceJson(s).handlers });
+      }),
+    ];
+  }
+}
+
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw new BadRequestError(`request body is not valid JSON: ${(e as Error).message}`, "malformed_json");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BadRequestError("request body must be a JSON object", "malformed_json");
+  return parsed as Record<string, unknown>;
+}

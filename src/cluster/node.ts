@@ -1,0 +1,174 @@
+import { join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { Registry, Gauge, collectDefaultMetrics } from "prom-client";
+import type { Logger } from "pino";
+import { rootLogger } from "../common/logger.ts";
+import { AdminServer, type AdminRoute } from "../admin/server.ts";
+import { DeploymentRegistry } from "../admin/deployments.ts";
+import { createLocalBifrost } from "../bifrost/create-local.ts";
+import type { Bifrost } from "../bifrost/bifrost.ts";
+import { IngressServer } from "../ingress/server.ts";
+import { ResultWaiters, type InvocationDispatcher } from "../ingress/dispatcher.ts";
+import { Invoker } from "../invoker/invoker.ts";
+import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { PartitionProcessor } from "../partition/processor.ts";
+import type { InvokeRequest } from "../partition/records.ts";
+import { PartitionRouter } from "../partition/routing.ts";
+import { PartitionStore } from "../storage/partition-store.ts";
+import { partitionKeyOf, type InvocationId, type PartitionId } from "../types/ids.ts";
+import type { NodeConfig } from "./config.ts";
+
+export interface RunningNode {
+  readonly ingressPort: number;
+  readonly adminPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A complete single-node Reprise: embedded metadata, local log, all partitions led here, invoker,
+ * ingress and admin. Subsystems are built from interfaces so cluster roles can replace them.
+ */
+export class Node implements InvocationDispatcher, RunningNode {
+  readonly nodeId = 1;
+  readonly router: PartitionRouter;
+  readonly registry: DeploymentRegistry;
+  readonly processors = new Map<PartitionId, PartitionProcessor>();
+  private readonly stores: PartitionStore[] = [];
+  private readonly waiters = new ResultWaiters();
+  private readonly log: Logger;
+  private readonly metrics = new Registry();
+  private ingress: IngressServer | null = null;
+  private admin: AdminServer | null = null;
+  private invoker: Invoker;
+  ingressPort = 0;
+  adminPort = 0;
+
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly metadata: MetadataStore,
+    private readonly bifrost: Bifrost,
+  ) {
+    this.log = rootLogger.child({ node: config.nodeName });
+    this.router = new PartitionRouter(config.partitions);
+    this.registry = new DeploymentRegistry(metadata);
+    this.invoker = new Invoker({
+      schema: () => this.registry.schema,
+      retry: config.invoker.retry,
+      inactivityTimeoutMs: config.invoker.inactivityTimeoutMs,
+      abortTimeoutMs: config.invoker.abortTimeoutMs,
+      logger: this.log,
+    });
+  }
+
+  static async start(config: NodeConfig, extraAdminRoutes: (node: Node) => AdminRoute[] = () => []): Promise<Node> {
+    const baseDir = resolve(config.baseDir);
+    mkdirSync(baseDir, { recursive: true });
+    const metadata = new EmbeddedMetadataStore(join(baseDir, "metadata.sqlite"));
+    const bifrost = await createLocalBifrost(join(baseDir, "bifrost"), metadata);
+    const node = new Node(config, metadata, bifrost);
+    try {
+      await node.boot(baseDir, extraAdminRoutes(node));
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  private async boot(baseDir: string, routes: AdminRoute[]): Promise<void> {
+    await this.registry.load();
+    for (const pid of this.router.partitions) {
+      const store = new PartitionStore(join(baseDir, "partitions", `p${pid}.sqlite`));
+      this.stores.push(store);
+      const processor = new PartitionProcessor({
+        partitionId: pid,
+        logId: this.router.logOf(pid),
+        nodeId: this.nodeId,
+        bifrost: this.bifrost,
+        store,
+        router: this.router,
+        invoker: this.invoker,
+        onResult: (id, result) => this.waiters.complete(id, result),
+        logger: this.log,
+      });
+      this.processors.set(pid, processor);
+    }
+    await Promise.all([...this.processors.values()].map((p) => p.start()));
+    this.registerMetrics();
+    this.ingress = new IngressServer({
+      port: this.config.ingress.port,
+      host: this.config.bindAddress,
+      bodyLimitBytes: this.config.ingress.bodyLimitBytes,
+      schema: () => this.registry.schema,
+      dispatcher: this,
+      logger: this.log,
+    });
+    this.admin = new AdminServer({
+      port: this.config.admin.port,
+      host: this.config.bindAddress,
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.log,
+      routes,
+    });
+    this.adminPort = await this.admin.listen();
+    this.ingressPort = await this.ingress.listen();
+    this.log.info({ ingressPort: this.ingressPort, adminPort: this.adminPort, partitions: this.config.partitions, baseDir }, "reprise node ready");
+  }
+
+  async dispatch(request: InvokeRequest): Promise<void> {
+    await this.processorFor(request.id).appendRecord({ t: "invoke", request });
+  }
+
+  awaitResult(id: InvocationId) {
+    return this.waiters.register(id);
+  }
+
+  processorFor(id: InvocationId): PartitionProcessor {
+    return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)))!;
+  }
+
+  async stop(): Promise<void> {
+    await this.ingress?.close();
+    await this.admin?.close();
+    this.invoker.close();
+    await Promise.all([...this.processors.values()].map((p) => p.stop()));
+    for (const s of this.stores) s.close();
+    await this.bifrost.close();
+    this.registry.close();
+    await this.metadata.close();
+  }
+
+  private registerMetrics(): void {
+    collectDefaultMetrics({ register: this.metrics, prefix: "reprise_" });
+    const processors = [...this.processors.values()];
+    new Gauge({
+      name: "reprise_partition_applied_lsn",
+      help: "Last LSN applied to the partition store",
+      labelNames: ["partition"],
+      registers: [this.metrics],
+      collect() {
+        for (const p of processors) this.set({ partition: String(p.partitionId) }, p.appliedLsn);
+      },
+    });
+    new Gauge({
+      name: "reprise_partition_leader_epoch",
+      help: "Current leader epoch of the partition",
+      labelNames: ["partition"],
+      registers: [this.metrics],
+      collect() {
+        for (const p of processors) this.set({ partition: String(p.partitionId) }, p.leaderEpoch);
+      },
+    });
+    const invoker = this.invoker;
+    new Gauge({
+      name: "reprise_invoker_inflight_invocations",
+      help: "Invocations with a running or pending attempt on this node",
+      registers: [this.metrics],
+      collect() {
+        this.set(invoker.inFlight);
+      },
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import type { InvocationResult } from "../partition/invocation.ts";
+import type { InvokeRequest } from "../partition/records.ts";
+import type { InvocationId } from "../types/ids.ts";
+
+/** How the ingress reaches partitions: append an Invoke durably, and learn results. */
+export interface InvocationDispatcher {
+  /** Resolves once the Invoke record is durable in its partition's log. */
+  dispatch(request: InvokeRequest): Promise<void>;
+  /** Registers interest in a result; call before `dispatch` so no result can be missed. */
+  awaitResult(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void };
+  readonly nodeId: number;
+}
+
+/** Node-local result waiters, fed by partition processors as they apply results. */
+export class ResultWaiters {
+  private readonly waiters = new Map<InvocationId, Set<(r: InvocationResult) => void>>();
+
+  register(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void } {
+    let set = this.waiters.get(id);
+    if (!set) this.waiters.set(id, (set = new Set()));
+    let resolver!: (r: InvocationResult) => void;
+    const result = new Promise<InvocationResult>((r) => (resolver = r));
+    set.add(resolver);
+    const cancel = () => {
+      set.delete(resolver);
+      if (set.size === 0) this.waiters.delete(id);
+    };
+    return { result, cancel };
+  }
+
+  complete(id: InvocationId, result: InvocationResult): void {
+    const set = this.waiters.get(id);
+    if (!set) return;
+    this.waiters.delete(id);
+    for (const w of set) w(result);
+  }
+}

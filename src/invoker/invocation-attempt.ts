@@ -1,0 +1,264 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type http2 from "node:http2";
+import type { Logger } from "pino";
+import * as pb from "../protocol/gen/dev/restate/service/protocol_pb.ts";
+import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
+import { MessageType, isCommandType } from "../protocol/message-type.ts";
+import type { LeaderHandle } from "../partition/processor.ts";
+import type { AwaitingOn, InvocationStatus, JournalEntry } from "../partition/invocation.ts";
+import type { CalleeAssignment, Command } from "../partition/records.ts";
+import type { DeploymentSchema } from "../admin/schema.ts";
+import { invocationIdToBytes, type Lsn } from "../types/ids.ts";
+import { errorMessage } from "../types/errors.ts";
+
+/** How an attempt ended, as far as the invoker's retry loop is concerned. */
+export type AttemptOutcome =
+  | { readonly kind: "ended" }
+  | { readonly kind: "suspended" }
+  | { readonly kind: "aborted" }
+  | { readonly kind: "failed"; readonly message: string; readonly retryAfterMs?: number; readonly madeProgress: boolean };
+
+export interface AttemptSnapshot {
+  readonly status: InvocationStatus;
+  readonly journal: readonly JournalEntry[];
+  /** Eager state for keyed targets (complete, so the SDK never needs a lazy read). */
+  readonly state: ReadonlyMap<string, Uint8Array> | null;
+}
+
+export interface AttemptOptions {
+  readonly leader: LeaderHandle;
+  readonly snapshot: AttemptSnapshot;
+  readonly deployment: DeploymentSchema;
+  readonly session: http2.ClientHttp2Session;
+  readonly resolveCallee: (service: string, handler: string, key: string) => CalleeAssignment;
+  readonly inactivityTimeoutMs: number;
+  readonly abortTimeoutMs: number;
+  readonly retryCount: number;
+  readonly logger: Logger;
+}
+
+/**
+ * One HTTP/2 stream to a deployment: replays the journal, turns every message the SDK sends into a
+ * proposed log record (in order), and forwards notifications the partition applies meanwhile.
+ */
+export class InvocationAttempt {
+  private stream: http2.ClientHttp2Stream | null = null;
+  private readonly decoder = new FrameDecoder();
+  private commandCount: number;
+  private lastProposal: Promise<Lsn | void> = Promise.resolve();
+  private readonly requestedAck = new Set<number>();
+  private finished = false;
+  private madeProgress = false;
+  private inactivity: NodeJS.Timeout | null = null;
+  private httpStatus = 0;
+  private errorBody = "";
+  private resolveOutcome!: (o: AttemptOutcome) => void;
+  readonly outcome: Promise<AttemptOutcome>;
+
+  constructor(private readonly o: AttemptOptions) {
+    this.commandCount = o.snapshot.status.commandCount;
+    this.outcome = new Promise((r) => (this.resolveOutcome = r));
+  }
+
+  /** Every record this attempt proposed is durable and applied once this resolves. */
+  async settled(): Promise<void> {
+    const lsn = await this.lastProposal.catch(() => undefined);
+    if (typeof lsn === "number") await this.o.leader.whenApplied(lsn);
+  }
+
+  start(): void {
+    const { snapshot, deployment, session } = this.o;
+    const { status } = snapshot;
+    const contentType = `application/vnd.restate.invocation.v${deployment.protocolVersion}`;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request({
+        ":method": "POST",
+        ":path": `${new URL(deployment.uri).pathname.replace(/\/$/, "")}/invoke/${encodeURIComponent(status.target.service)}/${encodeURIComponent(status.target.handler)}`,
+        "content-type": contentType,
+        accept: contentType,
+        ...deployment.additionalHeaders,
+      });
+    } catch (e) {
+      this.finish({ kind: "failed", message: `cannot open stream to ${deployment.uri}: ${errorMessage(e)}`, madeProgress: false });
+      return;
+    }
+    this.stream = stream;
+    stream.on("response", (headers) => (this.httpStatus = Number(headers[":status"])));
+    stream.on("data", (chunk: Buffer) => {
+      if (this.httpStatus === 200) this.onData(chunk);
+      else this.errorBody += chunk.toString("utf8").slice(0, 2000);
+    });
+    stream.on("end", () =>
+      this.finish({
+        kind: "failed",
+        message:
+          this.httpStatus === 200
+            ? "deployment closed the stream without End, Suspension or Error"
+            : `deployment answered HTTP ${this.httpStatus}: ${this.errorBody.trim() || "(empty body)"}`,
+        madeProgress: this.madeProgress,
+      }),
+    );
+    stream.on("error", (e) => this.finish({ kind: "failed", message: `stream to ${deployment.uri} failed: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
+    stream.on("close", () => this.finish({ kind: "failed", message: `stream to ${deployment.uri} closed (code ${stream.rstCode})`, madeProgress: this.madeProgress }));
+
+    const start = create(pb.StartMessageSchema, {
+      id: invocationIdToBytes(status.id),
+      debugId: status.id,
+      knownEntries: snapshot.journal.length,
+      stateMap: [...(snapshot.state ?? new Map()).entries()].map(([k, v]) => ({ key: Buffer.from(k, "utf8"), value: v })),
+      partialState: snapshot.state === null,
+      key: status.target.key ?? "",
+      retryCountSinceLastStoredEntry: this.o.retryCount,
+      randomSeed: BigInt(status.randomSeed),
+      ...(status.idempotencyKey !== undefined ? { idempotencyKey: status.idempotencyKey } : {}),
+    });
+    const frames = [encodeFrame(MessageType.Start, toBinary(pb.StartMessageSchema, start))];
+    for (const e of snapshot.journal) frames.push(encodeFrame(e.type, e.payload));
+    stream.write(Buffer.concat(frames));
+    // Request/response deployments get everything up front; they suspend to receive more.
+    if (deployment.protocolMode === "REQUEST_RESPONSE") stream.end();
+    this.touch();
+  }
+
+  /** A notification the partition journaled after this attempt's snapshot. */
+  notify(entry: { type: number; payload: Uint8Array }, runAck?: number): void {
+    const s = this.stream;
+    if (this.finished || !s || s.writableEnded || s.destroyed) return;
+    if (runAck !== undefined && this.requestedAck.has(runAck)) {
+      const ack = toBinary(pb.ProposeRunCompletionAckMessageSchema, create(pb.ProposeRunCompletionAckMessageSchema, { completionId: runAck }));
+      s.write(encodeFrame(MessageType.ProposeRunCompletionAck, ack));
+    } else {
+      s.write(encodeFrame(entry.type, entry.payload));
+    }
+  }
+
+  abort(): void {
+    this.finish({ kind: "aborted" });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.touch();
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.finish({ kind: "failed", message: `protocol violation from deployment: ${errorMessage(e)}`, madeProgress: this.madeProgress });
+      return;
+    }
+    for (const f of frames) {
+      if (this.finished) return;
+      this.onFrame(f);
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    const id = this.o.snapshot.status.id;
+    if (isCommandType(f.type)) {
+      const commandIndex = this.commandCount++;
+      this.madeProgress = true;
+      this.propose({ t: "journal-command", id, commandIndex, msgType: f.type, payload: f.payload, ...this.calleeOf(f) });
+      return;
+    }
+    switch (f.type) {
+      case MessageType.ProposeRunCompletion: {
+        const m = fromBinary(pb.ProposeRunCompletionMessageSchema, f.payload);
+        if (f.requestedAck) this.requestedAck.add(m.resultCompletionId);
+        this.madeProgress = true;
+        const result =
+          m.result.case === "value"
+            ? { kind: "success" as const, value: m.result.value }
+            : { kind: "failure" as const, code: m.result.value?.code ?? 500, message: m.result.value?.message ?? "" };
+        this.propose({ t: "run-completion", id, completionId: m.resultCompletionId, result });
+        return;
+      }
+      case MessageType.Suspension: {
+        const m = fromBinary(pb.SuspensionMessageSchema, f.payload);
+        this.propose({ t: "suspend", id, commandCount: this.commandCount, awaiting: flattenFuture(m.awaitingOn) });
+        this.finish({ kind: "suspended" });
+        return;
+      }
+      case MessageType.End:
+        this.propose({ t: "end", id, commandCount: this.commandCount });
+        this.finish({ kind: "ended" });
+        return;
+      case MessageType.Error: {
+        const m = fromBinary(pb.ErrorMessageSchema, f.payload);
+        const where = m.relatedCommandName ? ` (command '${m.relatedCommandName}')` : "";
+        this.finish({
+          kind: "failed",
+          message: `[${m.code}] ${m.message}${where}`,
+          madeProgress: this.madeProgress,
+          ...(m.nextRetryDelay !== undefined ? { retryAfterMs: Number(m.nextRetryDelay) } : {}),
+        });
+        return;
+      }
+      case MessageType.AwaitingOn:
+        return;
+      default:
+        this.finish({ kind: "failed", message: `unexpected message type 0x${f.type.toString(16)} from deployment`, madeProgress: this.madeProgress });
+    }
+  }
+
+  private calleeOf(f: Frame): { callee?: CalleeAssignment } {
+    if (f.type === MessageType.CallCommand) {
+      const m = fromBinary(pb.CallCommandMessageSchema, f.payload);
+      return { callee: this.o.resolveCallee(m.serviceName, m.handlerName, m.key) };
+    }
+    if (f.type === MessageType.OneWayCallCommand) {
+      const m = fromBinary(pb.OneWayCallCommandMessageSchema, f.payload);
+      return { callee: this.o.resolveCallee(m.serviceName, m.handlerName, m.key) };
+    }
+    return {};
+  }
+
+  private propose(command: Command): void {
+    const p = this.o.leader.propose(command);
+    this.lastProposal = p;
+    p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
+  }
+
+  /** The SDK must show signs of life; after the inactivity timeout we ask it to suspend, then abort. */
+  private touch(): void {
+    if (this.inactivity) clearTimeout(this.inactivity);
+    this.inactivity = setTimeout(() => {
+      const s = this.stream;
+      if (this.finished || !s) return;
+      if (!s.writableEnded) {
+        s.end();
+        this.inactivity = setTimeout(
+          () => this.finish({ kind: "failed", message: "abort timeout: deployment did not finish after it was asked to suspend", madeProgress: this.madeProgress }),
+          this.o.abortTimeoutMs,
+        );
+      }
+    }, this.o.inactivityTimeoutMs);
+  }
+
+  private finish(outcome: AttemptOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.inactivity) clearTimeout(this.inactivity);
+    const s = this.stream;
+    if (s && !s.destroyed) {
+      if (outcome.kind === "ended" || outcome.kind === "suspended") s.end();
+      else s.close();
+    }
+    if (outcome.kind === "failed") this.o.logger.warn({ invocationId: this.o.snapshot.status.id, reason: outcome.message }, "invocation attempt failed");
+    this.resolveOutcome(outcome);
+  }
+}
+
+function flattenFuture(f: pb.Future | undefined): AwaitingOn {
+  const completions: number[] = [];
+  const signals: number[] = [];
+  const namedSignals: string[] = [];
+  const walk = (x: pb.Future | undefined) => {
+    if (!x) return;
+    completions.push(...x.waitingCompletions);
+    signals.push(...x.waitingSignals);
+    namedSignals.push(...x.waitingNamedSignals);
+    x.nestedFutures.forEach(walk);
+  };
+  walk(f);
+  return { completions, signals, namedSignals };
+}

@@ -1,0 +1,177 @@
+import type { Logger } from "pino";
+import type { SchemaView } from "../admin/schema.ts";
+import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
+import type { CalleeAssignment } from "../partition/records.ts";
+import { partitionKeyForKey, randomPartitionKey, randomSeed } from "../partition/routing.ts";
+import { newInvocationId, type InvocationId, type PartitionId } from "../types/ids.ts";
+import { RepriseError } from "../types/errors.ts";
+import { DeploymentSessions } from "./deployment-client.ts";
+import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
+
+export interface RetryPolicy {
+  readonly initialIntervalMs: number;
+  readonly factor: number;
+  readonly maxIntervalMs: number;
+  /** Attempts without progress before the invocation fails terminally; 0 retries forever. */
+  readonly maxAttempts: number;
+}
+
+export interface InvokerOptions {
+  readonly schema: () => SchemaView;
+  readonly retry: RetryPolicy;
+  readonly inactivityTimeoutMs: number;
+  readonly abortTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialIntervalMs: 50, factor: 2, maxIntervalMs: 10_000, maxAttempts: 0 };
+
+/** Per-invocation bookkeeping on the leader: at most one attempt runs at a time. */
+interface InvocationTask {
+  readonly leader: LeaderHandle;
+  attempt: InvocationAttempt | null;
+  retryTimer: NodeJS.Timeout | null;
+  failures: number;
+  /** Another `invoke` arrived while an attempt was running (e.g. a resume): run again after it. */
+  rerun: boolean;
+}
+
+/**
+ * Drives invocations on the partitions this node leads: one attempt at a time per invocation,
+ * exponential backoff between failed attempts, and a fresh journal read before every attempt.
+ */
+export class Invoker implements InvokerPort {
+  private readonly tasks = new Map<InvocationId, InvocationTask>();
+  private readonly sessions = new DeploymentSessions();
+  private readonly log: Logger;
+
+  constructor(private readonly o: InvokerOptions) {
+    this.log = o.logger.child({ component: "invoker" });
+  }
+
+  get inFlight(): number {
+    return this.tasks.size;
+  }
+
+  invoke(leader: LeaderHandle, id: InvocationId): void {
+    const task = this.tasks.get(id);
+    if (task?.attempt) {
+      task.rerun = true;
+      return;
+    }
+    if (task?.retryTimer) {
+      clearTimeout(task.retryTimer);
+      task.retryTimer = null;
+    }
+    const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, rerun: false };
+    this.tasks.set(id, fresh);
+    this.startAttempt(id, fresh);
+  }
+
+  notify(id: InvocationId, entry: { type: number; payload: Uint8Array }, runAck?: number): void {
+    this.tasks.get(id)?.attempt?.notify(entry, runAck);
+  }
+
+  abort(id: InvocationId): void {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    this.tasks.delete(id);
+    if (task.retryTimer) clearTimeout(task.retryTimer);
+    task.attempt?.abort();
+  }
+
+  abortPartition(partitionId: PartitionId): void {
+    for (const [id, task] of this.tasks) if (task.leader.partitionId === partitionId) this.abort(id);
+  }
+
+  close(): void {
+    for (const id of [...this.tasks.keys()]) this.abort(id);
+    this.sessions.close();
+  }
+
+  private startAttempt(id: InvocationId, task: InvocationTask): void {
+    task.rerun = false;
+    // Read and register in one synchronous step: every notification applied after this snapshot
+    // reaches the attempt through `notify`, none is missed or sent twice.
+    const snapshot = task.leader.store.read((tx): AttemptSnapshot | null => {
+      const status = tx.getInvocation(id);
+      if (!status || status.status !== "invoked") return null;
+      const keyed = status.target.serviceType !== "SERVICE";
+      return {
+        status,
+        journal: tx.getJournal(id),
+        state: keyed ? tx.getState(status.target.service, status.target.key ?? "") : null,
+      };
+    });
+    if (!snapshot) {
+      this.tasks.delete(id);
+      return;
+    }
+    const schema = this.o.schema();
+    const deployment = schema.deploymentForService(snapshot.status.target.service);
+    if (!deployment) {
+      this.scheduleRetry(id, task, `no deployment registered for service '${snapshot.status.target.service}'`);
+      return;
+    }
+    const handler = schema.service(snapshot.status.target.service)?.handlers.find((h) => h.name === snapshot.status.target.handler);
+    const attempt = new InvocationAttempt({
+      leader: task.leader,
+      snapshot,
+      deployment,
+      session: this.sessions.session(new URL(deployment.uri).origin),
+      resolveCallee: (service, handlerName, key) => this.resolveCallee(service, handlerName, key),
+      inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
+      abortTimeoutMs: handler?.abortTimeoutMs ?? this.o.abortTimeoutMs,
+      retryCount: task.failures,
+      logger: this.log,
+    });
+    task.attempt = attempt;
+    attempt.start();
+    void attempt.outcome.then(async (outcome) => {
+      // The next attempt must see everything this one stored, so wait until it is applied.
+      await attempt.settled();
+      if (this.tasks.get(id) !== task) return;
+      task.attempt = null;
+      if (outcome.kind === "failed") {
+        if (outcome.madeProgress) task.failures = 0;
+        this.scheduleRetry(id, task, outcome.message, outcome.retryAfterMs);
+        return;
+      }
+      if (outcome.kind === "aborted") return;
+      task.failures = 0;
+      if (task.rerun) this.startAttempt(id, task);
+      else this.tasks.delete(id);
+    });
+  }
+
+  private scheduleRetry(id: InvocationId, task: InvocationTask, reason: string, overrideMs?: number): void {
+    task.failures++;
+    const { retry } = this.o;
+    if (retry.maxAttempts > 0 && task.failures >= retry.maxAttempts) {
+      this.tasks.delete(id);
+      task.leader
+        .propose({ t: "fail", id, code: 500, message: `gave up after ${task.failures} attempts: ${reason}` })
+        .catch((e) => this.log.warn({ invocationId: id, err: (e as Error).message }, "could not record terminal failure"));
+      return;
+    }
+    const delay =
+      overrideMs ?? Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.factor ** Math.max(0, task.failures - 1));
+    this.log.debug({ invocationId: id, delay, reason }, "retrying invocation");
+    task.retryTimer = setTimeout(() => {
+      task.retryTimer = null;
+      if (this.tasks.get(id) === task) this.startAttempt(id, task);
+    }, delay);
+  }
+
+  /** New ids and seeds are chosen here, by the leader, and carried in the log record. */
+  private resolveCallee(service: string, handler: string, key: string): CalleeAssignment {
+    try {
+      const { target } = this.o.schema().resolveTarget(service, handler);
+      const pk = target.serviceType === "SERVICE" ? randomPartitionKey() : partitionKeyForKey(service, key);
+      return { invocationId: newInvocationId(pk), randomSeed: randomSeed(), target };
+    } catch (e) {
+      if (e instanceof RepriseError) return { error: { code: e.httpStatus, message: e.message } };
+      throw e;
+    }
+  }
+}

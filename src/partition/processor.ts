@@ -1,0 +1,253 @@
+import type { Logger } from "pino";
+import { isTrimGap, type Bifrost } from "../bifrost/bifrost.ts";
+import type { PartitionStore, TimerEntry } from "../storage/partition-store.ts";
+import { LeaderEpoch, Lsn, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
+import { errorMessage, UnavailableError } from "../types/errors.ts";
+import { BatchingAppender } from "./appender.ts";
+import type { InvocationResult } from "./invocation.ts";
+import {
+  decodeEnvelope,
+  decodeOutboxMessage,
+  encodeEnvelope,
+  type Command,
+  type Envelope,
+} from "./records.ts";
+import type { PartitionRouter } from "./routing.ts";
+import { StateMachine, type Effect } from "./state-machine.ts";
+import { TimerQueue } from "./timer-queue.ts";
+
+/** What the leader hands to the invoker; the invoker never touches the store's write side. */
+export interface LeaderHandle {
+  readonly partitionId: PartitionId;
+  readonly epoch: LeaderEpoch;
+  readonly store: PartitionStore;
+  /** Proposes a leader record (stamped with this epoch); resolves when it is durable in the log. */
+  propose(command: Command): Promise<Lsn>;
+  /** Resolves once the processor applied everything up to `lsn`. */
+  whenApplied(lsn: Lsn): Promise<void>;
+}
+
+/** The invoker as seen from a partition: start attempts, forward notifications, stop attempts. */
+export interface InvokerPort {
+  invoke(leader: LeaderHandle, id: InvocationId): void;
+  notify(id: InvocationId, entry: { type: number; payload: Uint8Array }, runAck?: number): void;
+  abort(id: InvocationId): void;
+  abortPartition(partitionId: PartitionId): void;
+}
+
+export interface PartitionProcessorOptions {
+  readonly partitionId: PartitionId;
+  readonly logId: LogId;
+  readonly nodeId: number;
+  readonly bifrost: Bifrost;
+  readonly store: PartitionStore;
+  readonly router: PartitionRouter;
+  readonly invoker: InvokerPort;
+  /** Called on every replica that applies a result, so waiters on this node are answered. */
+  readonly onResult: (id: InvocationId, result: InvocationResult) => void;
+  readonly logger: Logger;
+  readonly readBatch?: number;
+}
+
+/**
+ * Follows one partition's log, applies each record to the store in a transaction per batch, and —
+ * while it is the leader — carries out the effects (invoker, timers, outbox).
+ */
+export class PartitionProcessor {
+  private readonly sm: StateMachine;
+  private readonly appender: BatchingAppender;
+  private readonly timers: TimerQueue;
+  private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private appliedWaiters: { lsn: Lsn; resolve: () => void }[] = [];
+  private myEpoch: LeaderEpoch | null = null;
+  private leader: LeaderHandle | null = null;
+  private loop: Promise<void> | null = null;
+  private shippingOutbox = new Set<number>();
+
+  constructor(private readonly o: PartitionProcessorOptions) {
+    this.log = o.logger.child({ partitionId: o.partitionId });
+    this.sm = new StateMachine(this.log);
+    this.appender = new BatchingAppender(o.bifrost, o.logId);
+    this.timers = new TimerQueue(
+      (timer) => this.fireTimer(timer),
+      (horizon) => o.store.read((tx) => tx.listTimersDueBefore(horizon)),
+    );
+  }
+
+  get partitionId(): PartitionId {
+    return this.o.partitionId;
+  }
+
+  get appliedLsn(): Lsn {
+    return this.o.store.read((tx) => tx.appliedLsn());
+  }
+
+  get isLeader(): boolean {
+    return this.leader !== null;
+  }
+
+  get leaderEpoch(): LeaderEpoch {
+    return this.o.store.read((tx) => tx.leaderEpoch());
+  }
+
+  /** Starts following the log and claims leadership with an epoch above any seen so far. */
+  async start(): Promise<void> {
+    this.loop = this.followLog();
+    const tail = await this.o.bifrost.findTail(this.o.logId);
+    await this.whenApplied(Lsn(tail - 1));
+    const epoch = LeaderEpoch(this.leaderEpoch + 1);
+    this.myEpoch = epoch;
+    const lsn = await this.appendRecord({ t: "announce-leader", epoch, nodeId: this.o.nodeId });
+    await this.whenApplied(lsn);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.stepDown();
+    await this.loop?.catch(() => undefined);
+  }
+
+  /** Appends a record that any node may propose (ingress invocations, cross-partition messages). */
+  appendRecord(command: Command): Promise<Lsn> {
+    const env: Envelope = { header: { ts: Date.now() }, command };
+    return this.appender.append(encodeEnvelope(env));
+  }
+
+  whenApplied(lsn: Lsn): Promise<void> {
+    if (this.appliedLsn >= lsn) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ lsn, resolve }));
+  }
+
+  private async followLog(): Promise<void> {
+    const { bifrost, logId, store } = this.o;
+    const batchSize = this.o.readBatch ?? 256;
+    while (!this.abort.signal.aborted) {
+      const from = Lsn(this.appliedLsn + 1);
+      let entries;
+      try {
+        entries = await bifrost.read(logId, from, batchSize);
+        if (entries.length === 0) {
+          await bifrost.waitForTail(logId, from, this.abort.signal);
+          continue;
+        }
+      } catch (e) {
+        if (this.abort.signal.aborted) return;
+        this.log.warn({ err: errorMessage(e), from }, "log read failed; retrying");
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const effects: Effect[] = [];
+      store.write((tx) => {
+        for (const entry of entries) {
+          if (isTrimGap(entry)) {
+            // Records below the trim point are already reflected in a snapshot this store came from.
+            if (entry.trimGapTo > tx.appliedLsn()) tx.setAppliedLsn(entry.trimGapTo);
+            continue;
+          }
+          this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload), effects);
+        }
+      });
+      this.handleEffects(effects);
+      const applied = this.appliedLsn;
+      const ready = this.appliedWaiters.filter((w) => w.lsn <= applied);
+      this.appliedWaiters = this.appliedWaiters.filter((w) => w.lsn > applied);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  private handleEffects(effects: Effect[]): void {
+    for (const e of effects) {
+      if (e.t === "result") this.o.onResult(e.id, e.result);
+      if (e.t === "leader") {
+        if (this.myEpoch !== null && e.epoch === this.myEpoch && e.nodeId === this.o.nodeId) this.becomeLeader(e.epoch);
+        else if (this.leader && e.epoch > this.leader.epoch) this.stepDown();
+        continue;
+      }
+      if (!this.leader) continue;
+      switch (e.t) {
+        case "invoke":
+          this.o.invoker.invoke(this.leader, e.id);
+          break;
+        case "notification":
+          this.o.invoker.notify(e.id, e.entry, e.runAck);
+          break;
+        case "abort":
+          this.o.invoker.abort(e.id);
+          break;
+        case "timer":
+          this.timers.add(e.timer);
+          break;
+        case "outbox":
+          this.shipOutbox(e.entry.seq, e.entry.message);
+          break;
+      }
+    }
+  }
+
+  private becomeLeader(epoch: LeaderEpoch): void {
+    const { store } = this.o;
+    this.leader = {
+      partitionId: this.o.partitionId,
+      epoch,
+      store,
+      propose: (command) => this.proposeAsLeader(epoch, command),
+      whenApplied: (lsn) => this.whenApplied(lsn),
+    };
+    this.log.info({ epoch }, "became leader");
+    // Effects of records applied before this epoch were never carried out here: rebuild them.
+    const { invoked, outbox } = store.read((tx) => ({
+      invoked: tx.listInvocations("invoked").map((s) => s.id),
+      outbox: tx.listOutbox(),
+    }));
+    for (const id of invoked) this.o.invoker.invoke(this.leader, id);
+    for (const entry of outbox) this.shipOutbox(entry.seq, entry.message);
+    this.timers.start();
+  }
+
+  private stepDown(): void {
+    if (!this.leader) return;
+    this.log.info({ epoch: this.leader.epoch }, "stepping down");
+    this.leader = null;
+    this.timers.stop();
+    this.shippingOutbox.clear();
+    this.o.invoker.abortPartition(this.o.partitionId);
+  }
+
+  private proposeAsLeader(epoch: LeaderEpoch, command: Command): Promise<Lsn> {
+    if (this.leader?.epoch !== epoch) {
+      return Promise.reject(new UnavailableError(`partition ${this.o.partitionId} leader epoch ${epoch} is no longer current`, "not_leader"));
+    }
+    return this.appender.append(encodeEnvelope({ header: { ts: Date.now(), epoch }, command }));
+  }
+
+  private fireTimer(timer: TimerEntry): void {
+    const leader = this.leader;
+    if (!leader) return;
+    leader.propose({ t: "timer-fired", key: timer.key }).catch((e) => {
+      this.log.warn({ err: errorMessage(e), timer: timer.key }, "proposing timer failed; will retry");
+      setTimeout(() => this.fireTimer(timer), 500).unref();
+    });
+  }
+
+  /** At-least-once delivery to the target partition's log; the target drops duplicates. */
+  private shipOutbox(seq: number, message: Uint8Array): void {
+    const leader = this.leader;
+    if (!leader || this.shippingOutbox.has(seq)) return;
+    this.shippingOutbox.add(seq);
+    const msg = decodeOutboxMessage(message);
+    const targetId = msg.t === "invoke" ? msg.request.id : msg.target;
+    const targetLog = this.o.router.logOf(this.o.router.partitionOf(targetId));
+    const env: Envelope = { header: { ts: Date.now() }, command: msg };
+    this.o.bifrost
+      .append(targetLog, [encodeEnvelope(env)])
+      .then(() => leader.propose({ t: "outbox-shipped", seq }))
+      .catch((e) => {
+        this.log.warn({ err: errorMessage(e), seq }, "shipping outbox message failed; retrying");
+        setTimeout(() => {
+          this.shippingOutbox.delete(seq);
+          this.shipOutbox(seq, message);
+        }, 500).unref();
+      });
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash, randomBytes } from "node:crypto";
+import { LogId, PartitionId, PartitionKey, partitionKeyOf, type InvocationId } from "../types/ids.ts";
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Partition key of a keyed target: a stable 64-bit hash of (service, key). */
+export function partitionKeyForKey(service: string, key: string): PartitionKey {
+  const digest = createHash("sha256").update(service).update("\0").update(key).digest();
+  return PartitionKey(digest.readBigUInt64BE(0));
+}
+
+export function randomPartitionKey(): PartitionKey {
+  return PartitionKey(randomBytes(8).readBigUInt64BE(0));
+}
+
+export function randomSeed(): string {
+  return randomBytes(8).readBigUInt64BE(0).toString();
+}
+
+/** Splits the u64 key space into `count` equal, contiguous ranges; partition i owns range i. */
+export class PartitionRouter {
+  constructor(readonly partitionCount: number) {
+    if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > 4096) {
+      throw new RangeError(`partition count must be an integer in 1..4096, got ${partitionCount}`);
+    }
+  }
+
+  partitionOfKey(pk: PartitionKey): PartitionId {
+    return PartitionId(Number((pk * BigInt(this.partitionCount)) / (U64_MAX + 1n)));
+  }
+
+  partitionOf(id: InvocationId): PartitionId {
+    return this.partitionOfKey(partitionKeyOf(id));
+  }
+
+  /** One log per partition, as in Restate: the log id equals the partition id. */
+  logOf(partition: PartitionId): LogId {
+    return LogId(partition);
+  }
+
+  keyRange(partition: PartitionId): { from: bigint; to: bigint } {
+    const n = BigInt(this.partitionCount);
+    const p = BigInt(partition);
+    const from = (p * (U64_MAX + 1n) + n - 1n) / n;
+    const to = ((p + 1n) * (U64_MAX + 1n) + n - 1n) / n - 1n;
+    return { from, to };
+  }
+
+  get partitions(): PartitionId[] {
+    return Array.from({ length: this.partitionCount }, (_, i) => PartitionId(i));
+  }
+}

@@ -1,0 +1,35 @@
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import * as restate from "@restatedev/restate-sdk";
+
+export interface SdkEndpoint {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type ServiceDefinitions = Parameters<typeof restate.createEndpointHandler>[0]["services"];
+
+/** Serves real SDK handlers over HTTP/2 (h2c) on a loopback port, exactly as `restate.serve` does. */
+export async function startSdkEndpoint(services: ServiceDefinitions, port = 0): Promise<SdkEndpoint> {
+  const server = http2.createServer(restate.createEndpointHandler({ services }));
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
