@@ -1,16 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/cluster/config.ts";
 import { Node } from "../../src/cluster/node.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
-export function tempDir(prefix = "reprise-test-"): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
+export { tempDir } from "./temp.ts";
 
 /** An in-process single-node server on loopback with ephemeral ports. */
 export async function startInProcess(baseDir: string, overrides: Record<string, unknown> = {}): Promise<Node> {
