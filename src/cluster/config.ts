@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import { BadRequestError } from "../types/errors.ts";
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/invoker.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.ts";
 
 export interface NodeConfig {
   readonly baseDir: string;

@@ -7,14 +7,7 @@ import { newInvocationId, type InvocationId, type PartitionId } from "../types/i
 import { RepriseError } from "../types/errors.ts";
 import { DeploymentSessions } from "./deployment-client.ts";
 import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
-
-export interface RetryPolicy {
-  readonly initialIntervalMs: number;
-  readonly factor: number;
-  readonly maxIntervalMs: number;
-  /** Attempts without progress before the invocation fails terminally; 0 retries forever. */
-  readonly maxAttempts: number;
-}
+import { retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
 
 export interface InvokerOptions {
   readonly schema: () => SchemaView;
@@ -23,8 +16,6 @@ export interface InvokerOptions {
   readonly abortTimeoutMs: number;
   readonly logger: Logger;
 }
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialIntervalMs: 50, factor: 2, maxIntervalMs: 10_000, maxAttempts: 0 };
 
 /** Per-invocation bookkeeping on the leader: at most one attempt runs at a time. */
 interface InvocationTask {
@@ -154,8 +145,7 @@ export class Invoker implements InvokerPort {
         .catch((e) => this.log.warn({ invocationId: id, err: (e as Error).message }, "could not record terminal failure"));
       return;
     }
-    const delay =
-      overrideMs ?? Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.factor ** Math.max(0, task.failures - 1));
+    const delay = overrideMs ?? retryDelayMs(retry, task.failures);
     this.log.debug({ invocationId: id, delay, reason }, "retrying invocation");
     task.retryTimer = setTimeout(() => {
       task.retryTimer = null;
