@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { rootLogger } from "../common/logger.ts";
 import { AdminServer, type AdminRoute } from "../admin/server.ts";
 import { DeploymentRegistry } from "../admin/deployments.ts";
+import { invocationRoutes } from "../admin/invocations.ts";
 import { createLocalBifrost } from "../bifrost/create-local.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
@@ -13,7 +14,8 @@ import { Invoker } from "../invoker/invoker.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
-import type { InvokeRequest } from "../partition/records.ts";
+import type { Command, InvokeRequest } from "../partition/records.ts";
+import type { InvocationStatus } from "../partition/invocation.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { partitionKeyOf, type InvocationId, type PartitionId } from "../types/ids.ts";
@@ -110,7 +112,7 @@ export class Node implements InvocationDispatcher, RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes,
+      routes: [...invocationRoutes(this), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -118,7 +120,15 @@ export class Node implements InvocationDispatcher, RunningNode {
   }
 
   async dispatch(request: InvokeRequest): Promise<void> {
-    await this.processorFor(request.id).appendRecord({ t: "invoke", request });
+    await this.propose(request.id, { t: "invoke", request });
+  }
+
+  async propose(target: InvocationId, command: Command): Promise<void> {
+    await this.processorFor(target).appendRecord(command);
+  }
+
+  status(id: InvocationId): InvocationStatus | null {
+    return this.processorFor(id).store.read((tx) => tx.getInvocation(id));
   }
 
   awaitResult(id: InvocationId) {

@@ -1,13 +1,17 @@
-import type { InvocationResult } from "../partition/invocation.ts";
-import type { InvokeRequest } from "../partition/records.ts";
+import type { InvocationResult, InvocationStatus } from "../partition/invocation.ts";
+import type { Command, InvokeRequest } from "../partition/records.ts";
 import type { InvocationId } from "../types/ids.ts";
 
 /** How the ingress reaches partitions: append an Invoke durably, and learn results. */
 export interface InvocationDispatcher {
   /** Resolves once the Invoke record is durable in its partition's log. */
   dispatch(request: InvokeRequest): Promise<void>;
+  /** Appends a command to the log of the partition that owns `target`; resolves when durable. */
+  propose(target: InvocationId, command: Command): Promise<void>;
   /** Registers interest in a result; call before `dispatch` so no result can be missed. */
   awaitResult(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void };
+  /** The invocation's status as the owning partition has applied it, or null. */
+  status(id: InvocationId): InvocationStatus | null;
   readonly nodeId: number;
 }
 

@@ -25,7 +25,15 @@ export interface Header {
 /** Where the result of an invocation goes once it is known. */
 export type ResponseSink =
   | { readonly kind: "ingress"; readonly nodeId: number }
-  | { readonly kind: "invocation"; readonly caller: InvocationId; readonly completionId: number };
+  | {
+      readonly kind: "invocation";
+      readonly caller: InvocationId;
+      readonly completionId: number;
+      /** Which notification the caller expects: a call result, an attach result or an output peek. */
+      readonly via?: ResponseVia;
+    };
+
+export type ResponseVia = "call" | "attach" | "output";
 
 export type InvocationResult =
   | { readonly kind: "success"; readonly value: Uint8Array }
@@ -55,8 +63,10 @@ export interface InvocationStatus {
   readonly journalLength: number;
   /** Commands the SDK has written so far; the next command record must carry this index. */
   readonly commandCount: number;
-  /** Completion ids and signal ids already delivered, to drop duplicate deliveries. */
+  /** Completion ids already delivered, to drop duplicate deliveries. */
   readonly deliveredCompletions: readonly number[];
+  /** Signals already delivered: indexes as numbers, named signals as strings. */
+  readonly deliveredSignals?: readonly (number | string)[];
   readonly awaiting?: AwaitingOn;
   readonly result?: InvocationResult;
   /** Epoch of the leader that last (re)started the invocation; informational. */
@@ -72,6 +82,14 @@ export interface InvocationStatus {
   /** How long the completed status is kept (ms); 0 keeps only a dedup tombstone until purge. */
   readonly completionRetentionMs: number;
 }
+
+/** Where a signal notification goes: a numbered slot (awakeables, built-in CANCEL) or a name. */
+export type SignalId = { readonly idx: number } | { readonly name: string };
+
+export type SignalResult = { readonly kind: "void" } | InvocationResult;
+
+/** Built-in signal index that asks an invocation to cancel itself. */
+export const CANCEL_SIGNAL = 1;
 
 export interface JournalEntry {
   readonly index: number;

@@ -9,6 +9,7 @@ import {
   decodeEnvelope,
   decodeOutboxMessage,
   encodeEnvelope,
+  outboxDestination,
   type Command,
   type Envelope,
 } from "./records.ts";
@@ -73,6 +74,10 @@ export class PartitionProcessor {
       (timer) => this.fireTimer(timer),
       (horizon) => o.store.read((tx) => tx.listTimersDueBefore(horizon)),
     );
+  }
+
+  get store(): PartitionStore {
+    return this.o.store;
   }
 
   get partitionId(): PartitionId {
@@ -236,7 +241,7 @@ export class PartitionProcessor {
     if (!leader || this.shippingOutbox.has(seq)) return;
     this.shippingOutbox.add(seq);
     const msg = decodeOutboxMessage(message);
-    const targetId = msg.t === "invoke" ? msg.request.id : msg.target;
+    const targetId = outboxDestination(msg);
     const targetLog = this.o.router.logOf(this.o.router.partitionOf(targetId));
     const env: Envelope = { header: { ts: Date.now() }, command: msg };
     this.o.bifrost

@@ -1,7 +1,16 @@
 import { Packr } from "msgpackr";
 import { CorruptionError } from "../types/errors.ts";
 import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
-import type { AwaitingOn, Header, InvocationResult, InvocationTarget, ResponseSink } from "./invocation.ts";
+import type {
+  ResponseVia,
+  AwaitingOn,
+  Header,
+  InvocationResult,
+  InvocationTarget,
+  ResponseSink,
+  SignalId,
+  SignalResult,
+} from "./invocation.ts";
 
 /**
  * Every record carries the proposer's wall-clock time. Apply code takes all timestamps from here,
@@ -38,6 +47,7 @@ export type CalleeAssignment =
       readonly invocationId: InvocationId;
       readonly randomSeed: string;
       readonly target: Omit<InvocationTarget, "key">;
+      readonly completionRetentionMs?: number;
     }
   | { readonly error: { readonly code: number; readonly message: string } };
 
@@ -58,9 +68,37 @@ export type Command =
   | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
-  | { readonly t: "invocation-response"; readonly target: InvocationId; readonly completionId: number; readonly result: InvocationResult }
+  | {
+      readonly t: "invocation-response";
+      readonly target: InvocationId;
+      readonly completionId: number;
+      readonly result: InvocationResult;
+      readonly via?: ResponseVia;
+      readonly notReady?: boolean;
+    }
   | { readonly t: "timer-fired"; readonly key: string }
-  | { readonly t: "outbox-shipped"; readonly seq: number };
+  | { readonly t: "outbox-shipped"; readonly seq: number }
+  | SignalCommand
+  | AttachCommand
+  /** Operator requests through the admin API. */
+  | { readonly t: "cancel"; readonly id: InvocationId }
+  | { readonly t: "kill"; readonly id: InvocationId }
+  | { readonly t: "purge"; readonly id: InvocationId };
+
+/** A signal (awakeable completion, cancellation, named signal) for an invocation. */
+export type SignalCommand = { readonly t: "signal"; readonly target: InvocationId; readonly signal: SignalId; readonly result: SignalResult };
+
+/**
+ * Another invocation wants `target`'s result: "attach" waits for it, "output" answers right away
+ * (with "not ready" while the target still runs).
+ */
+export type AttachCommand = {
+  readonly t: "attach";
+  readonly target: InvocationId;
+  readonly caller: InvocationId;
+  readonly completionId: number;
+  readonly via: "attach" | "output";
+};
 
 export interface Envelope {
   readonly header: RecordHeader;
@@ -84,7 +122,22 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 /** Messages a partition's leader ships to some partition's log (possibly its own) via the outbox. */
 export type OutboxMessage =
   | { readonly t: "invoke"; readonly request: InvokeRequest }
-  | { readonly t: "invocation-response"; readonly target: InvocationId; readonly completionId: number; readonly result: InvocationResult };
+  | {
+      readonly t: "invocation-response";
+      readonly target: InvocationId;
+      readonly completionId: number;
+      readonly result: InvocationResult;
+      readonly via?: ResponseVia;
+      /** Set for answers to GetInvocationOutput: the target had no result yet. */
+      readonly notReady?: boolean;
+    }
+  | SignalCommand
+  | AttachCommand;
+
+/** The invocation an outbox message must reach; its partition's log is where it is appended. */
+export function outboxDestination(m: OutboxMessage): InvocationId {
+  return m.t === "invoke" ? m.request.id : m.target;
+}
 
 export function encodeOutboxMessage(m: OutboxMessage): Uint8Array {
   return packr.pack(m);

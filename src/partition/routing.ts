@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { LogId, PartitionId, PartitionKey, partitionKeyOf, type InvocationId } from "../types/ids.ts";
+import { LogId, PartitionId, PartitionKey, newInvocationId, partitionKeyOf, type InvocationId } from "../types/ids.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -7,6 +7,26 @@ const U64_MAX = (1n << 64n) - 1n;
 export function partitionKeyForKey(service: string, key: string): PartitionKey {
   const digest = createHash("sha256").update(service).update("\0").update(key).digest();
   return PartitionKey(digest.readBigUInt64BE(0));
+}
+
+/**
+ * The id of an invocation with an idempotency key is a function of (target, key), so every
+ * duplicate request names the same invocation — the partition then runs it once.
+ */
+export function idempotentInvocationId(service: string, objectKey: string, handler: string, idempotencyKey: string): InvocationId {
+  const pk = objectKey !== "" ? partitionKeyForKey(service, objectKey) : partitionKeyForKey(service, `\0idempotent\0${handler}\0${idempotencyKey}`);
+  return newInvocationId(pk, digest16("idempotent", service, objectKey, handler, idempotencyKey));
+}
+
+/** A workflow's run handler executes once per workflow key: its id is derived from the key. */
+export function workflowRunInvocationId(service: string, workflowKey: string): InvocationId {
+  return newInvocationId(partitionKeyForKey(service, workflowKey), digest16("workflow", service, workflowKey));
+}
+
+function digest16(...parts: string[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p).update("\0");
+  return h.digest().subarray(0, 16);
 }
 
 export function randomPartitionKey(): PartitionKey {

@@ -89,6 +89,7 @@ export interface WriteTxn extends ReadTxn {
   putIdempotency(scope: string, entry: IdempotencyEntry): void;
   deleteIdempotency(scope: string): void;
   putPromise(service: string, key: string, name: string, entry: PromiseEntry): void;
+  clearPromises(service: string, key: string): void;
 }
 
 const SCHEMA = `
@@ -180,6 +181,7 @@ export class PartitionStore {
       idemPut: s("INSERT OR REPLACE INTO idempotency(scope, body) VALUES (?, ?)"),
       idemDel: s("DELETE FROM idempotency WHERE scope = ?"),
       promGet: s("SELECT body FROM promise WHERE service = ? AND obj_key = ? AND name = ?"),
+      promClear: s("DELETE FROM promise WHERE service = ? AND obj_key = ?"),
       promPut: s("INSERT OR REPLACE INTO promise(service, obj_key, name, body) VALUES (?, ?, ?, ?)"),
     };
     this.txn = this.buildTxn();
@@ -290,6 +292,7 @@ export class PartitionStore {
       putIdempotency: (scope, e) => void st.idemPut.run(scope, pack(e)),
       deleteIdempotency: (scope) => void st.idemDel.run(scope),
       putPromise: (service, key, name, e) => void st.promPut.run(service, key, name, pack(e)),
+      clearPromises: (service, key) => void st.promClear.run(service, key),
     };
   }
 }
