@@ -1,0 +1,413 @@
+import { rootLogger, type Logger } from "../common/logger.ts";
+import {
+  decodeDocument,
+  encodeDocument,
+  METADATA_KEYS,
+  type LogChain,
+  type Logs,
+  type ProviderKind,
+  type SegmentConfig,
+} from "../metadata/documents.ts";
+import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
+import { Lsn, LSN_INVALID, type LogId, type Version } from "../types/ids.ts";
+import type { Bifrost, LogEntry } from "./bifrost.ts";
+import { LogletOffset, SealedError, type Loglet, type LogletEntry } from "./loglet.ts";
+import type { LogletProvider } from "./loglet-provider.ts";
+
+export interface BifrostOptions {
+  /** How long an append that found its segment sealed waits for the chain to get a new tail segment. */
+  readonly sealedAppendTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** The segment that `sealAndExtend` appends to a chain. */
+export interface NewSegment {
+  readonly provider: ProviderKind;
+  readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * Index of the segment the caller means to seal. If the chain already moved past it, the call
+   * only returns the segment that followed it, so a retried reconfiguration never seals twice.
+   * Defaults to the current tail segment.
+   */
+  readonly sealIndex?: number;
+}
+
+export class LogProviderUnavailableError extends RepriseError {
+  constructor(kind: ProviderKind) {
+    super("log_provider_unavailable", `no loglet provider of kind '${kind}' is registered on this node`, false, 500);
+  }
+}
+
+const MAX_CAS_ATTEMPTS = 20;
+const DEFAULT_SEALED_APPEND_TIMEOUT_MS = 30_000;
+/** While waiting for a reconfiguration, re-read the chain this often in case a watch event was missed. */
+const CHAIN_REREAD_MS = 1_000;
+
+interface Tail {
+  readonly segment: SegmentConfig;
+  readonly loglet: Loglet;
+}
+
+interface LogState {
+  chain: LogChain;
+  /** The open tail loglet; null until opened and again after the chain gets a new tail segment. */
+  tail: Tail | null;
+  opening: Promise<Tail> | null;
+  chainWaiters: Set<() => void>;
+}
+
+interface QueuedAppend {
+  readonly payloads: readonly Uint8Array[];
+  readonly resolve: (lsn: Lsn) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * Logs as chains of loglet segments, described by the `Logs` metadata document. LSN of a record =
+ * its segment's baseLsn + loglet offset - 1, so LSNs stay dense across segments.
+ */
+export class BifrostImpl implements Bifrost {
+  private readonly providers = new Map<ProviderKind, LogletProvider>();
+  private readonly log: Logger;
+  private readonly sealedAppendTimeoutMs: number;
+  private logs: { readonly version: Version; readonly doc: Logs } | null = null;
+  private readonly states = new Map<LogId, LogState>();
+  private readonly loading = new Map<LogId, Promise<LogState>>();
+  /**
+   * Appends that arrived while their log's tail loglet was not open yet. They are handed to the
+   * loglet in arrival order, so call order stays log order as `BatchingAppender` relies on.
+   */
+  private readonly backlogs = new Map<LogId, QueuedAppend[]>();
+  private readonly unwatch: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    providers: readonly LogletProvider[],
+    options: BifrostOptions = {},
+  ) {
+    for (const p of providers) this.registerProvider(p);
+    this.log = (options.logger ?? rootLogger).child({ component: "bifrost" });
+    this.sealedAppendTimeoutMs = options.sealedAppendTimeoutMs ?? DEFAULT_SEALED_APPEND_TIMEOUT_MS;
+    this.unwatch = metadata.watch(METADATA_KEYS.logs, (event) => {
+      if (event.value === null) return;
+      try {
+        this.applyLogs(event.value.version, decodeDocument<Logs>(event.value.value));
+      } catch (e) {
+        // The next read of the document through `refresh` fails the same way and surfaces it.
+        this.log.error({ err: e, version: event.value.version }, "undecodable Logs document in watch event");
+      }
+    });
+  }
+
+  /** Adds the provider for a segment kind (e.g. the replicated loglet, once its role starts). */
+  registerProvider(provider: LogletProvider): void {
+    this.providers.set(provider.kind, provider);
+  }
+
+  append(logId: LogId, payloads: readonly Uint8Array[]): Promise<Lsn> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const state = this.states.get(logId);
+    // Hot path: no await between the call and the loglet's queue, so concurrent appends keep their order.
+    if (state?.tail && !this.backlogs.has(logId)) return this.appendTo(logId, state.tail, payloads);
+    return new Promise((resolve, reject) => {
+      let backlog = this.backlogs.get(logId);
+      if (backlog === undefined) {
+        this.backlogs.set(logId, (backlog = []));
+        this.drainBacklog(logId, backlog);
+      }
+      backlog.push({ payloads, resolve, reject });
+    });
+  }
+
+  async read(logId: LogId, from: Lsn, limit: number): Promise<LogEntry[]> {
+    const state = await this.state(logId);
+    const out: LogEntry[] = [];
+    let lsn = Math.max(from, 1);
+    while (out.length < limit) {
+      const segments = state.chain.segments;
+      // The last segment based at or below `lsn` (an earlier one with the same base is empty).
+      let i = segments.length - 1;
+      while (i > 0 && segments[i].baseLsn > lsn) i--;
+      const segment = segments[i];
+      const next = segments[i + 1];
+      let max = limit - out.length;
+      if (next !== undefined) max = Math.min(max, next.baseLsn - lsn);
+      const loglet = await this.logletOf(logId, segment);
+      const entries = await loglet.read(LogletOffset(lsn - segment.baseLsn + 1), max);
+      if (entries.length === 0) {
+        if (next === undefined) break;
+        // A sealed segment holds every record below the next segment's base.
+        throw new UnavailableError(`log ${logId}: segment ${segment.index} returned nothing at LSN ${lsn}, below its end ${next.baseLsn}`);
+      }
+      for (const e of entries) pushMerged(out, toLogEntry(segment, e));
+      const last = out[out.length - 1];
+      lsn = ("trimGapTo" in last ? last.trimGapTo : last.lsn) + 1;
+      // The tail segment has nothing more right now; don't spend another read to learn that.
+      if (next === undefined && entries.length < max) break;
+    }
+    return out;
+  }
+
+  async waitForTail(logId: LogId, lsn: Lsn, signal?: AbortSignal): Promise<Lsn> {
+    const state = await this.state(logId);
+    for (;;) {
+      signal?.throwIfAborted();
+      const { segment, loglet } = await this.openTail(logId, state);
+      const offset = lsn - segment.baseLsn + 1;
+      const tail = offset < 1 ? await loglet.findTail() : await loglet.waitForTail(LogletOffset(offset), signal);
+      const tailLsn = segment.baseLsn + tail.nextOffset - 1;
+      if (tailLsn > lsn) return Lsn(tailLsn);
+      // Sealed short of `lsn`: the records will go to the next segment.
+      await this.waitForSegmentAfter(logId, state, segment.index, { signal });
+    }
+  }
+
+  async findTail(logId: LogId): Promise<Lsn> {
+    const state = await this.state(logId);
+    const { segment, loglet } = await this.openTail(logId, state);
+    return Lsn(segment.baseLsn + (await loglet.findTail()).nextOffset - 1);
+  }
+
+  async trim(logId: LogId, upTo: Lsn): Promise<void> {
+    const state = await this.state(logId);
+    const segments = state.chain.segments;
+    for (const [i, segment] of segments.entries()) {
+      if (segment.baseLsn > upTo) break;
+      const next = segments[i + 1];
+      const last = next === undefined ? upTo : Math.min(upTo, next.baseLsn - 1);
+      if (last < segment.baseLsn) continue;
+      const loglet = await this.logletOf(logId, segment);
+      await loglet.trim(LogletOffset(last - segment.baseLsn + 1));
+    }
+  }
+
+  async getTrimPoint(logId: LogId): Promise<Lsn> {
+    const state = await this.state(logId);
+    let trimPoint: number = LSN_INVALID;
+    for (const segment of state.chain.segments) {
+      const offset = await (await this.logletOf(logId, segment)).getTrimPoint();
+      if (offset > 0) trimPoint = segment.baseLsn + offset - 1;
+    }
+    return Lsn(trimPoint);
+  }
+
+  /**
+   * Reconfigures a log: seals its tail loglet and appends `next` as the new tail segment, based at
+   * the sealed tail. Idempotent (see `NewSegment.sealIndex`); appends blocked by the seal continue
+   * on the new segment.
+   */
+  async sealAndExtend(logId: LogId, next: NewSegment): Promise<SegmentConfig> {
+    await this.state(logId);
+    let sealIndex = next.sealIndex;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.refresh();
+      const chain = current?.doc.logs.find((c) => c.logId === logId);
+      if (current === null || chain === undefined) throw new UnavailableError(`log ${logId} vanished from the Logs document`);
+      const tailSegment = chain.segments[chain.segments.length - 1];
+      sealIndex ??= tailSegment.index;
+      if (tailSegment.index > sealIndex) return chain.segments.find((s) => s.index === sealIndex! + 1)!;
+      if (tailSegment.index < sealIndex) throw new UnavailableError(`log ${logId} has no segment ${sealIndex} to seal yet`);
+
+      const sealed = await (await this.logletOf(logId, tailSegment)).seal();
+      const segment: SegmentConfig = {
+        index: sealIndex + 1,
+        baseLsn: Lsn(tailSegment.baseLsn + sealed.nextOffset - 1),
+        provider: next.provider,
+        params: next.params,
+      };
+      const doc: Logs = {
+        ...current.doc,
+        logs: current.doc.logs.map((c) => (c.logId === logId ? { ...c, segments: [...c.segments, segment] } : c)),
+      };
+      try {
+        const version = await this.metadata.put(METADATA_KEYS.logs, encodeDocument(doc), { kind: "matches", version: current.version });
+        this.applyLogs(version, doc);
+        this.log.info({ logId, sealedSegment: sealIndex, baseLsn: segment.baseLsn, provider: segment.provider }, "log reconfigured");
+        return segment;
+      } catch (e) {
+        if (!(e instanceof PreconditionFailedError)) throw e;
+      }
+    }
+    throw new UnavailableError(`log ${logId}: Logs document kept changing; gave up extending after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  /** The chain as this node last saw it. */
+  async getChain(logId: LogId): Promise<LogChain> {
+    return (await this.state(logId)).chain;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch();
+    for (const state of this.states.values()) for (const wake of state.chainWaiters) wake();
+    await Promise.all([...this.providers.values()].map((p) => p.close()));
+  }
+
+  private appendTo(logId: LogId, tail: Tail, payloads: readonly Uint8Array[]): Promise<Lsn> {
+    return tail.loglet.append(payloads).then(
+      (offset) => Lsn(tail.segment.baseLsn + offset - 1),
+      async (e: unknown) => {
+        if (!(e instanceof SealedError)) throw e;
+        const state = await this.state(logId);
+        await this.waitForSegmentAfter(logId, state, tail.segment.index, { timeoutMs: this.sealedAppendTimeoutMs, onTimeout: e });
+        return this.append(logId, payloads);
+      },
+    );
+  }
+
+  private async drainBacklog(logId: LogId, backlog: QueuedAppend[]): Promise<void> {
+    try {
+      const state = await this.state(logId);
+      const tail = await this.openTail(logId, state);
+      // Synchronously from here on: the backlog goes to the loglet in order, then the hot path takes over.
+      this.backlogs.delete(logId);
+      for (const a of backlog) this.appendTo(logId, tail, a.payloads).then(a.resolve, a.reject);
+    } catch (e) {
+      this.backlogs.delete(logId);
+      for (const a of backlog) a.reject(e);
+    }
+  }
+
+  private state(logId: LogId): Promise<LogState> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const known = this.states.get(logId);
+    if (known !== undefined) return Promise.resolve(known);
+    let loading = this.loading.get(logId);
+    if (loading === undefined) {
+      loading = this.loadChain(logId)
+        .then((chain) => {
+          const state: LogState = { chain: this.chainOf(logId) ?? chain, tail: null, opening: null, chainWaiters: new Set() };
+          this.states.set(logId, state);
+          return state;
+        })
+        .finally(() => this.loading.delete(logId));
+      this.loading.set(logId, loading);
+    }
+    return loading;
+  }
+
+  /** The log's chain, creating the log (one local segment at LSN 1) on first use. */
+  private async loadChain(logId: LogId): Promise<LogChain> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.refresh();
+      const existing = current?.doc.logs.find((c) => c.logId === logId);
+      if (existing !== undefined) return existing;
+      const chain: LogChain = { logId, segments: [{ index: 0, baseLsn: Lsn(1), provider: "local", params: {} }] };
+      const doc: Logs = { defaultProvider: current?.doc.defaultProvider ?? "local", logs: [...(current?.doc.logs ?? []), chain] };
+      try {
+        const version = await this.metadata.put(
+          METADATA_KEYS.logs,
+          encodeDocument(doc),
+          current === null ? { kind: "does-not-exist" } : { kind: "matches", version: current.version },
+        );
+        this.applyLogs(version, doc);
+        this.log.info({ logId }, "log created");
+        return chain;
+      } catch (e) {
+        if (!(e instanceof PreconditionFailedError)) throw e;
+      }
+    }
+    throw new UnavailableError(`log ${logId}: Logs document kept changing; gave up creating it after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  private async refresh(): Promise<{ version: Version; doc: Logs } | null> {
+    const stored = await this.metadata.get(METADATA_KEYS.logs);
+    if (stored !== null) this.applyLogs(stored.version, decodeDocument<Logs>(stored.value));
+    return this.logs;
+  }
+
+  private chainOf(logId: LogId): LogChain | undefined {
+    return this.logs?.doc.logs.find((c) => c.logId === logId);
+  }
+
+  /** Takes a newer `Logs` document: updates known chains and wakes whoever waits for a new tail segment. */
+  private applyLogs(version: Version, doc: Logs): void {
+    if (this.logs !== null && version <= this.logs.version) return;
+    this.logs = { version, doc };
+    for (const [logId, state] of this.states) {
+      const chain = doc.logs.find((c) => c.logId === logId);
+      if (chain === undefined) continue;
+      const tailIndex = chain.segments[chain.segments.length - 1].index;
+      const knownTailIndex = state.chain.segments[state.chain.segments.length - 1].index;
+      state.chain = chain;
+      if (tailIndex === knownTailIndex) continue;
+      if (state.tail !== null && state.tail.segment.index !== tailIndex) state.tail = null;
+      for (const wake of state.chainWaiters) wake();
+    }
+  }
+
+  private openTail(logId: LogId, state: LogState): Promise<Tail> {
+    if (state.tail !== null) return Promise.resolve(state.tail);
+    state.opening ??= (async () => {
+      try {
+        for (;;) {
+          const segment = state.chain.segments[state.chain.segments.length - 1];
+          const loglet = await this.logletOf(logId, segment);
+          // The chain may have grown while the loglet was opening.
+          if (state.chain.segments[state.chain.segments.length - 1] === segment) return (state.tail = { segment, loglet });
+        }
+      } finally {
+        state.opening = null;
+      }
+    })();
+    return state.opening;
+  }
+
+  private logletOf(logId: LogId, segment: SegmentConfig): Promise<Loglet> {
+    const provider = this.providers.get(segment.provider);
+    if (provider === undefined) return Promise.reject(new LogProviderUnavailableError(segment.provider));
+    return provider.getLoglet(logId, segment);
+  }
+
+  /** Resolves once the chain's tail segment is past `index`; re-reads the document now and then in case a watch event was lost. */
+  private async waitForSegmentAfter(
+    logId: LogId,
+    state: LogState,
+    index: number,
+    opts: { signal?: AbortSignal; timeoutMs?: number; onTimeout?: Error },
+  ): Promise<void> {
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    const moved = (): boolean => state.chain.segments[state.chain.segments.length - 1].index > index;
+    await this.refresh();
+    while (!moved()) {
+      if (this.closed) throw this.closedError();
+      opts.signal?.throwIfAborted();
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw opts.onTimeout ?? new UnavailableError(`log ${logId}: no segment after ${index} yet`);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener("abort", done);
+          state.chainWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(remaining, CHAIN_REREAD_MS));
+        opts.signal?.addEventListener("abort", done, { once: true });
+        state.chainWaiters.add(done);
+      });
+      if (!moved()) await this.refresh();
+    }
+  }
+
+  private closedError(): UnavailableError {
+    return new UnavailableError("bifrost is closed", "bifrost_closed");
+  }
+}
+
+function toLogEntry(segment: SegmentConfig, e: LogletEntry): LogEntry {
+  const lsn = Lsn(segment.baseLsn + e.offset - 1);
+  return "trimGapTo" in e ? { lsn, trimGapTo: Lsn(segment.baseLsn + e.trimGapTo - 1) } : { lsn, payload: e.payload };
+}
+
+/** Adjacent trim gaps (from consecutive segments) read as one. */
+function pushMerged(out: LogEntry[], e: LogEntry): void {
+  const last = out[out.length - 1];
+  if (last !== undefined && "trimGapTo" in last && "trimGapTo" in e && e.lsn === last.trimGapTo + 1) {
+    out[out.length - 1] = { lsn: last.lsn, trimGapTo: e.trimGapTo };
+  } else {
+    out.push(e);
+  }
+}

@@ -1,0 +1,29 @@
+import { LocalLoglet, type LocalLogletOptions } from "../../src/bifrost/local/local-loglet.ts";
+import { LogletOffset, type LogletEntry, type LogletRecord } from "../../src/bifrost/loglet.ts";
+
+export const enc = (s: string): Uint8Array => Buffer.from(s, "utf8");
+export const dec = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
+
+export function openLoglet(dir: string, options: LocalLogletOptions = {}): Promise<LocalLoglet> {
+  return LocalLoglet.open("test", dir, options);
+}
+
+export function records(entries: readonly LogletEntry[]): LogletRecord[] {
+  return entries.map((e) => {
+    if ("trimGapTo" in e) throw new Error(`unexpected trim gap at ${e.offset}`);
+    return e;
+  });
+}
+
+/** Reads every record from `from` to the committed tail, in as many calls as it takes. */
+export async function readAll(loglet: LocalLoglet, from = 1): Promise<LogletEntry[]> {
+  const out: LogletEntry[] = [];
+  let next = from;
+  for (;;) {
+    const batch = await loglet.read(LogletOffset(next), 1000);
+    if (batch.length === 0) return out;
+    out.push(...batch);
+    const last = batch[batch.length - 1];
+    next = ("trimGapTo" in last ? last.trimGapTo : last.offset) + 1;
+  }
+}
