@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { isTrimGap } from "../../src/bifrost/bifrost.ts";
+import { LogProviderUnavailableError, type BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
+import { isTrimGap, type LogEntry } from "../../src/bifrost/bifrost.ts";
 import { createLocalBifrost } from "../../src/bifrost/create-local.ts";
 import { decodeDocument, METADATA_KEYS, type Logs } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
@@ -9,13 +12,29 @@ import { tempDir } from "../support/temp.ts";
 import { dec, enc } from "./helpers.ts";
 
 const LOG = LogId(7);
+const LOCAL = { provider: "local", params: {} } as const;
+
+const show = (entries: readonly LogEntry[]): unknown[] => entries.map((e) => (isTrimGap(e) ? { gap: [e.lsn, e.trimGapTo] } : [e.lsn, dec(e.payload)]));
+
+async function readAllLsns(bifrost: BifrostImpl, from: number): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for (let next = from; ; ) {
+    const batch = await bifrost.read(LOG, Lsn(next), 3);
+    if (batch.length === 0) return out;
+    out.push(...batch);
+    const last = batch[batch.length - 1];
+    next = (isTrimGap(last) ? last.trimGapTo : last.lsn) + 1;
+  }
+}
 
 describe("BifrostImpl on local loglets", () => {
   const tmp = tempDir("reprise-bifrost-");
   after(() => tmp.remove());
+  let n = 0;
+  const fresh = (): string => join(tmp.path, `b${n++}`);
 
   it("creates the log on first use and appends/reads by LSN across a restart", async () => {
-    const dir = `${tmp.path}/basic`;
+    const dir = fresh();
     const metadata = new InMemoryMetadataStore();
     let bifrost = await createLocalBifrost(dir, metadata);
     assert.equal(await bifrost.findTail(LOG), 1);
@@ -23,15 +42,113 @@ describe("BifrostImpl on local loglets", () => {
     assert.equal(await bifrost.append(LOG, [enc("c")]), 3);
     const logs = decodeDocument<Logs>((await metadata.get(METADATA_KEYS.logs))!.value);
     assert.deepEqual(logs.logs, [{ logId: LOG, segments: [{ index: 0, baseLsn: 1, provider: "local", params: {} }] }]);
+    assert.ok(existsSync(join(dir, "7-0")), "loglet directory is <logId>-<segmentIndex>");
     await bifrost.close();
 
     bifrost = await createLocalBifrost(dir, metadata);
-    const entries = await bifrost.read(LOG, Lsn(2), 10);
-    assert.deepEqual(
-      entries.map((e) => (isTrimGap(e) ? e : [e.lsn, dec(e.payload)])),
-      [[2, "b"], [3, "c"]],
-    );
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(2), 10)), [[2, "b"], [3, "c"]]);
     assert.equal(await bifrost.findTail(LOG), 4);
+    await bifrost.close();
+  });
+
+  it("keeps the order of concurrent appends, including the first ones that open the log", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    const lsns = await Promise.all(Array.from({ length: 300 }, (_, i) => bifrost.append(LOG, [enc(`r${i}`)])));
+    assert.deepEqual(lsns, Array.from({ length: 300 }, (_, i) => i + 1));
+    const entries = await bifrost.read(LOG, Lsn(1), 1000);
+    assert.deepEqual(entries.map((e) => (isTrimGap(e) ? "gap" : dec(e.payload))), Array.from({ length: 300 }, (_, i) => `r${i}`));
+    await bifrost.close();
+  });
+
+  it("seals and extends the chain; reads span both segments; LSNs stay dense across a restart", async () => {
+    const dir = fresh();
+    const metadata = new InMemoryMetadataStore();
+    let bifrost = await createLocalBifrost(dir, metadata);
+    for (const s of ["a", "b", "c", "d", "e"]) await bifrost.append(LOG, [enc(s)]);
+    const segment = await bifrost.sealAndExtend(LOG, LOCAL);
+    assert.deepEqual(segment, { index: 1, baseLsn: 6, provider: "local", params: {} });
+    assert.equal(await bifrost.findTail(LOG), 6);
+    assert.equal(await bifrost.append(LOG, [enc("f"), enc("g")]), 7);
+    assert.equal(await bifrost.append(LOG, [enc("h")]), 8);
+    const expected = ["a", "b", "c", "d", "e", "f", "g", "h"].map((s, i) => [i + 1, s]);
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(4), 10)), expected.slice(3));
+    assert.deepEqual(show(await readAllLsns(bifrost, 1)), expected);
+
+    // Retrying the same reconfiguration finds it done and seals nothing.
+    assert.deepEqual(await bifrost.sealAndExtend(LOG, { ...LOCAL, sealIndex: 0 }), segment);
+    assert.equal(await bifrost.append(LOG, [enc("i")]), 9);
+    await bifrost.close();
+
+    bifrost = await createLocalBifrost(dir, metadata);
+    assert.equal(await bifrost.findTail(LOG), 10);
+    assert.deepEqual(show(await readAllLsns(bifrost, 1)), [...expected, [9, "i"]]);
+    assert.equal((await bifrost.getChain(LOG)).segments.length, 2);
+    await bifrost.close();
+  });
+
+  it("moves appends that hit the seal to the new segment, without losing or duplicating any", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    await bifrost.append(LOG, [enc("first")]);
+    const appends = Array.from({ length: 200 }, (_, i) => bifrost.append(LOG, [enc(`r${i}`)]));
+    const extended = bifrost.sealAndExtend(LOG, LOCAL);
+    const more = Array.from({ length: 50 }, (_, i) => bifrost.append(LOG, [enc(`m${i}`)]));
+    const lsns = await Promise.all([...appends, ...more]);
+    const segment = await extended;
+    assert.deepEqual([...lsns].sort((a, b) => a - b), Array.from({ length: 250 }, (_, i) => i + 2));
+    const byLsn = new Map((await readAllLsns(bifrost, 1)).map((e) => [e.lsn as number, isTrimGap(e) ? "gap" : dec(e.payload)]));
+    lsns.forEach((lsn, i) => assert.equal(byLsn.get(lsn), i < 200 ? `r${i}` : `m${i - 200}`));
+    assert.ok(segment.baseLsn >= 2 && segment.baseLsn <= 252);
+    await bifrost.close();
+  });
+
+  it("wakes a tail waiter whose LSN lands in the next segment", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    await bifrost.append(LOG, [enc("a"), enc("b")]);
+    const waiting = bifrost.waitForTail(LOG, Lsn(3));
+    await bifrost.sealAndExtend(LOG, LOCAL);
+    await bifrost.append(LOG, [enc("c")]);
+    assert.equal(await waiting, 4);
+    const abort = new AbortController();
+    const aborted = bifrost.waitForTail(LOG, Lsn(10), abort.signal);
+    abort.abort(new Error("reader stopped"));
+    await assert.rejects(aborted, /reader stopped/);
+    await bifrost.close();
+  });
+
+  it("trims across segments with one merged gap and reports the trim point", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    await bifrost.append(LOG, [enc("1"), enc("2"), enc("3")]);
+    await bifrost.sealAndExtend(LOG, LOCAL);
+    await bifrost.append(LOG, [enc("4"), enc("5"), enc("6")]);
+    assert.equal(await bifrost.getTrimPoint(LOG), 0);
+    await bifrost.trim(LOG, Lsn(2));
+    assert.equal(await bifrost.getTrimPoint(LOG), 2);
+    await bifrost.trim(LOG, Lsn(4));
+    assert.equal(await bifrost.getTrimPoint(LOG), 4);
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(1), 10)), [{ gap: [1, 4] }, [5, "5"], [6, "6"]]);
+    // With no room to look into the next segment, a gap ends at the segment boundary.
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(2), 1)), [{ gap: [2, 3] }]);
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(4), 1)), [{ gap: [4, 4] }]);
+    await bifrost.close();
+  });
+
+  it("creates different logs from two nodes racing on the same Logs document", async () => {
+    const metadata = new InMemoryMetadataStore();
+    const dir = fresh();
+    const [a, b] = await Promise.all([createLocalBifrost(join(dir, "a"), metadata), createLocalBifrost(join(dir, "b"), metadata)]);
+    const ids = Array.from({ length: 8 }, (_, i) => LogId(i));
+    await Promise.all(ids.map((id) => (id % 2 === 0 ? a : b).append(id, [enc(`log ${id}`)])));
+    const logs = decodeDocument<Logs>((await metadata.get(METADATA_KEYS.logs))!.value);
+    assert.deepEqual(logs.logs.map((c) => c.logId).sort(), ids);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("fails appends to a segment whose provider is not registered", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    await bifrost.append(LOG, [enc("a")]);
+    await bifrost.sealAndExtend(LOG, { provider: "replicated", params: { nodeset: [1, 2, 3] } });
+    await assert.rejects(bifrost.append(LOG, [enc("b")]), LogProviderUnavailableError);
+    assert.deepEqual(show(await bifrost.read(LOG, Lsn(1), 1)), [[1, "a"]]);
     await bifrost.close();
   });
 });
