@@ -60,6 +60,31 @@ describe("BifrostImpl on local loglets", () => {
     await bifrost.close();
   });
 
+  it("lets a reader follow the tail with read + waitForTail while appends run, across a reconfiguration", async () => {
+    const bifrost = await createLocalBifrost(fresh(), new InMemoryMetadataStore());
+    const total = 2000;
+    const seen: string[] = [];
+    const follower = (async () => {
+      let next = 1;
+      while (seen.length < total) {
+        const entries = await bifrost.read(LOG, Lsn(next), 256);
+        if (entries.length === 0) {
+          await bifrost.waitForTail(LOG, Lsn(next));
+          continue;
+        }
+        for (const e of entries) seen.push(isTrimGap(e) ? "gap" : dec(e.payload));
+        next += entries.length;
+      }
+    })();
+    for (let i = 0; i < total; i += 50) {
+      if (i === 1000) await bifrost.sealAndExtend(LOG, LOCAL);
+      await Promise.all(Array.from({ length: 50 }, (_, j) => bifrost.append(LOG, [enc(`r${i + j}`)])));
+    }
+    await follower;
+    assert.deepEqual(seen, Array.from({ length: total }, (_, i) => `r${i}`));
+    await bifrost.close();
+  });
+
   it("seals and extends the chain; reads span both segments; LSNs stay dense across a restart", async () => {
     const dir = fresh();
     const metadata = new InMemoryMetadataStore();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { LogletOffset, SealedError } from "../../src/bifrost/loglet.ts";
@@ -35,8 +36,24 @@ describe("LocalLoglet", () => {
   it("group-commits 1000 concurrent appends into dense offsets in call order", async () => {
     const dir = fresh();
     const loglet = await openLoglet(dir);
-    const acks = await Promise.all(Array.from({ length: 1000 }, (_, i) => loglet.append([payloadFor(i)])));
+    // Count fdatasync calls: appends that queue behind one in flight must share the next one.
+    const probe = await open(join(tmp.path, "probe"), "w");
+    const fileHandle = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = fileHandle.datasync;
+    let syncs = 0;
+    fileHandle.datasync = function (this: unknown) {
+      syncs++;
+      return datasync.call(this);
+    };
+    let acks: number[];
+    try {
+      acks = await Promise.all(Array.from({ length: 1000 }, (_, i) => loglet.append([payloadFor(i)])));
+    } finally {
+      fileHandle.datasync = datasync;
+    }
     assert.deepEqual(acks, Array.from({ length: 1000 }, (_, i) => i + 1));
+    assert.ok(syncs <= 5, `1000 concurrent appends took ${syncs} fdatasyncs`);
     // Mixed batch sizes: each append's records stay contiguous and end at the acknowledged offset.
     const sizes = [3, 1, 5, 2];
     const multi = await Promise.all(sizes.map((k, j) => loglet.append(Array.from({ length: k }, (_, i) => payloadFor(2000 + j * 10 + i)))));
@@ -63,6 +80,24 @@ describe("LocalLoglet", () => {
     // A read that starts on disk and runs into the cached tail.
     const mid = records(await loglet.read(LogletOffset(150), 100));
     assert.deepEqual(mid.map((r) => r.offset), Array.from({ length: 51 }, (_, i) => 150 + i));
+    await loglet.close();
+  });
+
+  it("reopens files larger than a scan chunk, with frames straddling chunk borders and many tiny records", async () => {
+    const dir = fresh();
+    let loglet = await openLoglet(dir);
+    await loglet.append(Array.from({ length: 3000 }, (_, i) => payloadFor(i)));
+    const tiny = Array.from({ length: 150_000 }, (_, i) => enc(String(i)));
+    assert.equal(await loglet.append(tiny), 153_000);
+    await loglet.close();
+    assert.ok(statSync(join(dir, dataFiles(dir)[0])).size > 5 << 20);
+
+    loglet = await openLoglet(dir, { tailCacheBytes: 0 });
+    assert.deepEqual(await loglet.findTail(), { nextOffset: 153_001, sealed: false });
+    const all = records(await readAll(loglet));
+    assert.equal(all.length, 153_000);
+    for (let i = 0; i < 3000; i++) assert.deepEqual(all[i].payload, payloadFor(i));
+    assert.equal(dec(all[152_999].payload), "149999");
     await loglet.close();
   });
 

@@ -77,12 +77,11 @@ const dataFileName = (firstOffset: number): string => `${String(firstOffset).pad
  * single write+fdatasync, and a promise resolves only after its records are on disk.
  */
 export class LocalLoglet implements Loglet {
-  private readonly log: Logger;
   private readonly rollBytes: number;
   private readonly tailCacheBytes: number;
   private readonly maxBatchBytes: number;
 
-  private readonly files: DataFile[] = [];
+  private readonly files: DataFile[];
   private activeFh: FileHandle | null = null;
   /** Next offset to commit; only records below it are visible to readers. */
   private nextOffset: number;
@@ -112,9 +111,9 @@ export class LocalLoglet implements Loglet {
     state: PersistedState,
     files: DataFile[],
     nextOffset: number,
+    private readonly log: Logger,
     options: LocalLogletOptions,
   ) {
-    this.log = (options.logger ?? rootLogger).child({ loglet: id });
     this.rollBytes = options.rollBytes ?? DEFAULT_ROLL_BYTES;
     this.tailCacheBytes = options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
@@ -134,26 +133,27 @@ export class LocalLoglet implements Loglet {
 
     const state = await readState(dir);
     const names = await readdir(dir);
-    const files: DataFile[] = names
+    const found = names
       .map((n) => DATA_FILE.exec(n))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ firstOffset: Number(m[1]), path: join(dir, m[0]), positions: [], size: 0 }))
+      .map((m) => ({ firstOffset: Number(m[1]), path: join(dir, m[0]) }))
       .sort((a, b) => a.firstOffset - b.firstOffset);
     if (names.includes(`${STATE_FILE}.tmp`)) await unlink(join(dir, `${STATE_FILE}.tmp`));
 
     // A crash between persisting a trim point and deleting the files below it leaves them behind.
-    while (files.length > 1 && files[1].firstOffset <= state.trimPoint + 1) {
-      const f = files.shift()!;
+    while (found.length > 1 && found[1].firstOffset <= state.trimPoint + 1) {
+      const f = found.shift()!;
       await unlink(f.path);
       log.info({ file: f.path, trimPoint: state.trimPoint }, "deleted data file left behind by an interrupted trim");
     }
 
+    const files: DataFile[] = [];
     let nextOffset = 1;
-    for (const [i, f] of files.entries()) {
+    for (const [i, f] of found.entries()) {
       if (i > 0 && f.firstOffset !== nextOffset) {
         throw new CorruptionError(`loglet ${id}: data file ${f.path} starts at offset ${f.firstOffset}, expected ${nextOffset}`);
       }
-      const scan = await scanDataFile(f.path, f.firstOffset, i === files.length - 1);
+      const scan = await scanDataFile(f.path, f.firstOffset, i === found.length - 1);
       if (scan.tornReason !== null) {
         const fh = await open(f.path, "r+");
         try {
@@ -167,8 +167,7 @@ export class LocalLoglet implements Loglet {
           "cut torn tail of loglet data file",
         );
       }
-      f.positions.push(...scan.positions);
-      f.size = scan.validBytes;
+      files.push({ ...f, positions: scan.positions, size: scan.validBytes });
       nextOffset = f.firstOffset + scan.positions.length;
     }
     const firstKept = files[0]?.firstOffset ?? 1;
@@ -178,7 +177,7 @@ export class LocalLoglet implements Loglet {
     if (state.sealedTail !== null && state.sealedTail !== nextOffset) {
       throw new CorruptionError(`loglet ${id}: sealed at tail ${state.sealedTail} but its files end at ${nextOffset}`);
     }
-    const loglet = new LocalLoglet(id, dir, state, files, nextOffset, options);
+    const loglet = new LocalLoglet(id, dir, state, files, nextOffset, log, options);
     const newest = files.at(-1);
     if (newest !== undefined) loglet.activeFh = await open(newest.path, "r+");
     return loglet;
@@ -219,7 +218,7 @@ export class LocalLoglet implements Loglet {
       const records = await this.readFromFile(offset, Math.min(limit - out.length, this.cacheFirst - offset));
       // The file was deleted under us by a trim: start over, which now yields a trim gap.
       if (records === null) return out.length === 0 ? this.read(LogletOffset(offset), limit) : out;
-      out.push(...records);
+      for (const r of records) out.push(r);
       offset += records.length;
     }
     return out;
