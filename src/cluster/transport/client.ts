@@ -1,0 +1,130 @@
+import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { RepriseError } from "../../types/errors.ts";
+import { RpcErrorSchema } from "./gen/transport_pb.ts";
+import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
+import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER } from "./server.ts";
+
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+
+export interface CallOptions {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One HTTP/2 connection to a peer, opened lazily and re-opened on the next call after it broke
+ * (peer restarted, connection refused), so callers never manage reconnects.
+ */
+export class RpcChannel {
+  private session: ClientHttp2Session | null = null;
+  private closed = false;
+
+  /** `address` is `host:port` or an `http://` URL; resolved on every (re)connect so a restarted peer may move. */
+  constructor(private readonly address: () => string) {}
+
+  async call(path: string, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const address = this.address();
+    if (this.closed) throw new PeerUnavailableError(address, new Error("channel closed"));
+    options.signal?.throwIfAborted();
+    const session = this.connect(address);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const req = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": CONTENT_TYPE_PROTO,
+        [TIMEOUT_HEADER]: String(timeoutMs),
+      });
+      let settled = false;
+      const finish = (error: RepriseError | Error | null, value?: Uint8Array): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        if (!req.closed) req.close(constants.NGHTTP2_CANCEL);
+        if (error) reject(error);
+        else resolve(value!);
+      };
+      const onAbort = (): void => finish(options.signal!.reason instanceof Error ? options.signal!.reason : new Error("aborted"));
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const timer = setTimeout(() => finish(new RpcTimeoutError(address, path, timeoutMs)), timeoutMs);
+
+      let status = 0;
+      let contentType = "";
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on("response", (headers) => {
+        status = Number(headers[":status"]);
+        contentType = String(headers["content-type"] ?? "");
+      });
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > DEFAULT_MAX_MESSAGE_BYTES) finish(new PeerUnavailableError(address, new Error(`response to ${path} too large`)));
+        else chunks.push(chunk);
+      });
+      req.on("end", () => {
+        const payload = Buffer.concat(chunks);
+        if (status === 200) return finish(null, payload);
+        if (contentType === CONTENT_TYPE_ERROR) {
+          try {
+            return finish(errorFromWire(fromBinary(RpcErrorSchema, payload), status));
+          } catch (e) {
+            return finish(new PeerUnavailableError(address, e));
+          }
+        }
+        finish(new PeerUnavailableError(address, new Error(`HTTP ${status} for ${path}`)));
+      });
+      // Refused connections, resets and GOAWAY all land here or in 'close' without 'end'.
+      req.on("error", (e) => finish(new PeerUnavailableError(address, e)));
+      req.on("close", () => finish(new PeerUnavailableError(address, new Error(`stream closed (code ${req.rstCode})`))));
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.session?.destroy();
+    this.session = null;
+  }
+
+  private connect(address: string): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const url = address.includes("://") ? address : `http://${address}`;
+    const session = connect(url);
+    // An idle connection must not keep a process alive; pending calls hold their own timers.
+    session.unref();
+    const drop = (): void => {
+      if (this.session === session) this.session = null;
+    };
+    // Streams report the failure to their callers; here we only forget the broken connection.
+    session.on("error", drop);
+    session.on("goaway", drop);
+    session.on("close", drop);
+    this.session = session;
+    return session;
+  }
+}
+
+export type ServiceClient<S extends GenService<GenServiceMethods>> = {
+  [K in keyof S["method"]]: (
+    request: MessageInitShape<S["method"][K]["input"]>,
+    options?: CallOptions,
+  ) => Promise<MessageShape<S["method"][K]["output"]>>;
+};
+
+/** Typed stubs for every method of `service` over `channel`. */
+export function createClient<S extends GenService<GenServiceMethods>>(service: S, channel: RpcChannel): ServiceClient<S> {
+  const client: Record<string, unknown> = {};
+  for (const method of (service as unknown as DescService).methods) {
+    const path = `/${service.typeName}/${method.name}`;
+    const input: DescMessage = method.input;
+    const output: DescMessage = method.output;
+    client[method.localName] = async (request: MessageInitShape<DescMessage>, options?: CallOptions) => {
+      const bytes = await channel.call(path, toBinary(input, create(input, request)), options);
+      return fromBinary(output, bytes);
+    };
+  }
+  return client as ServiceClient<S>;
+}

@@ -1,0 +1,71 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { decodeDocument, encodeDocument, METADATA_KEYS, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
+import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
+import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import { FencedNodeError } from "./errors.ts";
+
+/** The node is not (yet) in `NodesConfiguration`; it appears once the node has joined. */
+export class NodeNotRegisteredError extends UnavailableError {
+  constructor(node: GenerationalNodeId) {
+    super(`node ${formatNodeId(node)} is not in the nodes configuration`, "node_not_registered");
+  }
+}
+
+export interface TransitionOptions {
+  /** States the transition may start from; any other state found is returned as is. */
+  readonly from: readonly StorageState[];
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export function storageStateOf(config: NodesConfiguration, node: GenerationalNodeId): StorageState | null {
+  const entry = config.nodes.find((n) => n.id === node.id);
+  return entry ? (entry.logServer?.storageState ?? "provisioning") : null;
+}
+
+/**
+ * Moves this node's log-server storage state to `to` with a compare-and-swap on `NodesConfiguration`
+ * and returns the state it ended in. Every outcome of an earlier attempt converges: the write being
+ * applied but its answer lost, a concurrent attempt winning the race, the store's leader changing.
+ * Each retry re-reads the document and treats "already `to`" as success. If the state is neither
+ * `to` nor one of `from` (an operator set it), it is returned unchanged rather than overwritten.
+ */
+export async function transitionStorageState(
+  store: MetadataStore,
+  node: GenerationalNodeId,
+  to: StorageState,
+  options: TransitionOptions,
+): Promise<StorageState> {
+  const maxAttempts = options.maxAttempts ?? 50;
+  const backoffMs = options.backoffMs ?? 50;
+  let lastError: unknown = null;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    options.signal?.throwIfAborted();
+    if (attempt > 0) await sleep(Math.min(backoffMs * 2 ** Math.min(attempt - 1, 5), 2_000), undefined, { signal: options.signal });
+    try {
+      const stored = await store.get(METADATA_KEYS.nodesConfiguration);
+      if (stored === null) throw new NodeNotRegisteredError(node);
+      const config = decodeDocument<NodesConfiguration>(stored.value);
+      const entry = config.nodes.find((n) => n.id === node.id);
+      if (!entry) throw new NodeNotRegisteredError(node);
+      if (entry.generation > node.generation) throw new FencedNodeError(node, entry.generation);
+      const current = entry.logServer?.storageState ?? "provisioning";
+      if (current === to || !options.from.includes(current)) return current;
+      const next: NodesConfiguration = {
+        ...config,
+        nodes: config.nodes.map((n) => (n.id === node.id ? { ...n, logServer: { ...n.logServer, storageState: to } } : n)),
+      };
+      await store.put(METADATA_KEYS.nodesConfiguration, encodeDocument(next), { kind: "matches", version: stored.version });
+      return to;
+    } catch (e) {
+      // Lost answers, races and unreachable stores are settled by the next read; anything else is final.
+      if (e instanceof PreconditionFailedError || (e instanceof RepriseError && e.retryable)) lastError = e;
+      else throw e;
+    }
+  }
+  throw new UnavailableError(`storage state of ${formatNodeId(node)} did not reach '${to}' after ${maxAttempts} attempts`, "storage_state_unsettled", {
+    cause: lastError,
+  });
+}

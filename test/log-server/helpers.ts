@@ -1,0 +1,68 @@
+import { createClient, RpcChannel, type ServiceClient } from "../../src/cluster/transport/client.ts";
+import { LogServer as LogServerService } from "../../src/cluster/transport/gen/log_server_pb.ts";
+import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
+import { replicatedLogletId, type ReplicatedLogletParams } from "../../src/bifrost/replicated/params.ts";
+import { encodeDocument, METADATA_KEYS, type Logs, type NodeConfig, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
+import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
+import { LogId, Lsn, PlainNodeId, type GenerationalNodeId } from "../../src/types/ids.ts";
+
+export const CLUSTER = "test-cluster";
+export const enc = (s: string): Uint8Array => Buffer.from(s, "utf8");
+export const dec = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
+export const node = (id: number, generation = 1): GenerationalNodeId => ({ id: PlainNodeId(id), generation });
+
+export interface TestNode {
+  readonly id: number;
+  readonly generation?: number;
+  readonly address?: string;
+  readonly storageState?: StorageState;
+}
+
+/** Writes a NodesConfiguration with the given log-server nodes (overwriting any). */
+export async function writeNodes(store: MetadataStore, nodes: readonly TestNode[]): Promise<void> {
+  const doc: NodesConfiguration = {
+    clusterName: CLUSTER,
+    nodes: nodes.map(
+      (n): NodeConfig => ({
+        id: PlainNodeId(n.id),
+        generation: n.generation ?? 1,
+        name: `n${n.id}`,
+        address: n.address ?? "127.0.0.1:1",
+        roles: ["log-server"],
+        logServer: { storageState: n.storageState ?? "provisioning" },
+      }),
+    ),
+  };
+  await store.put(METADATA_KEYS.nodesConfiguration, encodeDocument(doc), { kind: "none" });
+}
+
+/** A Logs document with one log whose only segment is replicated with `params`; returns the loglet id. */
+export async function writeReplicatedLog(store: MetadataStore, logId: number, params: ReplicatedLogletParams): Promise<string> {
+  const doc: Logs = {
+    defaultProvider: "replicated",
+    logs: [{ logId: LogId(logId), segments: [{ index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } }] }],
+  };
+  await store.put(METADATA_KEYS.logs, encodeDocument(doc), { kind: "none" });
+  return replicatedLogletId(LogId(logId), 0);
+}
+
+export type LogServerClient = ServiceClient<typeof LogServerService>;
+
+/** A raw client for one log server, acting as node `as`. */
+export function logServerClient(port: number): { client: LogServerClient; close: () => void } {
+  const channel = new RpcChannel(() => `127.0.0.1:${port}`);
+  return { client: createClient(LogServerService, channel), close: () => channel.close() };
+}
+
+export function header(as: GenerationalNodeId, logletId: string, knownGlobalTail = 0) {
+  return { sender: toWireNodeId(as), logletId, knownGlobalTail };
+}
+
+/** Polls `cond` every 20 ms until it holds; fails after `timeoutMs`. */
+export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
