@@ -2,7 +2,7 @@ import { createClient, RpcChannel, type ServiceClient } from "../../src/cluster/
 import { LogServer as LogServerService } from "../../src/cluster/transport/gen/log_server_pb.ts";
 import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
 import { replicatedLogletId, type ReplicatedLogletParams } from "../../src/bifrost/replicated/params.ts";
-import { encodeDocument, METADATA_KEYS, type Logs, type NodeConfig, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
+import { decodeDocument, encodeDocument, METADATA_KEYS, type Logs, type NodeConfig, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { LogId, Lsn, PlainNodeId, type GenerationalNodeId } from "../../src/types/ids.ts";
 
@@ -36,13 +36,13 @@ export async function writeNodes(store: MetadataStore, nodes: readonly TestNode[
   await store.put(METADATA_KEYS.nodesConfiguration, encodeDocument(doc), { kind: "none" });
 }
 
-/** A Logs document with one log whose only segment is replicated with `params`; returns the loglet id. */
+/** Adds (or replaces) log `logId` with one replicated segment with `params`; returns the loglet id. */
 export async function writeReplicatedLog(store: MetadataStore, logId: number, params: ReplicatedLogletParams): Promise<string> {
-  const doc: Logs = {
-    defaultProvider: "replicated",
-    logs: [{ logId: LogId(logId), segments: [{ index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } }] }],
-  };
-  await store.put(METADATA_KEYS.logs, encodeDocument(doc), { kind: "none" });
+  const stored = await store.get(METADATA_KEYS.logs);
+  const current: Logs = stored ? decodeDocument<Logs>(stored.value) : { defaultProvider: "replicated", logs: [] };
+  const chain = { logId: LogId(logId), segments: [{ index: 0, baseLsn: Lsn(1), provider: "replicated" as const, params: { ...params } }] };
+  const doc: Logs = { ...current, logs: [...current.logs.filter((c) => c.logId !== logId), chain] };
+  await store.put(METADATA_KEYS.logs, encodeDocument(doc), stored ? { kind: "matches", version: stored.version } : { kind: "does-not-exist" });
   return replicatedLogletId(LogId(logId), 0);
 }
 

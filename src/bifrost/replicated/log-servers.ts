@@ -1,0 +1,59 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient, type ServiceClient } from "../../cluster/transport/client.ts";
+import type { NodeConnections } from "../../cluster/transport/connections.ts";
+import { LogServer, type RequestHeaderSchema } from "../../cluster/transport/gen/log_server_pb.ts";
+import { toWireNodeId } from "../../cluster/transport/node-id.ts";
+import type { GenerationalNodeId, PlainNodeId } from "../../types/ids.ts";
+
+export type LogServerClient = ServiceClient<typeof LogServer>;
+
+const FAILURE_BACKOFF_MIN_MS = 100;
+const FAILURE_BACKOFF_MAX_MS = 2_000;
+
+/**
+ * Clients for the log servers of this process's loglets, plus which servers recently failed, so
+ * writers route around a dead server instead of waiting on it for every batch.
+ */
+export class LogServers {
+  private readonly clients = new Map<PlainNodeId, LogServerClient>();
+  private readonly failures = new Map<PlainNodeId, { count: number; until: number }>();
+
+  constructor(
+    private readonly connections: NodeConnections,
+    readonly me: GenerationalNodeId,
+  ) {}
+
+  client(node: PlainNodeId): LogServerClient {
+    let c = this.clients.get(node);
+    if (!c) this.clients.set(node, (c = createClient(LogServer, this.connections.channel(node))));
+    return c;
+  }
+
+  header(logletId: string, knownGlobalTail: number): MessageInitShape<typeof RequestHeaderSchema> {
+    return { sender: toWireNodeId(this.me), logletId, knownGlobalTail };
+  }
+
+  healthy(node: PlainNodeId): boolean {
+    return (this.failures.get(node)?.until ?? 0) <= Date.now();
+  }
+
+  markFailed(node: PlainNodeId): void {
+    const count = (this.failures.get(node)?.count ?? 0) + 1;
+    const backoff = Math.min(FAILURE_BACKOFF_MIN_MS * 2 ** (count - 1), FAILURE_BACKOFF_MAX_MS);
+    this.failures.set(node, { count, until: Date.now() + backoff });
+  }
+
+  markOk(node: PlainNodeId): void {
+    this.failures.delete(node);
+  }
+}
+
+/**
+ * Spread selector: the nodeset rotated by `seed` (so consecutive batches land on different write
+ * sets), healthy servers first. Writers take the first `replication` and fall back down the list.
+ */
+export function spreadOrder(nodeset: readonly PlainNodeId[], seed: number, servers: LogServers): PlainNodeId[] {
+  const start = seed % nodeset.length;
+  const rotated = [...nodeset.slice(start), ...nodeset.slice(0, start)];
+  return [...rotated.filter((n) => servers.healthy(n)), ...rotated.filter((n) => !servers.healthy(n))];
+}

@@ -1,0 +1,44 @@
+import { rootLogger, type Logger } from "../../common/logger.ts";
+import type { NodeConnections } from "../../cluster/transport/connections.ts";
+import type { SegmentConfig } from "../../metadata/documents.ts";
+import type { GenerationalNodeId, LogId } from "../../types/ids.ts";
+import type { LogletProvider } from "../loglet-provider.ts";
+import { LogServers } from "./log-servers.ts";
+import { parseReplicatedParams, replicatedLogletId } from "./params.ts";
+import { ReplicatedLoglet, type ReplicatedLogletOptions } from "./replicated-loglet.ts";
+
+export interface ReplicatedProviderOptions extends ReplicatedLogletOptions {
+  /** This process's node identity: it is the sequencer of segments that name it. */
+  readonly me: GenerationalNodeId;
+  readonly connections: NodeConnections;
+  readonly logger?: Logger;
+}
+
+/** Bifrost's provider for `"replicated"` segments; one loglet instance per segment. */
+export class ReplicatedLogletProvider implements LogletProvider {
+  readonly kind = "replicated";
+  private readonly loglets = new Map<string, ReplicatedLoglet>();
+  private readonly servers: LogServers;
+  private readonly log: Logger;
+
+  constructor(private readonly options: ReplicatedProviderOptions) {
+    this.servers = new LogServers(options.connections, options.me);
+    this.log = (options.logger ?? rootLogger).child({ component: "replicated-loglet" });
+  }
+
+  async getLoglet(logId: LogId, segment: SegmentConfig): Promise<ReplicatedLoglet> {
+    const id = replicatedLogletId(logId, segment.index);
+    let loglet = this.loglets.get(id);
+    if (!loglet) {
+      loglet = new ReplicatedLoglet(id, parseReplicatedParams(segment.params), this.servers, this.log, this.options);
+      this.loglets.set(id, loglet);
+    }
+    return loglet;
+  }
+
+  async close(): Promise<void> {
+    const loglets = [...this.loglets.values()];
+    this.loglets.clear();
+    await Promise.all(loglets.map((l) => l.close()));
+  }
+}

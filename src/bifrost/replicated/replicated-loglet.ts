@@ -1,0 +1,240 @@
+import { setMaxListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
+import type { Logger } from "../../common/logger.ts";
+import { RepriseError, UnavailableError } from "../../types/errors.ts";
+import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../../types/ids.ts";
+import { LogletOffset, type Loglet, type LogletEntry, type LogletTail } from "../loglet.ts";
+import { backoffMs, DEFAULT_TIMEOUTS, LogletClosedError, noteFailure, type LogletContext, type ReplicatedTimeouts } from "./context.ts";
+import { spreadOrder, type LogServers } from "./log-servers.ts";
+import { sealQuorum, type ReplicatedLogletParams } from "./params.ts";
+import { collectRecords, RecordUnavailableError } from "./records.ts";
+import { determineSealedTail, sealOnServers } from "./seal.ts";
+import { Sequencer } from "./sequencer.ts";
+
+export interface ReplicatedLogletOptions {
+  readonly timeouts?: Partial<ReplicatedTimeouts>;
+  /** Batches the sequencer replicates at once. */
+  readonly maxInflight?: number;
+  /** How long a seal started by the writer waits for in-flight batches to commit first. */
+  readonly sealDrainMs?: number;
+  /** Server long-poll when a reader waits for the tail. */
+  readonly waitPollMs?: number;
+}
+
+/** Appends go to the loglet's sequencer only; a node that is not it must reconfigure the log to write. */
+export class NotSequencerError extends RepriseError {
+  constructor(id: string, sequencer: GenerationalNodeId, me: GenerationalNodeId) {
+    super("not_sequencer", `loglet ${id}: this node (${formatNodeId(me)}) is not its sequencer ${formatNodeId(sequencer)}`, false, 409);
+  }
+}
+
+const TRIM_ROUNDS = 10;
+
+/**
+ * A loglet replicated over log servers. On the node named as sequencer it appends; on every node
+ * it reads (filling gaps of one replica from the others), finds the tail, seals and trims.
+ */
+export class ReplicatedLoglet implements Loglet {
+  private readonly ctx: LogletContext;
+  private readonly sequencer: Sequencer | null;
+  private readonly closing = new AbortController();
+  private readonly sealDrainMs: number;
+  private readonly waitPollMs: number;
+  /** Highest tail known to be committed (from the sequencer or the servers' Release view). */
+  private knownTail = 1;
+  private trimPoint = 0;
+  /** Fixed once this instance sealed the loglet or found it sealed. */
+  private sealedTail: number | null = null;
+  private sealing: Promise<LogletTail> | null = null;
+  private pollRotation = 0;
+
+  constructor(
+    readonly id: string,
+    readonly params: ReplicatedLogletParams,
+    servers: LogServers,
+    log: Logger,
+    options: ReplicatedLogletOptions = {},
+  ) {
+    // Every call in flight listens on the loglet's signal; hundreds at once are expected.
+    setMaxListeners(0, this.closing.signal);
+    this.ctx = {
+      id,
+      params,
+      servers,
+      log: log.child({ loglet: id }),
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      signal: this.closing.signal,
+    };
+    const me = servers.me;
+    const isSequencer = me.id === params.sequencer.id && me.generation === params.sequencer.generation;
+    this.sequencer = isSequencer ? new Sequencer(this.ctx, { maxInflight: options.maxInflight ?? 256 }) : null;
+    this.sealDrainMs = options.sealDrainMs ?? 2_000;
+    this.waitPollMs = options.waitPollMs ?? 1_000;
+  }
+
+  append(payloads: readonly Uint8Array[]): Promise<LogletOffset> {
+    if (this.closing.signal.aborted) return Promise.reject(new LogletClosedError(this.id));
+    if (!this.sequencer) return Promise.reject(new NotSequencerError(this.id, this.params.sequencer, this.ctx.servers.me));
+    return this.sequencer.append(payloads);
+  }
+
+  async read(from: LogletOffset, limit: number): Promise<LogletEntry[]> {
+    this.checkOpen();
+    let tail = this.committedTail();
+    if (from >= tail) tail = (await this.findTail()).nextOffset;
+    if (from >= tail || limit <= 0) return [];
+    if (from <= this.trimPoint) return [{ offset: from, trimGapTo: LogletOffset(Math.min(this.trimPoint, tail - 1)) }];
+    const end = Math.min(tail - 1, from + limit - 1);
+    const order = spreadOrder(this.params.nodeset, from, this.ctx.servers);
+    const all = (r: Map<number, Uint8Array>): boolean => {
+      for (let o = from; o <= end; o++) if (!r.has(o)) return false;
+      return true;
+    };
+    const got = await collectRecords(this.ctx, from, end, order, tail, all);
+    this.observe(got.knownGlobalTail, got.trimPoint);
+    if (from <= this.trimPoint) return [{ offset: from, trimGapTo: LogletOffset(Math.min(this.trimPoint, tail - 1)) }];
+    const out: LogletEntry[] = [];
+    for (let o = from; o <= end && got.records.has(o); o++) out.push({ offset: LogletOffset(o), payload: got.records.get(o)! });
+    if (out.length === 0) throw new RecordUnavailableError(this.id, from, got.errors);
+    return out;
+  }
+
+  async waitForTail(offset: LogletOffset, signal?: AbortSignal): Promise<LogletTail> {
+    const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+    for (;;) {
+      stop.throwIfAborted();
+      if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.sealedTail), sealed: true };
+      if (this.sequencer) {
+        await this.sequencer.waitForTail(offset, stop);
+        return this.sequencer.sealed ? this.findTail() : { nextOffset: LogletOffset(this.sequencer.tail), sealed: false };
+      }
+      if (this.knownTail > offset) return { nextOffset: LogletOffset(this.knownTail), sealed: false };
+      // Long-poll one server at a time; its known global tail moves with the sequencer's Release.
+      const node = this.params.nodeset[this.pollRotation++ % this.params.nodeset.length];
+      try {
+        const res = await this.ctx.servers
+          .client(node)
+          .waitForTail(
+            { header: this.ctx.servers.header(this.id, this.knownTail), globalTailAtLeast: offset + 1, maxWaitMs: this.waitPollMs },
+            { timeoutMs: this.waitPollMs + this.ctx.timeouts.rpcMs, signal: stop },
+          );
+        if (res.state) this.observe(res.state.knownGlobalTail, res.state.trimPoint);
+        if (res.state?.sealed) return this.seal();
+      } catch (e) {
+        if (stop.aborted) throw e;
+        noteFailure(this.ctx, node, "waitForTail", e);
+        await sleep(backoffMs(this.ctx, 2), undefined, { signal: stop });
+      }
+    }
+  }
+
+  /**
+   * The sequencer's tail; elsewhere the highest global tail any server reports (a lower bound of
+   * the committed tail). If a server reports the loglet sealed, finishes the seal so the returned
+   * tail is the final one.
+   */
+  async findTail(): Promise<LogletTail> {
+    this.checkOpen();
+    if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.sealedTail), sealed: true };
+    if (this.sequencer && !this.sequencer.sealed) return { nextOffset: LogletOffset(this.sequencer.tail), sealed: false };
+    const states = await this.infoFromServers();
+    if (this.sequencer?.sealed || states.some((s) => s.sealed)) return this.seal();
+    return { nextOffset: LogletOffset(this.knownTail), sealed: false };
+  }
+
+  /**
+   * Seals on n - r + 1 log servers (retrying until it can), then fixes the tail: records that may
+   * have been acknowledged are repaired to full replication first. Idempotent; concurrent callers
+   * share one attempt.
+   */
+  seal(): Promise<LogletTail> {
+    if (this.sealedTail !== null) return Promise.resolve({ nextOffset: LogletOffset(this.sealedTail), sealed: true });
+    this.sealing ??= (async () => {
+      this.checkOpen();
+      await this.sequencer?.drain(this.sealDrainMs);
+      const committed = Math.max(this.committedTail(), 1);
+      const sealed = await sealOnServers(this.ctx, committed);
+      const tail = await determineSealedTail(this.ctx, sealed, committed);
+      this.sealedTail = tail;
+      this.knownTail = Math.max(this.knownTail, tail);
+      this.sequencer?.finishSeal(tail);
+      return { nextOffset: LogletOffset(tail), sealed: true };
+    })().finally(() => {
+      // Only a failed attempt (closed loglet) is forgotten; a finished one is answered from `sealedTail`.
+      this.sealing = null;
+    });
+    return this.sealing;
+  }
+
+  /** Trims every server up to `upTo` (clamped to the committed tail); done once n - r + 1 servers confirmed. */
+  async trim(upTo: LogletOffset): Promise<void> {
+    const tail = (await this.findTail()).nextOffset;
+    const point = Math.min(upTo, tail - 1);
+    if (point <= this.trimPoint) return;
+    const confirmed = new Set<PlainNodeId>();
+    let lastError: unknown = null;
+    for (let round = 0; round < TRIM_ROUNDS && confirmed.size < sealQuorum(this.params); round++) {
+      if (round > 0) await sleep(backoffMs(this.ctx, round), undefined, { signal: this.closing.signal });
+      await Promise.all(
+        this.params.nodeset
+          .filter((n) => !confirmed.has(n))
+          .map(async (node) => {
+            try {
+              await this.ctx.servers
+                .client(node)
+                .trim({ header: this.ctx.servers.header(this.id, tail), trimPoint: point }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.closing.signal });
+              confirmed.add(node);
+            } catch (e) {
+              lastError = noteFailure(this.ctx, node, "trim", e);
+            }
+          }),
+      );
+    }
+    if (confirmed.size < sealQuorum(this.params)) {
+      throw new UnavailableError(`loglet ${this.id}: trim to ${point} confirmed by ${confirmed.size} servers only`, "trim_incomplete", { cause: lastError });
+    }
+    this.trimPoint = Math.max(this.trimPoint, point);
+  }
+
+  async getTrimPoint(): Promise<LogletOffset> {
+    await this.infoFromServers();
+    return LogletOffset(this.trimPoint);
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new LogletClosedError(this.id));
+    this.sequencer?.close();
+  }
+
+  private committedTail(): number {
+    return this.sealedTail ?? (this.sequencer && !this.sequencer.sealed ? this.sequencer.tail : this.knownTail);
+  }
+
+  private observe(globalTail: number, trimPoint: number): void {
+    this.knownTail = Math.max(this.knownTail, globalTail);
+    this.trimPoint = Math.max(this.trimPoint, trimPoint);
+  }
+
+  /** GetLogletInfo from every server; at least one must answer. */
+  private async infoFromServers(): Promise<LogletState[]> {
+    const errors: unknown[] = [];
+    const states = await Promise.all(
+      this.params.nodeset.map((node) =>
+        this.ctx.servers
+          .client(node)
+          .getLogletInfo({ header: this.ctx.servers.header(this.id, this.knownTail) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.closing.signal })
+          .then((r) => r.state ?? null)
+          .catch((e: unknown) => (errors.push(noteFailure(this.ctx, node, "getLogletInfo", e)), null)),
+      ),
+    );
+    const answered = states.filter((s): s is LogletState => s !== null);
+    if (answered.length === 0) throw new UnavailableError(`loglet ${this.id}: no log server answered`, "log_servers_unavailable", { cause: errors[0] });
+    for (const s of answered) this.observe(s.knownGlobalTail, s.trimPoint);
+    return answered;
+  }
+
+  private checkOpen(): void {
+    if (this.closing.signal.aborted) throw new LogletClosedError(this.id);
+  }
+}

@@ -1,0 +1,175 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
+import type { PlainNodeId } from "../../types/ids.ts";
+import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
+import { sealQuorum } from "./params.ts";
+import { collectRecords } from "./records.ts";
+
+const DIGEST_CHUNK = 1 << 16;
+
+/**
+ * Seals the loglet on the log servers: sends Seal to every server of the nodeset and retries the
+ * ones that fail until n - r + 1 authoritative servers confirmed (then no write quorum is left
+ * that could accept a record). Retries until that happens or the loglet closes.
+ * Returns the confirmed servers' states.
+ */
+export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number): Promise<Map<PlainNodeId, LogletState>> {
+  const needed = sealQuorum(ctx.params);
+  const sealed = new Map<PlainNodeId, LogletState>();
+  const done = new AbortController();
+  const stop = AbortSignal.any([done.signal, ctx.signal]);
+  await new Promise<void>((resolve, reject) => {
+    let pending = ctx.params.nodeset.length;
+    for (const node of ctx.params.nodeset) {
+      void (async () => {
+        for (let attempt = 0; !stop.aborted; attempt++) {
+          try {
+            const res = await ctx.servers.client(node).seal(
+              { header: ctx.servers.header(ctx.id, knownGlobalTail) },
+              { timeoutMs: ctx.timeouts.rpcMs, signal: stop },
+            );
+            ctx.servers.markOk(node);
+            if (res.state?.authoritative) sealed.set(node, res.state);
+            // A data-loss server is sealed but cannot vouch for records; it does not count.
+            break;
+          } catch (e) {
+            if (stop.aborted) break;
+            noteFailure(ctx, node, "seal", e);
+            await sleep(backoffMs(ctx, attempt), undefined, { signal: stop }).catch(() => undefined);
+          }
+        }
+        pending--;
+        if (sealed.size >= needed) {
+          done.abort();
+          resolve();
+        } else if (ctx.signal.aborted) {
+          reject(ctx.signal.reason);
+        } else if (pending === 0) {
+          // Every server answered but too few are authoritative: no retry can change that.
+          reject(new Error(`loglet ${ctx.id}: only ${sealed.size} of ${needed} needed servers can seal authoritatively`));
+        }
+      })();
+    }
+  });
+  ctx.log.info({ loglet: ctx.id, sealedOn: [...sealed.keys()] }, "loglet sealed on a quorum of log servers");
+  return sealed;
+}
+
+/**
+ * The tail of a sealed loglet, made safe to read: every record below it is stored on `replication`
+ * servers before this returns. `sealed` are the servers that confirmed the seal; `committed` is a
+ * tail known to be committed (from the sequencer or Release messages).
+ *
+ * Any committed record is on at least one server of every (n - r + 1)-subset, so the first offset
+ * that none of such a subset holds was never committed, and neither was anything after it (commits
+ * advance as a prefix). The tail is therefore min(highest local tail, first such hole); records
+ * below it that have fewer than `replication` copies are copied (repair stores) before it is
+ * declared. Retries until the repair succeeds or the loglet closes.
+ */
+export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainNodeId, LogletState>, committed: number): Promise<number> {
+  const lo = Math.max(committed, 1, ...[...sealed.values()].map((s) => s.knownGlobalTail));
+  const hi = Math.max(...[...sealed.values()].map((s) => s.localTail));
+  if (hi <= lo) return lo;
+  let tail: number | null = null;
+  for (let attempt = 0; ; attempt++) {
+    ctx.signal.throwIfAborted();
+    if (attempt > 0) await sleep(backoffMs(ctx, attempt), undefined, { signal: ctx.signal });
+    const holders = await digests(ctx, lo, hi - 1, lo);
+    if (holders === null) continue;
+    // Fixed at the first round: later rounds could see stragglers fill a hole, which must not move it.
+    if (tail === null) {
+      tail = hi;
+      for (let o = lo; o < hi; o++) {
+        if ((holders.get(o)?.size ?? 0) === 0) {
+          tail = o;
+          break;
+        }
+      }
+    }
+    const under = [];
+    for (let o = lo; o < tail; o++) if ((holders.get(o)?.size ?? 0) < ctx.params.replication) under.push(o);
+    if (under.length === 0) {
+      ctx.log.info({ loglet: ctx.id, tail, repairedFrom: lo }, "sealed tail determined");
+      return tail;
+    }
+    await repair(ctx, under, holders, committed);
+  }
+}
+
+/** Which servers hold each offset of [from, to]; null unless n - r + 1 authoritative servers answered. */
+async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number): Promise<Map<number, Set<PlainNodeId>> | null> {
+  const holders = new Map<number, Set<PlainNodeId>>();
+  const answers = await Promise.all(
+    ctx.params.nodeset.map(async (node) => {
+      try {
+        for (let lo = from; lo <= to; lo += DIGEST_CHUNK) {
+          const res = await ctx.servers.client(node).getDigest(
+            { header: ctx.servers.header(ctx.id, knownGlobalTail), fromOffset: lo, toOffset: Math.min(to, lo + DIGEST_CHUNK - 1) },
+            { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
+          );
+          if (!res.state?.authoritative) return false;
+          for (const o of res.offsets) {
+            let set = holders.get(o);
+            if (!set) holders.set(o, (set = new Set()));
+            set.add(node);
+          }
+        }
+        return true;
+      } catch (e) {
+        noteFailure(ctx, node, "getDigest", e);
+        return false;
+      }
+    }),
+  );
+  return answers.filter(Boolean).length >= ctx.params.nodeset.length - ctx.params.replication + 1 ? holders : null;
+}
+
+/** Copies each offset in `under` to servers lacking it until `replication` servers hold it (as far as reachable now). */
+async function repair(ctx: LogletContext, under: number[], holders: Map<number, Set<PlainNodeId>>, knownGlobalTail: number): Promise<void> {
+  const first = under[0];
+  const last = under[under.length - 1];
+  const wanted = new Set(under);
+  const { records } = await collectRecords(ctx, first, last, ctx.params.nodeset, knownGlobalTail, (r) => [...wanted].every((o) => r.has(o)));
+  const plan = new Map<PlainNodeId, number[]>();
+  for (const o of under) {
+    if (!records.has(o)) continue;
+    const have = holders.get(o)!;
+    const targets = ctx.params.nodeset.filter((n) => !have.has(n) && ctx.servers.healthy(n));
+    for (const n of targets.slice(0, ctx.params.replication - have.size)) {
+      if (!plan.has(n)) plan.set(n, []);
+      plan.get(n)!.push(o);
+    }
+  }
+  await Promise.all(
+    [...plan].map(async ([node, offsets]) => {
+      for (const run of runs(offsets)) {
+        try {
+          await ctx.servers.client(node).store(
+            {
+              header: ctx.servers.header(ctx.id, knownGlobalTail),
+              firstOffset: run[0],
+              payloads: run.map((o) => records.get(o)!),
+              repair: true,
+            },
+            { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
+          );
+        } catch (e) {
+          noteFailure(ctx, node, "repair store", e);
+          return;
+        }
+      }
+    }),
+  );
+  ctx.log.info({ loglet: ctx.id, offsets: under.length, targets: [...plan.keys()] }, "repaired under-replicated tail records");
+}
+
+/** Splits ascending offsets into runs of consecutive ones. */
+function runs(offsets: number[]): number[][] {
+  const out: number[][] = [];
+  for (const o of offsets) {
+    const run = out[out.length - 1];
+    if (run && run[run.length - 1] === o - 1) run.push(o);
+    else out.push([o]);
+  }
+  return out;
+}

@@ -1,0 +1,299 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { toWireNodeId } from "../../cluster/transport/node-id.ts";
+import { RepriseError, UnavailableError } from "../../types/errors.ts";
+import type { PlainNodeId } from "../../types/ids.ts";
+import { LogletOffset, SealedError } from "../loglet.ts";
+import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
+import { spreadOrder } from "./log-servers.ts";
+import { sealQuorum } from "./params.ts";
+
+interface Batch {
+  readonly seq: number;
+  readonly first: number;
+  readonly payloads: readonly Uint8Array[];
+  readonly stored: Set<PlainNodeId>;
+  committed: boolean;
+  settled: boolean;
+  readonly resolve: (last: LogletOffset) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** The loglet is not empty on its log servers although this sequencer never wrote to it. */
+export class SequencerNotFreshError extends RepriseError {
+  constructor(id: string) {
+    super("sequencer_not_fresh", `loglet ${id} already has records this sequencer did not write; it must be sealed and replaced`, false, 409);
+  }
+}
+
+export interface SequencerOptions {
+  /** Batches replicating at once; further appends wait. */
+  readonly maxInflight: number;
+}
+
+/**
+ * The single writer of a replicated loglet, on the node named in its params. Assigns offsets in
+ * call order, stores each batch on `replication` log servers chosen by the spread selector
+ * (replacing servers that fail), and acknowledges a batch once it and every earlier batch are
+ * stored on a write quorum; the end of that prefix is the global tail, released to the servers.
+ */
+export class Sequencer {
+  private nextOffset = 1;
+  private globalTail = 1;
+  private batchSeq = 0;
+  /** Batches not yet acknowledged, in offset order. */
+  private readonly inflight: Batch[] = [];
+  /** Appends waiting for the first-append check or for room in `inflight`. */
+  private readonly queued: Array<{ payloads: readonly Uint8Array[]; resolve: (o: LogletOffset) => void; reject: (e: unknown) => void }> = [];
+  private readonly tailListeners = new Set<() => void>();
+  private readonly releasing = new Set<PlainNodeId>();
+  /** Set once appends are refused: the loglet is sealed or this process is sealing it. */
+  private refusal: RepriseError | null = null;
+  /** A log server reported the loglet sealed, or this process finished sealing it. */
+  private sealedSeen = false;
+  /** This process is sealing the loglet: `finishSeal` decides batches still undecided. */
+  private sealing = false;
+  private verified: Promise<void> | null = null;
+  private fresh = false;
+
+  constructor(
+    private readonly ctx: LogletContext,
+    private readonly options: SequencerOptions,
+  ) {}
+
+  /** One past the last acknowledged offset. */
+  get tail(): number {
+    return this.globalTail;
+  }
+
+  get sealed(): boolean {
+    return this.sealedSeen;
+  }
+
+  /** Offsets follow call order: appends queue here and enter replication strictly first come, first served. */
+  append(payloads: readonly Uint8Array[]): Promise<LogletOffset> {
+    if (this.refusal) return Promise.reject(this.refusal);
+    return new Promise((resolve, reject) => {
+      this.queued.push({ payloads, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.verified === null) {
+      this.verified = this.verifyFresh().then(
+        () => this.pump(),
+        (e: unknown) => {
+          this.refuseAppends(e);
+        },
+      );
+      return;
+    }
+    if (!this.fresh) return;
+    while (this.queued.length > 0 && this.inflight.length < this.options.maxInflight && !this.refusal) {
+      const { payloads, resolve, reject } = this.queued.shift()!;
+      const batch: Batch = { seq: this.batchSeq++, first: this.nextOffset, payloads, stored: new Set(), committed: false, settled: false, resolve, reject };
+      this.nextOffset += payloads.length;
+      this.inflight.push(batch);
+      void this.replicate(batch);
+    }
+  }
+
+  /** Resolves when the tail moves past `offset` or the loglet is known to be sealed. */
+  waitForTail(offset: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (signal?.aborted) {
+          this.tailListeners.delete(check);
+          reject(signal.reason);
+        } else if (this.globalTail > offset || this.sealedSeen) {
+          this.tailListeners.delete(check);
+          signal?.removeEventListener("abort", check);
+          resolve();
+        }
+      };
+      this.tailListeners.add(check);
+      signal?.addEventListener("abort", check, { once: true });
+      check();
+    });
+  }
+
+  /**
+   * Before this process seals the loglet: refuses new appends and waits up to `graceMs` for the
+   * in-flight batches to commit, so the seal leaves as few appends undecided as possible.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.sealing = true;
+    this.refuseAppends();
+    const deadline = Date.now() + graceMs;
+    while (this.inflight.length > 0 && !this.sealedSeen && Date.now() < deadline && !this.ctx.signal.aborted) {
+      await sleep(Math.min(10, deadline - Date.now()));
+    }
+  }
+
+  /**
+   * This process sealed the loglet at `tail`: batches below it were made durable on a write quorum
+   * by the tail repair, so they succeed; the others fail with SealedError.
+   */
+  finishSeal(tail: number): void {
+    this.sealedSeen = true;
+    this.refuseAppends();
+    for (const b of this.inflight.splice(0)) {
+      const last = b.first + b.payloads.length - 1;
+      this.settle(b, last < tail ? null : this.refusal);
+    }
+    this.globalTail = Math.max(this.globalTail, tail);
+    this.notifyTail();
+  }
+
+  close(): void {
+    const error = new UnavailableError(`replicated loglet ${this.ctx.id} closed`, "loglet_closed");
+    this.refuseAppends(error);
+    for (const b of this.inflight.splice(0)) this.settle(b, error);
+  }
+
+  /**
+   * The first append checks that the loglet is empty on n - r + 1 servers, where any committed
+   * record would show. A non-empty loglet was written by another instance with this identity, and
+   * its offsets cannot be safely reassigned.
+   */
+  private async verifyFresh(): Promise<void> {
+    const needed = sealQuorum(this.ctx.params);
+    for (let attempt = 0; ; attempt++) {
+      this.ctx.signal.throwIfAborted();
+      if (attempt > 0) await sleep(backoffMs(this.ctx, attempt), undefined, { signal: this.ctx.signal });
+      const states = await Promise.all(
+        this.ctx.params.nodeset.map((node) =>
+          this.ctx.servers
+            .client(node)
+            .getLogletInfo({ header: this.ctx.servers.header(this.ctx.id, 0) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
+            .then((r) => r.state ?? null)
+            .catch((e: unknown) => (noteFailure(this.ctx, node, "getLogletInfo", e), null)),
+        ),
+      );
+      const answered = states.filter((s) => s !== null && s.authoritative);
+      if (answered.some((s) => s!.sealed)) {
+        this.onSealedByServer();
+        return;
+      }
+      if (answered.some((s) => s!.localTail > 1 || s!.knownGlobalTail > 1)) throw new SequencerNotFreshError(this.ctx.id);
+      if (answered.length >= needed) {
+        this.fresh = true;
+        return;
+      }
+    }
+  }
+
+  /** Stores the batch on `replication` servers, replacing each server that fails with the next in spread order. */
+  private async replicate(batch: Batch): Promise<void> {
+    const { params, servers } = this.ctx;
+    const tried = new Set<PlainNodeId>();
+    const inFlight = new Map<PlainNodeId, Promise<void>>();
+    for (let round = 0; !batch.settled && batch.stored.size < params.replication; ) {
+      if (this.sealedSeen || this.ctx.signal.aborted) return;
+      for (const node of spreadOrder(params.nodeset, batch.seq, servers)) {
+        if (batch.stored.size + inFlight.size >= params.replication) break;
+        if (batch.stored.has(node) || inFlight.has(node) || tried.has(node)) continue;
+        tried.add(node);
+        inFlight.set(node, this.storeOn(node, batch).finally(() => inFlight.delete(node)));
+      }
+      if (inFlight.size === 0) {
+        // Every server failed once for this batch: pause, then try them all again.
+        tried.clear();
+        await sleep(backoffMs(this.ctx, round++), undefined, { signal: this.ctx.signal }).catch(() => undefined);
+        continue;
+      }
+      await Promise.race(inFlight.values());
+    }
+    if (batch.settled || batch.stored.size < params.replication) return;
+    batch.committed = true;
+    this.advance();
+  }
+
+  /** Never rejects: a failure is noted and the replication loop picks another server. */
+  private async storeOn(node: PlainNodeId, batch: Batch): Promise<void> {
+    const { ctx } = this;
+    try {
+      await ctx.servers.client(node).store(
+        {
+          header: ctx.servers.header(ctx.id, this.globalTail),
+          sequencer: toWireNodeId(ctx.servers.me),
+          firstOffset: batch.first,
+          payloads: [...batch.payloads],
+        },
+        { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
+      );
+      ctx.servers.markOk(node);
+      batch.stored.add(node);
+    } catch (e) {
+      if (e instanceof SealedError) this.onSealedByServer();
+      else if (!ctx.signal.aborted) noteFailure(ctx, node, "store", e);
+    }
+  }
+
+  /** Acknowledges the committed prefix of `inflight`, in offset order. */
+  private advance(): void {
+    let moved = false;
+    while (this.inflight.length > 0 && this.inflight[0].committed) {
+      const b = this.inflight.shift()!;
+      this.globalTail = b.first + b.payloads.length;
+      this.settle(b, null);
+      moved = true;
+    }
+    if (!moved) return;
+    this.notifyTail();
+    this.pump();
+    this.release();
+  }
+
+  /** Tells every server the new global tail; at most one Release per server in flight, re-sent if the tail moved meanwhile. */
+  private release(): void {
+    for (const node of this.ctx.params.nodeset) {
+      if (this.releasing.has(node) || !this.ctx.servers.healthy(node)) continue;
+      this.releasing.add(node);
+      const sent = this.globalTail;
+      this.ctx.servers
+        .client(node)
+        .release({ header: this.ctx.servers.header(this.ctx.id, sent) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
+        .then(
+          () => {
+            this.releasing.delete(node);
+            if (this.globalTail > sent && !this.ctx.signal.aborted) this.release();
+          },
+          (e: unknown) => {
+            this.releasing.delete(node);
+            if (!this.ctx.signal.aborted) noteFailure(this.ctx, node, "release", e);
+          },
+        );
+    }
+  }
+
+  /**
+   * Another process sealed the loglet. Unless this process is sealing it too, undecided batches
+   * fail with SealedError: whether they made it below the sealed tail is decided by the sealer
+   * (such an append may be in the log — at least once, like any append whose answer was lost).
+   */
+  private onSealedByServer(): void {
+    if (this.sealedSeen) return;
+    this.sealedSeen = true;
+    this.refuseAppends();
+    if (!this.sealing) for (const b of this.inflight.splice(0)) this.settle(b, this.refusal);
+    this.notifyTail();
+  }
+
+  /** From now on appends fail with `error` (SealedError unless given), including those still queued. */
+  private refuseAppends(error?: unknown): void {
+    this.refusal ??= error instanceof RepriseError ? error : new SealedError(this.ctx.id);
+    for (const a of this.queued.splice(0)) a.reject(this.refusal);
+  }
+
+  private settle(b: Batch, error: unknown): void {
+    if (b.settled) return;
+    b.settled = true;
+    if (error) b.reject(error);
+    else b.resolve(LogletOffset(b.first + b.payloads.length - 1));
+  }
+
+  private notifyTail(): void {
+    for (const l of [...this.tailListeners]) l();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A process that runs only the log-server role. Used by multi-process tests and benchmarks:
+ *
+ *   node --import tsx src/cluster/log-server-main.ts --node-id 1 --data-dir /tmp/n1 --port 0 \
+ *        --metadata rpc://127.0.0.1:5300
+ *
+ * Every flag also reads from the environment (REPRISE_NODE_ID, REPRISE_DATA_DIR, REPRISE_PORT,
+ * REPRISE_METADATA, REPRISE_CLUSTER, REPRISE_NODE_NAME). Once serving, prints one JSON line
+ * `{"event":"ready","port":...,"node":{...}}` on stdout; SIGTERM/SIGINT shut down cleanly.
+ */
+import { createServer, type AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
+import { rootLogger, type Logger } from "../common/logger.ts";
+import { LogServer } from "../log-server/log-server.ts";
+import { decodeDocument, encodeDocument, METADATA_KEYS, type NodeConfig, type NodesConfiguration } from "../metadata/documents.ts";
+import { InMemoryMetadataStore } from "../metadata/memory-store.ts";
+import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
+import { BadRequestError, UnavailableError, errorMessage } from "../types/errors.ts";
+import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import { RemoteMetadataStore } from "./transport/metadata-service.ts";
+
+export interface LogServerMainConfig {
+  readonly nodeId: number;
+  readonly nodeName: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly clusterName: string;
+  /** `memory` (this process only) or `rpc://host:port` (a metadata service). */
+  readonly metadata: string;
+}
+
+export function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LogServerMainConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      "node-id": { type: "string" },
+      "node-name": { type: "string" },
+      "data-dir": { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      cluster: { type: "string" },
+      metadata: { type: "string" },
+    },
+    strict: true,
+  });
+  const nodeId = Number(values["node-id"] ?? env.REPRISE_NODE_ID);
+  if (!Number.isInteger(nodeId) || nodeId < 1) throw new BadRequestError("--node-id must be a positive integer");
+  const dataDir = values["data-dir"] ?? env.REPRISE_DATA_DIR;
+  if (!dataDir) throw new BadRequestError("--data-dir is required");
+  const port = Number(values.port ?? env.REPRISE_PORT ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BadRequestError("--port must be 0..65535");
+  return {
+    nodeId,
+    nodeName: values["node-name"] ?? env.REPRISE_NODE_NAME ?? `n${nodeId}`,
+    dataDir,
+    port,
+    host: values.host ?? "127.0.0.1",
+    clusterName: values.cluster ?? env.REPRISE_CLUSTER ?? "reprise",
+    metadata: values.metadata ?? env.REPRISE_METADATA ?? "memory",
+  };
+}
+
+export function openMetadataStore(spec: string, log: Logger): MetadataStore {
+  if (spec === "memory") return new InMemoryMetadataStore();
+  if (spec.startsWith("rpc://")) return new RemoteMetadataStore(spec.slice("rpc://".length), log);
+  throw new BadRequestError(`unsupported metadata backend '${spec}' (expected memory or rpc://host:port)`);
+}
+
+/**
+ * Registers this process in `NodesConfiguration` with the next generation of its node id and its
+ * address; a new node starts in storage state `provisioning`. Read-modify-CAS until it sticks.
+ */
+export async function joinAsLogServer(
+  store: MetadataStore,
+  config: LogServerMainConfig,
+  address: string,
+): Promise<GenerationalNodeId> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const stored = await store.get(METADATA_KEYS.nodesConfiguration);
+    const current: NodesConfiguration = stored ? decodeDocument(stored.value) : { clusterName: config.clusterName, nodes: [] };
+    if (current.clusterName !== config.clusterName) {
+      throw new BadRequestError(`metadata belongs to cluster '${current.clusterName}', not '${config.clusterName}'`, "cluster_mismatch");
+    }
+    const existing = current.nodes.find((n) => n.id === config.nodeId);
+    const me: NodeConfig = {
+      id: PlainNodeId(config.nodeId),
+      generation: (existing?.generation ?? 0) + 1,
+      name: config.nodeName,
+      address,
+      roles: existing?.roles.includes("log-server") ? existing.roles : [...(existing?.roles ?? []), "log-server"],
+      logServer: existing?.logServer ?? { storageState: "provisioning" },
+    };
+    const next: NodesConfiguration = { ...current, nodes: [...current.nodes.filter((n) => n.id !== config.nodeId), me] };
+    try {
+      await store.put(
+        METADATA_KEYS.nodesConfiguration,
+        encodeDocument(next),
+        stored ? { kind: "matches", version: stored.version } : { kind: "does-not-exist" },
+      );
+      return { id: me.id, generation: me.generation };
+    } catch (e) {
+      if (!(e instanceof PreconditionFailedError)) throw e;
+    }
+  }
+  throw new UnavailableError(`node N${config.nodeId} could not join: NodesConfiguration kept changing`);
+}
+
+/** A port that was free a moment ago (bind to 0, read it, release it). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const config = parseLogServerArgs(process.argv.slice(2), process.env);
+  const log = rootLogger.child({ role: "log-server-main", nodeName: config.nodeName });
+  const metadata = openMetadataStore(config.metadata, log);
+  // The address is published when joining, before the server starts; port 0 picks a free one now.
+  const port = config.port === 0 ? await freePort(config.host) : config.port;
+  const me = await joinAsLogServer(metadata, config, `${config.host}:${port}`);
+  const server = await LogServer.start({ me, clusterName: config.clusterName, dataDir: config.dataDir, metadata, port, host: config.host, logger: log });
+  process.stdout.write(JSON.stringify({ event: "ready", port: server.port, node: me }) + "\n");
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "log server stopping");
+    server
+      .close()
+      .then(() => metadata.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          log.error({ err: errorMessage(e) }, "log server did not stop cleanly");
+          process.exit(1);
+        },
+      );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    rootLogger.fatal({ err: e }, "log server failed to start");
+    process.exit(1);
+  });
+}

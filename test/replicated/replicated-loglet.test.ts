@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
+import { isTrimGap } from "../../src/bifrost/bifrost.ts";
+import { LogletOffset, SealedError, type LogletEntry } from "../../src/bifrost/loglet.ts";
+import { newReplicatedParams } from "../../src/bifrost/replicated/params.ts";
+import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
+import { NotSequencerError, type ReplicatedLoglet } from "../../src/bifrost/replicated/replicated-loglet.ts";
+import { rootLogger } from "../../src/common/logger.ts";
+import { NodeDirectory } from "../../src/cluster/transport/node-directory.ts";
+import { LogServer } from "../../src/log-server/log-server.ts";
+import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../../src/metadata/documents.ts";
+import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
+import { LogId, Lsn, type GenerationalNodeId } from "../../src/types/ids.ts";
+import { tempDir } from "../support/temp.ts";
+import { CLUSTER, dec, enc, node, writeNodes, writeReplicatedLog } from "../log-server/helpers.ts";
+
+const WRITER = node(10);
+const READER = node(11);
+const SERVERS = [1, 2, 3];
+
+function payloads(entries: readonly LogletEntry[]): string[] {
+  return entries.map((e) => {
+    assert.ok(!("trimGapTo" in e), `unexpected trim gap at ${e.offset}`);
+    return dec(e.payload);
+  });
+}
+
+async function readAll(loglet: ReplicatedLoglet, from = 1): Promise<LogletEntry[]> {
+  const out: LogletEntry[] = [];
+  for (let next = from; ; ) {
+    const batch = await loglet.read(LogletOffset(next), 500);
+    if (batch.length === 0) return out;
+    out.push(...batch);
+    const last = batch[batch.length - 1];
+    next = ("trimGapTo" in last ? last.trimGapTo : last.offset) + 1;
+  }
+}
+
+describe("replicated loglet over three in-process log servers", () => {
+  const tmp = tempDir("reprise-replicated-");
+  const metadata = new InMemoryMetadataStore();
+  const servers = new Map<number, LogServer>();
+  const directories: NodeDirectory[] = [];
+  const providers: ReplicatedLogletProvider[] = [];
+
+  async function startServer(id: number, generation: number): Promise<void> {
+    const server = await LogServer.start({ me: node(id, generation), clusterName: CLUSTER, dataDir: join(tmp.path, `n${id}`), metadata, port: 0 });
+    assert.equal(await server.ready(), "read-write");
+    servers.set(id, server);
+    // Advertise the (new) address, as a restarted node does when it joins again.
+    const stored = await metadata.get(METADATA_KEYS.nodesConfiguration);
+    const config = decodeDocument<NodesConfiguration>(stored!.value);
+    await writeNodes(
+      metadata,
+      config.nodes.map((n) => ({
+        id: n.id,
+        generation: n.id === id ? generation : n.generation,
+        address: n.id === id ? `127.0.0.1:${server.port}` : n.address,
+        storageState: n.logServer?.storageState,
+      })),
+    );
+  }
+
+  async function provider(me: GenerationalNodeId): Promise<ReplicatedLogletProvider> {
+    const dir = await NodeDirectory.open(metadata, rootLogger);
+    directories.push(dir);
+    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs: 1_000 }, sealDrainMs: 500 });
+    providers.push(p);
+    return p;
+  }
+
+  const segmentFor = async (logId: number): Promise<SegmentConfig> => {
+    const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+    const params = newReplicatedParams(config, WRITER, 2);
+    await writeReplicatedLog(metadata, logId, params);
+    return { index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } };
+  };
+
+  before(async () => {
+    await writeNodes(metadata, SERVERS.map((id) => ({ id })));
+    for (const id of SERVERS) await startServer(id, 1);
+  });
+  after(async () => {
+    for (const p of providers) await p.close();
+    for (const d of directories) d.close();
+    for (const s of servers.values()) await s.close();
+    tmp.remove();
+  });
+
+  it("appends on a write quorum, reads from any replica, seals and trims", async () => {
+    const segment = await segmentFor(1);
+    const writer = await (await provider(WRITER)).getLoglet(LogId(1), segment);
+    const reader = await (await provider(READER)).getLoglet(LogId(1), segment);
+    await assert.rejects(reader.append([enc("nope")]), NotSequencerError);
+
+    const acked = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.append([enc(`r${2 * i}`), enc(`r${2 * i + 1}`)])));
+    assert.deepEqual(acked, Array.from({ length: 50 }, (_, i) => 2 * i + 2), "offsets follow call order");
+    assert.deepEqual(await writer.findTail(), { nextOffset: 101, sealed: false });
+
+    // Each record sits on exactly two servers, spread over all three.
+    let copies = 0;
+    for (const s of servers.values()) {
+      const held = (s as unknown as { store: { offsets(id: string, a: number, b: number): number[] } }).store.offsets(writer.id, 1, 100);
+      assert.ok(held.length > 0 && held.length < 100, "every server holds some but not all records");
+      copies += held.length;
+    }
+    assert.equal(copies, 200);
+
+    // The reader learns the tail from the servers (Release) and fills each server's gaps from the others.
+    await reader.waitForTail(LogletOffset(100));
+    assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: 100 }, (_, i) => `r${i}`));
+
+    await reader.trim(LogletOffset(40));
+    assert.equal(await writer.getTrimPoint(), 40);
+    const afterTrim = await writer.read(LogletOffset(1), 10);
+    assert.deepEqual(afterTrim, [{ offset: 1, trimGapTo: 40 }]);
+    assert.equal(payloads(await readAll(reader, 41))[0], "r40");
+
+    // A seal from another node: the writer learns it from its next store and refuses further appends.
+    const sealed = await reader.seal();
+    assert.deepEqual(sealed, { nextOffset: 101, sealed: true });
+    await assert.rejects(writer.append([enc("late")]), SealedError);
+    assert.deepEqual(await writer.findTail(), { nextOffset: 101, sealed: true });
+  });
+
+  it("keeps appending while one log server is down and the reader fills in from the others", async () => {
+    const segment = await segmentFor(2);
+    const writer = await (await provider(WRITER)).getLoglet(LogId(2), segment);
+    for (let i = 0; i < 20; i++) await writer.append([enc(`a${i}`)]);
+    await servers.get(2)!.close();
+    servers.delete(2);
+    for (let i = 20; i < 60; i++) await writer.append([enc(`a${i}`)]);
+    const reader = await (await provider(READER)).getLoglet(LogId(2), segment);
+    await reader.waitForTail(LogletOffset(60));
+    assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: 60 }, (_, i) => `a${i}`));
+
+    // Back with a new generation: it takes writes again.
+    await startServer(2, 2);
+    const server2 = servers.get(2)! as unknown as { store: { offsets(id: string, a: number, b: number): number[] } };
+    const before = server2.store.offsets(writer.id, 1, 1_000).length;
+    for (let i = 60; i < 90; i++) await writer.append([enc(`a${i}`)]);
+    assert.ok(server2.store.offsets(writer.id, 61, 90).length > 0, "the restarted server receives new records");
+    assert.ok(before < 60);
+    assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: 90 }, (_, i) => `a${i}`));
+  });
+
+  it("reconfigures through Bifrost: seal, new segment from the sealed tail, appends continue", async () => {
+    const segment = await segmentFor(3);
+    const writerProvider = await provider(WRITER);
+    const bifrost = new BifrostImpl(metadata, [writerProvider]);
+    try {
+      for (let i = 0; i < 10; i++) assert.equal(await bifrost.append(LogId(3), [enc(`b${i}`)]), i + 1);
+      const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+      const next = await bifrost.sealAndExtend(LogId(3), { provider: "replicated", params: { ...newReplicatedParams(config, WRITER, 2) } });
+      assert.equal(next.baseLsn, 11);
+      assert.equal(await bifrost.append(LogId(3), [enc("b10")]), 11);
+      const all = await bifrost.read(LogId(3), Lsn(1), 100);
+      assert.deepEqual(
+        all.map((e) => (isTrimGap(e) ? "gap" : dec(e.payload))),
+        Array.from({ length: 11 }, (_, i) => `b${i}`),
+      );
+      assert.ok(segment.index === 0);
+    } finally {
+      await bifrost.close();
+    }
+  });
+});
