@@ -71,7 +71,7 @@ export class LogServer {
     const { fresh } = claimDataDir(options.dataDir, options.me, options.clusterName);
     const server = new LogServer(options, fresh);
     try {
-      await server.loadMetadata();
+      server.watchMetadata();
       server.port = await server.rpc.listen();
     } catch (e) {
       await server.close();
@@ -136,7 +136,9 @@ export class LogServer {
 
   private async currentStorageState(): Promise<StorageState | null> {
     const stored = await this.options.metadata.get(METADATA_KEYS.nodesConfiguration);
-    return stored === null ? null : storageStateOf(decodeDocument<NodesConfiguration>(stored.value), this.options.me);
+    if (stored === null) return null;
+    this.onNodesConfig(stored.value);
+    return storageStateOf(decodeDocument<NodesConfiguration>(stored.value), this.options.me);
   }
 
   private fence(byGeneration: number, cause: unknown): void {
@@ -147,15 +149,13 @@ export class LogServer {
 
   // ---------- metadata ----------
 
-  private async loadMetadata(): Promise<void> {
+  /** Follows both documents; the first reads happen in the provisioning loop and on demand, so an unreachable store never fails the start. */
+  private watchMetadata(): void {
     const { metadata } = this.options;
     this.unwatch.push(
       metadata.watch(METADATA_KEYS.nodesConfiguration, (e) => e.value && this.onNodesConfig(e.value.value)),
       metadata.watch(METADATA_KEYS.logs, (e) => e.value && this.onLogs(e.value.value)),
     );
-    const [nodes, logs] = await Promise.all([metadata.get(METADATA_KEYS.nodesConfiguration), metadata.get(METADATA_KEYS.logs)]);
-    if (nodes) this.onNodesConfig(nodes.value);
-    if (logs) this.onLogs(logs.value);
   }
 
   private onNodesConfig(bytes: Uint8Array): void {

@@ -4,6 +4,8 @@ import type { NodeConnections } from "../../cluster/transport/connections.ts";
 import { LogServer, type RequestHeaderSchema } from "../../cluster/transport/gen/log_server_pb.ts";
 import { toWireNodeId } from "../../cluster/transport/node-id.ts";
 import type { GenerationalNodeId, PlainNodeId } from "../../types/ids.ts";
+// Registers the log server's error codes, so its refusals arrive here as their classes (SealedError, ...).
+import "../../log-server/errors.ts";
 
 export type LogServerClient = ServiceClient<typeof LogServer>;
 

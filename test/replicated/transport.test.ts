@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { createClient, RpcChannel } from "../../src/cluster/transport/client.ts";
+import { PeerUnavailableError, registerWireError, RemoteError, RpcTimeoutError, UnknownMethodError } from "../../src/cluster/transport/errors.ts";
+import { LogServer as LogServerService } from "../../src/cluster/transport/gen/log_server_pb.ts";
+import { MetadataService } from "../../src/cluster/transport/gen/metadata_pb.ts";
+import { metadataServiceImpl, RemoteMetadataStore } from "../../src/cluster/transport/metadata-service.ts";
+import { RpcServer, type ServiceImpl } from "../../src/cluster/transport/server.ts";
+import { rootLogger } from "../../src/common/logger.ts";
+import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
+import { PreconditionFailedError } from "../../src/metadata/metadata-store.ts";
+import { RepriseError } from "../../src/types/errors.ts";
+import { Version } from "../../src/types/ids.ts";
+import { dec, enc, eventually } from "../log-server/helpers.ts";
+
+class TeapotError extends RepriseError {
+  constructor(pot: string) {
+    super("teapot", `pot ${pot} is a teapot`, true, 418);
+  }
+}
+registerWireError("teapot", TeapotError);
+
+/** A metadata service whose `get` behaves as `onGet` says, to provoke each failure. */
+function serviceWith(onGet: (key: string, signal: AbortSignal) => Promise<void>): ServiceImpl<typeof MetadataService> {
+  const base = metadataServiceImpl(new InMemoryMetadataStore());
+  return {
+    ...base,
+    get: async (req, ctx) => {
+      await onGet(req.key, ctx.signal);
+      return base.get(req, ctx);
+    },
+  };
+}
+
+describe("node-to-node transport", () => {
+  const servers: RpcServer[] = [];
+  const channels: RpcChannel[] = [];
+  after(async () => {
+    for (const c of channels) c.close();
+    for (const s of servers) await s.close();
+  });
+
+  async function serve(impl: ServiceImpl<typeof MetadataService>, port = 0): Promise<{ server: RpcServer; port: number }> {
+    const server = new RpcServer({ port }).register(MetadataService, impl);
+    servers.push(server);
+    return { server, port: await server.listen() };
+  }
+
+  function client(port: number) {
+    const channel = new RpcChannel(() => `127.0.0.1:${port}`);
+    channels.push(channel);
+    return createClient(MetadataService, channel);
+  }
+
+  it("answers calls, and turns a handler's typed error into the same class on the caller", async () => {
+    const { port } = await serve(
+      serviceWith(async (key) => {
+        if (key === "teapot") throw new TeapotError("7");
+        if (key === "custom") throw new RepriseError("custom_code", "something specific", true, 418);
+      }),
+    );
+    const c = client(port);
+    await c.put({ key: "k", value: enc("v") });
+    assert.equal(dec((await c.get({ key: "k" })).value!.value), "v");
+    await assert.rejects(c.get({ key: "teapot" }), (e) => e instanceof TeapotError && e.retryable && e.message === "pot 7 is a teapot");
+    await assert.rejects(c.get({ key: "custom" }), (e) => e instanceof RemoteError && e.code === "custom_code" && e.retryable && e.httpStatus === 418);
+    const wrongService = createClient(LogServerService, channels[channels.length - 1]);
+    await assert.rejects(wrongService.getLogletInfo({}), UnknownMethodError);
+  });
+
+  it("times out a call the peer does not answer, as a retryable error", async () => {
+    let cancelled = false;
+    const { port } = await serve(
+      serviceWith((_key, signal) => new Promise<void>((resolve) => signal.addEventListener("abort", () => ((cancelled = true), resolve())))),
+    );
+    const started = Date.now();
+    await assert.rejects(client(port).get({ key: "k" }, { timeoutMs: 200 }), (e) => e instanceof RpcTimeoutError && e.retryable);
+    assert.ok(Date.now() - started < 1_000);
+    await eventually(() => cancelled, 2_000, "the server sees the cancellation");
+  });
+
+  it("fails fast when the peer is down and reconnects once it is back on its address", async () => {
+    const { server, port } = await serve(serviceWith(async () => undefined));
+    const c = client(port);
+    await c.put({ key: "k", value: enc("1") });
+    await server.close();
+    await assert.rejects(c.get({ key: "k" }), (e) => e instanceof PeerUnavailableError && e.retryable);
+    await serve(serviceWith(async () => undefined), port);
+    assert.equal((await c.get({ key: "k" })).value, undefined, "a new peer process (empty store) answers on the same channel");
+  });
+
+  it("serves a metadata store to other processes, preconditions and watches included", async () => {
+    const backing = new InMemoryMetadataStore();
+    const { port } = await serve(metadataServiceImpl(backing));
+    const remote = new RemoteMetadataStore(`127.0.0.1:${port}`, rootLogger);
+    try {
+      const seen: Array<number | null> = [];
+      const unwatch = remote.watch("doc", (e) => seen.push(e.value?.version ?? null));
+      await eventually(async () => true);
+      assert.equal(await remote.put("doc", enc("a"), { kind: "does-not-exist" }), 1);
+      await assert.rejects(remote.put("doc", enc("b"), { kind: "matches", version: Version(7) }), PreconditionFailedError);
+      await remote.put("doc", enc("b"), { kind: "matches", version: Version(1) });
+      await eventually(() => seen.includes(2), 3_000, "watch sees version 2");
+      await remote.delete("doc", { kind: "none" });
+      await eventually(() => seen[seen.length - 1] === null, 3_000, "watch sees the delete");
+      unwatch();
+      assert.equal(await remote.get("doc"), null);
+    } finally {
+      await remote.close();
+    }
+  });
+});
