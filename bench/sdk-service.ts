@@ -1,4 +1,5 @@
 /** The SDK service the benchmark calls, run in its own process: `node --import tsx bench/sdk-service.ts`. */
+import "../test/support/promise-with-resolvers.ts";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as restate from "@restatedev/restate-sdk";

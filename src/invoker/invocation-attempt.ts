@@ -3,7 +3,7 @@ import type http2 from "node:http2";
 import type { Logger } from "pino";
 import * as pb from "../protocol/gen/dev/restate/service/protocol_pb.ts";
 import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
-import { MessageType, isCommandType } from "../protocol/message-type.ts";
+import { MessageType, isCommandType, isCustomType } from "../protocol/message-type.ts";
 import type { LeaderHandle } from "../partition/processor.ts";
 import type { AwaitingOn, InvocationStatus, JournalEntry } from "../partition/invocation.ts";
 import type { CalleeAssignment, Command } from "../partition/records.ts";
@@ -154,7 +154,8 @@ export class InvocationAttempt {
 
   private onFrame(f: Frame): void {
     const id = this.o.snapshot.status.id;
-    if (isCommandType(f.type)) {
+    // Custom entries are opaque to the runtime but journaled in order like commands.
+    if (isCommandType(f.type) || isCustomType(f.type)) {
       const commandIndex = this.commandCount++;
       this.madeProgress = true;
       this.propose({ t: "journal-command", id, commandIndex, msgType: f.type, payload: f.payload, ...this.calleeOf(f) });

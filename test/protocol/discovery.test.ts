@@ -7,7 +7,7 @@ import * as restate from "@restatedev/restate-sdk";
 import { DiscoveryError, discoverEndpoint, negotiateProtocolVersion } from "../../src/protocol/discovery.ts";
 import { ManifestValidationError, parseEndpointManifest } from "../../src/protocol/manifest.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import "./promise-with-resolvers.ts";
+import "../support/promise-with-resolvers.ts";
 
 const greeter = restate.service({
   name: "Greeter",

@@ -8,7 +8,7 @@ import { decodeAs, encodeFrame, encodeMessage, FrameDecoder, type Frame } from "
 import { MessageType, messageTypeName } from "../../src/protocol/message-type.ts";
 import { invocationIdToBytes, newInvocationId, PartitionKey } from "../../src/types/ids.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import "./promise-with-resolvers.ts";
+import "../support/promise-with-resolvers.ts";
 
 // Proves the codec against the real SDK: we play the runtime side of one invocation by hand.
 

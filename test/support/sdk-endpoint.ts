@@ -1,3 +1,4 @@
+import "./promise-with-resolvers.ts";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as restate from "@restatedev/restate-sdk";

@@ -1,0 +1,40 @@
+import type { Version } from "../types/ids.ts";
+import { UnavailableError } from "../types/errors.ts";
+import { PreconditionFailedError, type MetadataStore } from "./metadata-store.ts";
+
+export interface DocumentCodec<T> {
+  encode(doc: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+/**
+ * The one way control-plane documents change: read, apply `update`, put-if-version; on a
+ * concurrent change re-read and re-apply. `update` returning "unchanged" means the change is
+ * already there, which is success — so retrying after a lost response converges.
+ */
+export async function readModifyWrite<T>(
+  store: MetadataStore,
+  key: string,
+  codec: DocumentCodec<T>,
+  update: (current: T | null) => T | "unchanged",
+  maxAttempts = 32,
+): Promise<{ value: T; version: Version }> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const current = await store.get(key);
+    const doc = current ? codec.decode(current.value) : null;
+    const next = update(doc);
+    if (next === "unchanged") {
+      if (!current || doc === null) throw new TypeError(`update of '${key}' returned "unchanged" for a missing document`);
+      return { value: doc, version: current.version };
+    }
+    try {
+      const version = await store.put(key, codec.encode(next), current ? { kind: "matches", version: current.version } : { kind: "does-not-exist" });
+      return { value: next, version };
+    } catch (e) {
+      if (!(e instanceof PreconditionFailedError)) throw e;
+      // Someone else won the race: back off a little (jittered) and re-apply on their version.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+  }
+  throw new UnavailableError(`metadata key '${key}' kept changing concurrently; gave up after ${maxAttempts} attempts`, "metadata_contention");
+}
