@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { toWireNodeId } from "../../cluster/transport/node-id.ts";
+import { FencedNodeError, StaleSequencerError } from "../../log-server/errors.ts";
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, SealedError } from "../loglet.ts";
@@ -7,15 +8,22 @@ import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
 import { spreadOrder } from "./log-servers.ts";
 import { sealQuorum } from "./params.ts";
 
+interface Append {
+  readonly payloads: readonly Uint8Array[];
+  readonly resolve: (last: LogletOffset) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Appends that arrived in the same event-loop turn, replicated as one Store. */
 interface Batch {
   readonly seq: number;
   readonly first: number;
-  readonly payloads: readonly Uint8Array[];
+  readonly payloads: Uint8Array[];
+  /** Each append with the offset of its last record. */
+  readonly appends: Array<Append & { readonly last: number }>;
   readonly stored: Set<PlainNodeId>;
   committed: boolean;
   settled: boolean;
-  readonly resolve: (last: LogletOffset) => void;
-  readonly reject: (e: unknown) => void;
 }
 
 /** The loglet is not empty on its log servers although this sequencer never wrote to it. */
@@ -24,6 +32,10 @@ export class SequencerNotFreshError extends RepriseError {
     super("sequencer_not_fresh", `loglet ${id} already has records this sequencer did not write; it must be sealed and replaced`, false, 409);
   }
 }
+
+const RELEASE_DELAY_MS = 2;
+const MAX_BATCH_RECORDS = 512;
+const MAX_BATCH_BYTES = 1 << 20;
 
 export interface SequencerOptions {
   /** Batches replicating at once; further appends wait. */
@@ -43,15 +55,19 @@ export class Sequencer {
   /** Batches not yet acknowledged, in offset order. */
   private readonly inflight: Batch[] = [];
   /** Appends waiting for the first-append check or for room in `inflight`. */
-  private readonly queued: Array<{ payloads: readonly Uint8Array[]; resolve: (o: LogletOffset) => void; reject: (e: unknown) => void }> = [];
+  private readonly queued: Append[] = [];
+  private pumpScheduled = false;
   private readonly tailListeners = new Set<() => void>();
-  private readonly releasing = new Set<PlainNodeId>();
+  /** Highest global tail each server was sent (in a Store header or a Release). */
+  private readonly tailSent = new Map<PlainNodeId, number>();
+  private releaseTimer: NodeJS.Timeout | null = null;
   /** Set once appends are refused: the loglet is sealed or this process is sealing it. */
   private refusal: RepriseError | null = null;
   /** A log server reported the loglet sealed, or this process finished sealing it. */
   private sealedSeen = false;
   /** This process is sealing the loglet: `finishSeal` decides batches still undecided. */
   private sealing = false;
+  private superseded = false;
   private verified: Promise<void> | null = null;
   private fresh = false;
 
@@ -69,12 +85,21 @@ export class Sequencer {
     return this.sealedSeen;
   }
 
-  /** Offsets follow call order: appends queue here and enter replication strictly first come, first served. */
+  /**
+   * Offsets follow call order: appends queue here and enter replication strictly first come, first
+   * served; those of one event-loop turn share a batch (one Store per server for all of them).
+   */
   append(payloads: readonly Uint8Array[]): Promise<LogletOffset> {
     if (this.refusal) return Promise.reject(this.refusal);
     return new Promise((resolve, reject) => {
       this.queued.push({ payloads, resolve, reject });
-      this.pump();
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
@@ -82,19 +107,32 @@ export class Sequencer {
     if (this.verified === null) {
       this.verified = this.verifyFresh().then(
         () => this.pump(),
-        (e: unknown) => {
-          this.refuseAppends(e);
-        },
+        (e: unknown) => this.refuseAppends(e),
       );
       return;
     }
     if (!this.fresh) return;
     while (this.queued.length > 0 && this.inflight.length < this.options.maxInflight && !this.refusal) {
-      const { payloads, resolve, reject } = this.queued.shift()!;
-      const batch: Batch = { seq: this.batchSeq++, first: this.nextOffset, payloads, stored: new Set(), committed: false, settled: false, resolve, reject };
-      this.nextOffset += payloads.length;
+      const batch: Batch = { seq: this.batchSeq++, first: this.nextOffset, payloads: [], appends: [], stored: new Set(), committed: false, settled: false };
+      let bytes = 0;
+      while (this.queued.length > 0) {
+        const next = this.queued[0];
+        const size = next.payloads.reduce((n, p) => n + p.length, 0);
+        if (batch.appends.length > 0 && (batch.payloads.length + next.payloads.length > MAX_BATCH_RECORDS || bytes + size > MAX_BATCH_BYTES)) break;
+        this.queued.shift();
+        batch.payloads.push(...next.payloads);
+        bytes += size;
+        batch.appends.push({ ...next, last: batch.first + batch.payloads.length - 1 });
+      }
+      this.nextOffset += batch.payloads.length;
       this.inflight.push(batch);
-      void this.replicate(batch);
+      if (batch.payloads.length > 0) {
+        void this.replicate(batch);
+      } else {
+        // Only empty appends: nothing to store; acknowledged in order once everything before is.
+        batch.committed = true;
+        this.advance();
+      }
     }
   }
 
@@ -137,15 +175,13 @@ export class Sequencer {
   finishSeal(tail: number): void {
     this.sealedSeen = true;
     this.refuseAppends();
-    for (const b of this.inflight.splice(0)) {
-      const last = b.first + b.payloads.length - 1;
-      this.settle(b, last < tail ? null : this.refusal);
-    }
+    for (const b of this.inflight.splice(0)) this.settle(b, this.refusal, tail);
     this.globalTail = Math.max(this.globalTail, tail);
     this.notifyTail();
   }
 
   close(): void {
+    if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
     const error = new UnavailableError(`replicated loglet ${this.ctx.id} closed`, "loglet_closed");
     this.refuseAppends(error);
     for (const b of this.inflight.splice(0)) this.settle(b, error);
@@ -212,13 +248,15 @@ export class Sequencer {
   /** Never rejects: a failure is noted and the replication loop picks another server. */
   private async storeOn(node: PlainNodeId, batch: Batch): Promise<void> {
     const { ctx } = this;
+    const tail = this.globalTail;
+    if (tail > (this.tailSent.get(node) ?? 0)) this.tailSent.set(node, tail);
     try {
       await ctx.servers.client(node).store(
         {
-          header: ctx.servers.header(ctx.id, this.globalTail),
+          header: ctx.servers.header(ctx.id, tail),
           sequencer: toWireNodeId(ctx.servers.me),
           firstOffset: batch.first,
-          payloads: [...batch.payloads],
+          payloads: batch.payloads,
         },
         { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
       );
@@ -226,7 +264,12 @@ export class Sequencer {
       batch.stored.add(node);
     } catch (e) {
       if (e instanceof SealedError) this.onSealedByServer();
-      else if (!ctx.signal.aborted) noteFailure(ctx, node, "store", e);
+      else if (e instanceof FencedNodeError || e instanceof StaleSequencerError) this.onSuperseded(e);
+      else if (!ctx.signal.aborted) {
+        // noteFailure routes around servers that fail transiently; one that refuses (read-only, data-loss) too.
+        if (e instanceof RepriseError && !e.retryable) ctx.servers.markFailed(node);
+        noteFailure(ctx, node, "store", e);
+      }
     }
   }
 
@@ -245,26 +288,29 @@ export class Sequencer {
     this.release();
   }
 
-  /** Tells every server the new global tail; at most one Release per server in flight, re-sent if the tail moved meanwhile. */
+  /**
+   * Tells servers the new global tail. Stores carry it too, so under load a server usually knows it
+   * already; the Release goes out after a short pause only to servers that still lag, which keeps
+   * readers' long-polls moving without one extra message per append.
+   */
   private release(): void {
-    for (const node of this.ctx.params.nodeset) {
-      if (this.releasing.has(node) || !this.ctx.servers.healthy(node)) continue;
-      this.releasing.add(node);
-      const sent = this.globalTail;
-      this.ctx.servers
-        .client(node)
-        .release({ header: this.ctx.servers.header(this.ctx.id, sent) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
-        .then(
-          () => {
-            this.releasing.delete(node);
-            if (this.globalTail > sent && !this.ctx.signal.aborted) this.release();
-          },
-          (e: unknown) => {
-            this.releasing.delete(node);
+    if (this.releaseTimer !== null) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      for (const node of this.ctx.params.nodeset) {
+        const tail = this.globalTail;
+        if ((this.tailSent.get(node) ?? 0) >= tail || !this.ctx.servers.healthy(node)) continue;
+        this.tailSent.set(node, tail);
+        this.ctx.servers
+          .client(node)
+          .release({ header: this.ctx.servers.header(this.ctx.id, tail) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
+          .catch((e: unknown) => {
+            // Sent again with the next advance.
+            this.tailSent.delete(node);
             if (!this.ctx.signal.aborted) noteFailure(this.ctx, node, "release", e);
-          },
-        );
-    }
+          });
+      }
+    }, RELEASE_DELAY_MS);
   }
 
   /**
@@ -280,17 +326,30 @@ export class Sequencer {
     this.notifyTail();
   }
 
+  /** A log server knows a newer writer than this process: nothing it appends can be trusted any more. */
+  private onSuperseded(error: RepriseError): void {
+    if (this.superseded) return;
+    this.superseded = true;
+    this.ctx.log.error({ err: error.message }, "sequencer superseded; refusing appends");
+    this.refusal = error;
+    this.refuseAppends(error);
+    for (const b of this.inflight.splice(0)) this.settle(b, error);
+  }
+
   /** From now on appends fail with `error` (SealedError unless given), including those still queued. */
   private refuseAppends(error?: unknown): void {
     this.refusal ??= error instanceof RepriseError ? error : new SealedError(this.ctx.id);
     for (const a of this.queued.splice(0)) a.reject(this.refusal);
   }
 
-  private settle(b: Batch, error: unknown): void {
+  /** Resolves the batch's appends, or rejects with `error` those not below `committedBelow`. */
+  private settle(b: Batch, error: unknown, committedBelow = 0): void {
     if (b.settled) return;
     b.settled = true;
-    if (error) b.reject(error);
-    else b.resolve(LogletOffset(b.first + b.payloads.length - 1));
+    for (const a of b.appends) {
+      if (error === null || a.last < committedBelow) a.resolve(LogletOffset(a.last));
+      else a.reject(error);
+    }
   }
 
   private notifyTail(): void {

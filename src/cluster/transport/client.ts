@@ -19,6 +19,7 @@ export interface CallOptions {
  */
 export class RpcChannel {
   private session: ClientHttp2Session | null = null;
+  private sessionAddress = "";
   private closed = false;
 
   /** `address` is `host:port` or an `http://` URL; resolved on every (re)connect so a restarted peer may move. */
@@ -43,13 +44,17 @@ export class RpcChannel {
         settled = true;
         clearTimeout(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        if (!req.closed) req.close(constants.NGHTTP2_CANCEL);
         if (error) reject(error);
         else resolve(value!);
       };
-      const onAbort = (): void => finish(options.signal!.reason instanceof Error ? options.signal!.reason : new Error("aborted"));
+      // Only a call given up on resets its stream: a reset after a complete answer is an invalid frame to the peer.
+      const cancel = (error: Error): void => {
+        if (!req.closed) req.close(constants.NGHTTP2_CANCEL);
+        finish(error);
+      };
+      const onAbort = (): void => cancel(options.signal!.reason instanceof Error ? options.signal!.reason : new Error("aborted"));
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      const timer = setTimeout(() => finish(new RpcTimeoutError(address, path, timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => cancel(new RpcTimeoutError(address, path, timeoutMs)), timeoutMs);
 
       let status = 0;
       let contentType = "";
@@ -61,7 +66,7 @@ export class RpcChannel {
       });
       req.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > DEFAULT_MAX_MESSAGE_BYTES) finish(new PeerUnavailableError(address, new Error(`response to ${path} too large`)));
+        if (size > DEFAULT_MAX_MESSAGE_BYTES) cancel(new PeerUnavailableError(address, new Error(`response to ${path} too large`)));
         else chunks.push(chunk);
       });
       req.on("end", () => {
@@ -78,7 +83,10 @@ export class RpcChannel {
       });
       // Refused connections, resets and GOAWAY all land here or in 'close' without 'end'.
       req.on("error", (e) => finish(new PeerUnavailableError(address, e)));
-      req.on("close", () => finish(new PeerUnavailableError(address, new Error(`stream closed (code ${req.rstCode})`))));
+      req.on("close", () => {
+        // Normally after 'end'; building an error (stack trace) for every call would cost more than the call.
+        if (!settled) finish(new PeerUnavailableError(address, new Error(`stream closed (code ${req.rstCode})`)));
+      });
       req.end(body);
     });
   }
@@ -90,7 +98,11 @@ export class RpcChannel {
   }
 
   private connect(address: string): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    if (this.session && !this.session.closed && !this.session.destroyed) {
+      if (this.sessionAddress === address) return this.session;
+      // The peer moved (restarted elsewhere); the old connection may hang on a stopped process.
+      this.session.destroy();
+    }
     const url = address.includes("://") ? address : `http://${address}`;
     const session = connect(url);
     // An idle connection must not keep a process alive; pending calls hold their own timers.
@@ -103,6 +115,7 @@ export class RpcChannel {
     session.on("goaway", drop);
     session.on("close", drop);
     this.session = session;
+    this.sessionAddress = address;
     return session;
   }
 }

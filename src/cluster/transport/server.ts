@@ -95,7 +95,10 @@ export class RpcServer {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = String(headers[":path"] ?? "");
     const abort = new AbortController();
-    stream.on("close", () => abort.abort());
+    // Only a stream closed before its answer aborts the handler (an abort builds a DOMException, too costly per call).
+    stream.on("close", () => {
+      if (!stream.headersSent) abort.abort();
+    });
     // Errors on a stream the peer reset have no one to report to; the close above aborts the handler.
     stream.on("error", (e) => this.log.debug({ path, err: errorMessage(e) }, "rpc stream error"));
     const route = this.routes.get(path);
