@@ -13,9 +13,11 @@ import { parseArgs } from "node:util";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { LogServer } from "../log-server/log-server.ts";
 import { decodeDocument, encodeDocument, METADATA_KEYS, type NodeConfig, type NodesConfiguration } from "../metadata/documents.ts";
+import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import { InMemoryMetadataStore } from "../metadata/memory-store.ts";
-import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
-import { BadRequestError, UnavailableError, errorMessage } from "../types/errors.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { readModifyWrite } from "../metadata/read-modify-write.ts";
+import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import { RemoteMetadataStore } from "./transport/metadata-service.ts";
 
@@ -26,7 +28,7 @@ export interface LogServerMainConfig {
   readonly port: number;
   readonly host: string;
   readonly clusterName: string;
-  /** `memory` (this process only) or `rpc://host:port` (a metadata service). */
+  /** `memory` (this process only), `embedded:<file>` (single node, durable) or `rpc://host:port` (a metadata service). */
   readonly metadata: string;
 }
 
@@ -63,22 +65,19 @@ export function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessE
 
 export function openMetadataStore(spec: string, log: Logger): MetadataStore {
   if (spec === "memory") return new InMemoryMetadataStore();
+  if (spec.startsWith("embedded:")) return new EmbeddedMetadataStore(spec.slice("embedded:".length));
   if (spec.startsWith("rpc://")) return new RemoteMetadataStore(spec.slice("rpc://".length), log);
-  throw new BadRequestError(`unsupported metadata backend '${spec}' (expected memory or rpc://host:port)`);
+  throw new BadRequestError(`unsupported metadata backend '${spec}' (expected memory, embedded:<file> or rpc://host:port)`);
 }
 
 /**
  * Registers this process in `NodesConfiguration` with the next generation of its node id and its
- * address; a new node starts in storage state `provisioning`. Read-modify-CAS until it sticks.
+ * address; a new node starts in storage state `provisioning`.
  */
-export async function joinAsLogServer(
-  store: MetadataStore,
-  config: LogServerMainConfig,
-  address: string,
-): Promise<GenerationalNodeId> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const stored = await store.get(METADATA_KEYS.nodesConfiguration);
-    const current: NodesConfiguration = stored ? decodeDocument(stored.value) : { clusterName: config.clusterName, nodes: [] };
+export async function joinAsLogServer(store: MetadataStore, config: LogServerMainConfig, address: string): Promise<GenerationalNodeId> {
+  const codec = { encode: encodeDocument<NodesConfiguration>, decode: decodeDocument<NodesConfiguration> };
+  const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, codec, (stored) => {
+    const current = stored ?? { clusterName: config.clusterName, nodes: [] };
     if (current.clusterName !== config.clusterName) {
       throw new BadRequestError(`metadata belongs to cluster '${current.clusterName}', not '${config.clusterName}'`, "cluster_mismatch");
     }
@@ -91,19 +90,10 @@ export async function joinAsLogServer(
       roles: existing?.roles.includes("log-server") ? existing.roles : [...(existing?.roles ?? []), "log-server"],
       logServer: existing?.logServer ?? { storageState: "provisioning" },
     };
-    const next: NodesConfiguration = { ...current, nodes: [...current.nodes.filter((n) => n.id !== config.nodeId), me] };
-    try {
-      await store.put(
-        METADATA_KEYS.nodesConfiguration,
-        encodeDocument(next),
-        stored ? { kind: "matches", version: stored.version } : { kind: "does-not-exist" },
-      );
-      return { id: me.id, generation: me.generation };
-    } catch (e) {
-      if (!(e instanceof PreconditionFailedError)) throw e;
-    }
-  }
-  throw new UnavailableError(`node N${config.nodeId} could not join: NodesConfiguration kept changing`);
+    return { ...current, nodes: [...current.nodes.filter((n) => n.id !== config.nodeId), me] };
+  });
+  const me = value.nodes.find((n) => n.id === config.nodeId)!;
+  return { id: me.id, generation: me.generation };
 }
 
 /** A port that was free a moment ago (bind to 0, read it, release it). */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeDocument, encodeDocument, METADATA_KEYS, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
-import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import { FencedNodeError } from "./errors.ts";
@@ -26,7 +27,7 @@ export function storageStateOf(config: NodesConfiguration, node: GenerationalNod
 }
 
 /**
- * Moves this node's log-server storage state to `to` with a compare-and-swap on `NodesConfiguration`
+ * Moves this node's log-server storage state to `to` with a read-modify-CAS on `NodesConfiguration`
  * and returns the state it ended in. Every outcome of an earlier attempt converges: the write being
  * applied but its answer lost, a concurrent attempt winning the race, the store's leader changing.
  * Each retry re-reads the document and treats "already `to`" as success. If the state is neither
@@ -45,23 +46,18 @@ export async function transitionStorageState(
     options.signal?.throwIfAborted();
     if (attempt > 0) await sleep(Math.min(backoffMs * 2 ** Math.min(attempt - 1, 5), 2_000), undefined, { signal: options.signal });
     try {
-      const stored = await store.get(METADATA_KEYS.nodesConfiguration);
-      if (stored === null) throw new NodeNotRegisteredError(node);
-      const config = decodeDocument<NodesConfiguration>(stored.value);
-      const entry = config.nodes.find((n) => n.id === node.id);
-      if (!entry) throw new NodeNotRegisteredError(node);
-      if (entry.generation > node.generation) throw new FencedNodeError(node, entry.generation);
-      const current = entry.logServer?.storageState ?? "provisioning";
-      if (current === to || !options.from.includes(current)) return current;
-      const next: NodesConfiguration = {
-        ...config,
-        nodes: config.nodes.map((n) => (n.id === node.id ? { ...n, logServer: { ...n.logServer, storageState: to } } : n)),
-      };
-      await store.put(METADATA_KEYS.nodesConfiguration, encodeDocument(next), { kind: "matches", version: stored.version });
-      return to;
+      const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, NODES_CODEC, (config) => {
+        const entry = config?.nodes.find((n) => n.id === node.id);
+        if (!config || !entry) throw new NodeNotRegisteredError(node);
+        if (entry.generation > node.generation) throw new FencedNodeError(node, entry.generation);
+        const current = entry.logServer?.storageState ?? "provisioning";
+        if (current === to || !options.from.includes(current)) return "unchanged";
+        return { ...config, nodes: config.nodes.map((n) => (n.id === node.id ? { ...n, logServer: { ...n.logServer, storageState: to } } : n)) };
+      });
+      return storageStateOf(value, node)!;
     } catch (e) {
-      // Lost answers, races and unreachable stores are settled by the next read; anything else is final.
-      if (e instanceof PreconditionFailedError || (e instanceof RepriseError && e.retryable)) lastError = e;
+      // A lost answer or an unreachable store is settled by the next read; anything else is final.
+      if (e instanceof RepriseError && e.retryable) lastError = e;
       else throw e;
     }
   }
@@ -69,3 +65,5 @@ export async function transitionStorageState(
     cause: lastError,
   });
 }
+
+const NODES_CODEC = { encode: encodeDocument<NodesConfiguration>, decode: decodeDocument<NodesConfiguration> };
