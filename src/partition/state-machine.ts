@@ -282,7 +282,7 @@ class ApplyContext {
   }
 
   /** Hands the result to every sink: ingress waiters now, calling invocations through the outbox. */
-  private sendResult(inv: InvocationStatus, result: InvocationResult): void {
+  sendResult(inv: InvocationStatus, result: InvocationResult): void {
     this.effects.push({ t: "result", id: inv.id, result });
     for (const sink of inv.responseSinks) if (sink.kind === "invocation") this.sendResultTo(inv.id, sink, result);
   }
@@ -475,7 +475,7 @@ class CommandEffects {
             ? { kind: "success", value: out.result.value.content }
             : { kind: "failure", code: out.result.value?.code ?? 500, message: out.result.value?.message ?? "" };
         tx.putInvocation({ ...this.inv, result });
-        for (const sink of this.inv.responseSinks) this.ctx.sendResultTo(this.inv.id, sink, result);
+        this.ctx.sendResult(this.inv, result);
         return;
       }
       case MessageType.SetStateCommand: {
