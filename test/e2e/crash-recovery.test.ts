@@ -7,6 +7,7 @@ import { callJson, eventually, registerDeployment, startServerProcess, tempDir, 
 // Observations made by the service itself: the test's source of truth about side effects.
 const napStarted = new Map<string, number>();
 const napCompleted = new Map<string, number>();
+const napStored = new Map<string, () => void>();
 const effectRuns = new Map<string, number>();
 const effectCompleted = new Map<string, number>();
 const afterRunSignals = new Map<string, () => void>();
@@ -19,6 +20,8 @@ const sleeper = restate.service({
   handlers: {
     nap: async (ctx: restate.Context, tag: string) => {
       await ctx.run("started", () => void bump(napStarted, tag));
+      // ctx.run returned, so "started" is durable: the test may kill the server from here on.
+      napStored.get(tag)?.();
       await ctx.sleep(1500);
       await ctx.run("completed", () => void bump(napCompleted, tag));
       return tag;
@@ -77,9 +80,10 @@ describe("crash recovery: kill -9 the server", () => {
   };
 
   it("completes a ctx.sleep exactly once across a kill -9 and restart", async () => {
+    const stored = new Promise<void>((r) => napStored.set("nap-1", r));
     const res = await callJson(server.ingress, "/Sleeper/nap/send", "nap-1");
     assert.equal(res.status, 202);
-    await eventually(() => napStarted.get("nap-1") === 1, 10_000, "handler to start sleeping");
+    await stored;
     await restart();
     await eventually(() => napCompleted.get("nap-1") === 1, 20_000, "sleep to complete after restart");
     assert.equal(napStarted.get("nap-1"), 1, "the step before the sleep ran again");
