@@ -1,20 +1,23 @@
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
 import { isTrimGap } from "../../src/bifrost/bifrost.ts";
 import { LogletOffset, SealedError, type LogletEntry } from "../../src/bifrost/loglet.ts";
-import { newReplicatedParams } from "../../src/bifrost/replicated/params.ts";
+import { newReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
 import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
 import { NotSequencerError, type ReplicatedLoglet } from "../../src/bifrost/replicated/replicated-loglet.ts";
 import { rootLogger } from "../../src/common/logger.ts";
 import { NodeDirectory } from "../../src/cluster/transport/node-directory.ts";
+import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
 import { LogServer } from "../../src/log-server/log-server.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
+import { CorruptionError } from "../../src/types/errors.ts";
 import { LogId, Lsn, type GenerationalNodeId } from "../../src/types/ids.ts";
 import { tempDir } from "../support/temp.ts";
-import { CLUSTER, dec, enc, eventually, node, writeNodes, writeReplicatedLog } from "../log-server/helpers.ts";
+import { CLUSTER, dec, enc, eventually, header, logServerClient, node, writeNodes, writeReplicatedLog } from "../log-server/helpers.ts";
 
 const WRITER = node(10);
 const READER = node(11);
@@ -71,6 +74,16 @@ describe("replicated loglet over three in-process log servers", () => {
     return p;
   }
 
+  /** Offsets of `loglet` in [from, to] that server `id` holds (GetDigest). */
+  async function heldOffsets(id: number, loglet: string, from: number, to: number): Promise<number[]> {
+    const raw = logServerClient(servers.get(id)!.port);
+    try {
+      return (await raw.client.getDigest({ header: header(node(99), loglet), fromOffset: from, toOffset: to })).offsets;
+    } finally {
+      raw.close();
+    }
+  }
+
   const segmentFor = async (logId: number): Promise<SegmentConfig> => {
     const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
     const params = newReplicatedParams(config, WRITER, 2);
@@ -109,8 +122,8 @@ describe("replicated loglet over three in-process log servers", () => {
 
     // Each record sits on exactly two servers, spread over all three.
     let copies = 0;
-    for (const s of servers.values()) {
-      const held = (s as unknown as { store: { offsets(id: string, a: number, b: number): number[] } }).store.offsets(writer.id, 1, 100);
+    for (const id of SERVERS) {
+      const held = await heldOffsets(id, writer.id, 1, 100);
       assert.ok(held.length > 0 && held.length < 100, "every server holds some but not all records");
       copies += held.length;
     }
@@ -146,15 +159,66 @@ describe("replicated loglet over three in-process log servers", () => {
 
     // Back with a new generation: it takes writes again.
     await startServer(2, 2);
-    const server2 = servers.get(2)! as unknown as { store: { offsets(id: string, a: number, b: number): number[] } };
-    assert.ok(server2.store.offsets(writer.id, 1, 60).length < 60, "it missed records while down");
+    assert.ok((await heldOffsets(2, writer.id, 1, 60)).length < 60, "it missed records while down");
     // Writers avoid a server for a while after it failed; it is picked again once that passes.
     let n = 60;
     await eventually(async () => {
       for (let i = 0; i < 10; i++, n++) await writer.append([enc(`a${n}`)]);
-      return server2.store.offsets(writer.id, 61, n).length > 0;
+      return (await heldOffsets(2, writer.id, 61, n)).length > 0;
     }, 10_000, "the restarted server receives new records");
     assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: n }, (_, i) => `a${i}`));
+  });
+
+  it("repairs under-replicated records before declaring the sealed tail", async () => {
+    // A sequencer (raw client) committed 1..5 on N1+N2, then died with 6..7 on N1 only and 9 on N2 only.
+    const segment = await segmentFor(4);
+    const id = replicatedLogletId(LogId(4), 0);
+    const store = async (server: number, first: number, texts: string[], globalTail: number) => {
+      const raw = logServerClient(servers.get(server)!.port);
+      try {
+        await raw.client.store({ header: header(WRITER, id, globalTail), sequencer: toWireNodeId(WRITER), firstOffset: first, payloads: texts.map(enc) });
+      } finally {
+        raw.close();
+      }
+    };
+    const committed = ["s1", "s2", "s3", "s4", "s5"];
+    await store(1, 1, committed, 0);
+    await store(2, 1, committed, 0);
+    await store(1, 6, ["s6", "s7"], 6);
+    await store(2, 9, ["s9"], 6);
+
+    const reader = await (await provider(READER)).getLoglet(LogId(4), segment);
+    // 8 is on no server: it and everything after it was never acknowledged.
+    assert.deepEqual(await reader.seal(), { nextOffset: 8, sealed: true });
+    for (const o of [6, 7]) {
+      const holders = [];
+      for (const s of SERVERS) if ((await heldOffsets(s, id, o, o)).length > 0) holders.push(s);
+      assert.equal(holders.length, 2, `offset ${o} has two copies after the repair`);
+    }
+    assert.deepEqual(payloads(await readAll(reader)), ["s1", "s2", "s3", "s4", "s5", "s6", "s7"]);
+  });
+
+  it("reads around a replica whose copy is corrupt on disk", async () => {
+    const segment = await segmentFor(5);
+    const writer = await (await provider(WRITER)).getLoglet(LogId(5), segment);
+    for (let i = 0; i < 6; i++) await writer.append([enc(`CORRUPTIBLE-${i}`)]);
+    // The server a reader of offset 1 asks first (spread order starts at nodeset[1]).
+    const victim = writer.params.nodeset[1];
+    const held = await heldOffsets(victim, writer.id, 1, 6);
+    assert.ok(held.length > 0);
+    await servers.get(victim)!.close();
+    const file = join(tmp.path, `n${victim}`, "records.sqlite");
+    const bytes = readFileSync(file);
+    for (const o of held) bytes[bytes.indexOf(Buffer.from(`CORRUPTIBLE-${o - 1}`)) + 2] ^= 0x01;
+    writeFileSync(file, bytes);
+    await startServer(victim, 10);
+    const raw = logServerClient(servers.get(victim)!.port);
+    await assert.rejects(raw.client.getRecords({ header: header(READER, writer.id), fromOffset: 1, toOffset: 6 }), CorruptionError);
+    raw.close();
+
+    const reader = await (await provider(READER)).getLoglet(LogId(5), segment);
+    await reader.waitForTail(LogletOffset(6));
+    assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: 6 }, (_, i) => `CORRUPTIBLE-${i}`));
   });
 
   it("reconfigures through Bifrost: seal, new segment from the sealed tail, appends continue", async () => {

@@ -1,25 +1,53 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
+import { RepriseError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
 import { sealQuorum } from "./params.ts";
 import { collectRecords } from "./records.ts";
 
 const DIGEST_CHUNK = 1 << 16;
+const SEAL_GRACE_MS = 500;
+
+/** Fewer servers than a seal quorum can vouch for their records (the others are in data-loss). */
+export class SealQuorumUnavailableError extends RepriseError {
+  constructor(id: string, authoritative: number, needed: number) {
+    super("seal_quorum_unavailable", `loglet ${id}: only ${authoritative} servers can seal authoritatively, ${needed} needed`, false, 503);
+  }
+}
 
 /**
  * Seals the loglet on the log servers: sends Seal to every server of the nodeset and retries the
  * ones that fail until n - r + 1 authoritative servers confirmed (then no write quorum is left
- * that could accept a record). Retries until that happens or the loglet closes.
- * Returns the confirmed servers' states.
+ * that could accept a record). Retries until that happens or the loglet closes. Once there is a
+ * quorum the others get a short grace to answer as well: with every server in the answer, every
+ * sealer of this loglet determines the same tail. Returns the confirmed servers' states.
  */
 export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number): Promise<Map<PlainNodeId, LogletState>> {
+  const n = ctx.params.nodeset.length;
   const needed = sealQuorum(ctx.params);
   const sealed = new Map<PlainNodeId, LogletState>();
+  const answered = new Set<PlainNodeId>();
   const done = new AbortController();
   const stop = AbortSignal.any([done.signal, ctx.signal]);
   await new Promise<void>((resolve, reject) => {
-    let pending = ctx.params.nodeset.length;
+    let grace: NodeJS.Timeout | null = null;
+    const finish = (): void => {
+      if (grace) clearTimeout(grace);
+      done.abort();
+      resolve();
+    };
+    const check = (): void => {
+      if (done.signal.aborted) return;
+      if (ctx.signal.aborted) return reject(ctx.signal.reason);
+      if (sealed.size >= needed) {
+        if (answered.size === n) finish();
+        else grace ??= setTimeout(finish, Math.min(SEAL_GRACE_MS, ctx.timeouts.rpcMs));
+      } else if (answered.size === n) {
+        // Every server answered but too few are authoritative: no retry can change that.
+        reject(new SealQuorumUnavailableError(ctx.id, sealed.size, needed));
+      }
+    };
     for (const node of ctx.params.nodeset) {
       void (async () => {
         for (let attempt = 0; !stop.aborted; attempt++) {
@@ -29,8 +57,9 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
               { timeoutMs: ctx.timeouts.rpcMs, signal: stop },
             );
             ctx.servers.markOk(node);
-            if (res.state?.authoritative) sealed.set(node, res.state);
+            answered.add(node);
             // A data-loss server is sealed but cannot vouch for records; it does not count.
+            if (res.state?.authoritative) sealed.set(node, res.state);
             break;
           } catch (e) {
             if (stop.aborted) break;
@@ -38,16 +67,7 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
             await sleep(backoffMs(ctx, attempt), undefined, { signal: stop }).catch(() => undefined);
           }
         }
-        pending--;
-        if (sealed.size >= needed) {
-          done.abort();
-          resolve();
-        } else if (ctx.signal.aborted) {
-          reject(ctx.signal.reason);
-        } else if (pending === 0) {
-          // Every server answered but too few are authoritative: no retry can change that.
-          reject(new Error(`loglet ${ctx.id}: only ${sealed.size} of ${needed} needed servers can seal authoritatively`));
-        }
+        check();
       })();
     }
   });
