@@ -192,11 +192,11 @@ export class LogServer {
   private async admit(header: RequestHeader | undefined): Promise<string> {
     if (this.closing.signal.aborted) throw new LogServerClosedError();
     if (this.fencedBy !== null) throw new FencedNodeError(this.options.me, this.fencedBy);
-    const sender = header?.sender;
-    if (!header || !sender || sender.id === 0 || header.logletId === "") throw new MalformedRequestError("request header needs sender and loglet id");
-    const newest = this.generations.get(sender.id as PlainNodeId) ?? 0;
-    if (sender.generation < newest) throw new FencedNodeError({ id: sender.id as PlainNodeId, generation: sender.generation }, newest);
-    this.noteGeneration(sender.id as PlainNodeId, sender.generation);
+    if (!header?.sender || header.sender.id === 0 || header.logletId === "") throw new MalformedRequestError("request header needs sender and loglet id");
+    const sender = fromWireNodeId(header.sender);
+    const newest = this.generations.get(sender.id) ?? 0;
+    if (sender.generation < newest) throw new FencedNodeError(sender, newest);
+    this.noteGeneration(sender.id, sender.generation);
     await this.ensureKnown(header.logletId);
     if (header.knownGlobalTail > 0) this.raiseGlobalTail(header.logletId, header.knownGlobalTail);
     return header.logletId;
