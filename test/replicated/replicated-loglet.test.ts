@@ -8,9 +8,11 @@ import { LogletOffset, SealedError, type LogletEntry } from "../../src/bifrost/l
 import { newReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
 import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
 import { NotSequencerError, type ReplicatedLoglet } from "../../src/bifrost/replicated/replicated-loglet.ts";
+import { SequencerNotFreshError } from "../../src/bifrost/replicated/sequencer.ts";
 import { rootLogger } from "../../src/common/logger.ts";
 import { NodeDirectory } from "../../src/cluster/transport/node-directory.ts";
 import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
+import { FencedNodeError } from "../../src/log-server/errors.ts";
 import { LogServer } from "../../src/log-server/log-server.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
@@ -84,9 +86,9 @@ describe("replicated loglet over three in-process log servers", () => {
     }
   }
 
-  const segmentFor = async (logId: number): Promise<SegmentConfig> => {
+  const segmentFor = async (logId: number, sequencer = WRITER): Promise<SegmentConfig> => {
     const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
-    const params = newReplicatedParams(config, WRITER, 2);
+    const params = newReplicatedParams(config, sequencer, 2);
     await writeReplicatedLog(metadata, logId, params);
     return { index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } };
   };
@@ -219,6 +221,28 @@ describe("replicated loglet over three in-process log servers", () => {
     const reader = await (await provider(READER)).getLoglet(LogId(5), segment);
     await reader.waitForTail(LogletOffset(6));
     assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: 6 }, (_, i) => `CORRUPTIBLE-${i}`));
+  });
+
+  it("refuses appends from a superseded writer and from a second instance of the same writer", async () => {
+    const writer = node(12);
+    const segment = await segmentFor(6, writer);
+    const first = await (await provider(writer)).getLoglet(LogId(6), segment);
+    await first.append([enc("one")]);
+    // Another process with the same identity cannot know which offsets were acknowledged.
+    const twin = await (await provider(writer)).getLoglet(LogId(6), segment);
+    await assert.rejects(twin.append([enc("two")]), SequencerNotFreshError);
+
+    // The writer's node restarted as generation 2 and talked to the log servers: generation 1 is fenced.
+    for (const id of SERVERS) {
+      const raw = logServerClient(servers.get(id)!.port);
+      await raw.client.getLogletInfo({ header: header(node(writer.id, 2), first.id) });
+      raw.close();
+    }
+    await assert.rejects(first.append([enc("three")]), FencedNodeError);
+    await assert.rejects(first.append([enc("four")]), FencedNodeError);
+    // A fresh loglet of the fenced generation fails at its first append instead of waiting.
+    const late = await (await provider(writer)).getLoglet(LogId(7), await segmentFor(7, writer));
+    await assert.rejects(late.append([enc("five")]), FencedNodeError);
   });
 
   it("reconfigures through Bifrost: seal, new segment from the sealed tail, appends continue", async () => {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
+import { FencedNodeError } from "../../log-server/errors.ts";
 import { RepriseError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
@@ -32,20 +33,21 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
   const stop = AbortSignal.any([done.signal, ctx.signal]);
   await new Promise<void>((resolve, reject) => {
     let grace: NodeJS.Timeout | null = null;
-    const finish = (): void => {
+    const finish = (error?: unknown): void => {
       if (grace) clearTimeout(grace);
       done.abort();
-      resolve();
+      if (error === undefined) resolve();
+      else reject(error);
     };
     const check = (): void => {
       if (done.signal.aborted) return;
-      if (ctx.signal.aborted) return reject(ctx.signal.reason);
+      if (ctx.signal.aborted) return finish(ctx.signal.reason);
       if (sealed.size >= needed) {
         if (answered.size === n) finish();
         else grace ??= setTimeout(finish, Math.min(SEAL_GRACE_MS, ctx.timeouts.rpcMs));
       } else if (answered.size === n) {
         // Every server answered but too few are authoritative: no retry can change that.
-        reject(new SealQuorumUnavailableError(ctx.id, sealed.size, needed));
+        finish(new SealQuorumUnavailableError(ctx.id, sealed.size, needed));
       }
     };
     for (const node of ctx.params.nodeset) {
@@ -64,6 +66,13 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
           } catch (e) {
             if (stop.aborted) break;
             noteFailure(ctx, node, "seal", e);
+            // This process is fenced: no server will listen to it again.
+            if (e instanceof FencedNodeError) return finish(e);
+            // A refusal (e.g. unknown loglet) is this server's answer; only transient failures are retried.
+            if (e instanceof RepriseError && !e.retryable) {
+              answered.add(node);
+              break;
+            }
             await sleep(backoffMs(ctx, attempt), undefined, { signal: stop }).catch(() => undefined);
           }
         }
@@ -136,6 +145,7 @@ async function digests(ctx: LogletContext, from: number, to: number, knownGlobal
         }
         return true;
       } catch (e) {
+        if (e instanceof FencedNodeError) throw e;
         noteFailure(ctx, node, "getDigest", e);
         return false;
       }

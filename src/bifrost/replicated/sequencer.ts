@@ -34,6 +34,9 @@ export class SequencerNotFreshError extends RepriseError {
 }
 
 const RELEASE_DELAY_MS = 2;
+
+/** A log server knows a newer writer: this sequencer must stop for good. */
+const isSuperseded = (e: unknown): e is FencedNodeError | StaleSequencerError => e instanceof FencedNodeError || e instanceof StaleSequencerError;
 const MAX_BATCH_RECORDS = 512;
 const MAX_BATCH_BYTES = 1 << 20;
 
@@ -203,7 +206,11 @@ export class Sequencer {
             .client(node)
             .getLogletInfo({ header: this.ctx.servers.header(this.ctx.id, 0) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
             .then((r) => r.state ?? null)
-            .catch((e: unknown) => (noteFailure(this.ctx, node, "getLogletInfo", e), null)),
+            .catch((e: unknown) => {
+              if (isSuperseded(e)) throw e;
+              noteFailure(this.ctx, node, "getLogletInfo", e);
+              return null;
+            }),
         ),
       );
       const answered = states.filter((s) => s !== null && s.authoritative);
@@ -264,7 +271,7 @@ export class Sequencer {
       batch.stored.add(node);
     } catch (e) {
       if (e instanceof SealedError) this.onSealedByServer();
-      else if (e instanceof FencedNodeError || e instanceof StaleSequencerError) this.onSuperseded(e);
+      else if (isSuperseded(e)) this.onSuperseded(e);
       else if (!ctx.signal.aborted) {
         // noteFailure routes around servers that fail transiently; one that refuses (read-only, data-loss) too.
         if (e instanceof RepriseError && !e.retryable) ctx.servers.markFailed(node);
