@@ -12,9 +12,9 @@ import { SequencerNotFreshError } from "../../src/bifrost/replicated/sequencer.t
 import { rootLogger } from "../../src/common/logger.ts";
 import { NodeDirectory } from "../../src/cluster/transport/node-directory.ts";
 import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
-import { FencedNodeError } from "../../src/log-server/errors.ts";
+import { FencedNodeError, NotWritableError } from "../../src/log-server/errors.ts";
 import { LogServer } from "../../src/log-server/log-server.ts";
-import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../../src/metadata/documents.ts";
+import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig, type StorageState } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { CorruptionError } from "../../src/types/errors.ts";
 import { LogId, Lsn, type GenerationalNodeId } from "../../src/types/ids.ts";
@@ -243,6 +243,26 @@ describe("replicated loglet over three in-process log servers", () => {
     // A fresh loglet of the fenced generation fails at its first append instead of waiting.
     const late = await (await provider(writer)).getLoglet(LogId(7), await segmentFor(7, writer));
     await assert.rejects(late.append([enc("five")]), FencedNodeError);
+  });
+
+  it("stops with a typed error instead of waiting when too few servers take writes", async () => {
+    const writer = node(13);
+    const loglet = await (await provider(writer)).getLoglet(LogId(8), await segmentFor(8, writer));
+    await loglet.append([enc("ok")]);
+    const setState = async (ids: number[], storageState: StorageState): Promise<void> => {
+      const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+      await writeNodes(
+        metadata,
+        config.nodes.map((n) => ({ ...n, storageState: ids.includes(n.id) ? storageState : n.logServer?.storageState })),
+      );
+    };
+    await setState([2, 3], "read-only");
+    try {
+      await assert.rejects(loglet.append([enc("refused")]), (e) => e instanceof NotWritableError && !e.retryable);
+      await assert.rejects(loglet.append([enc("again")]), NotWritableError);
+    } finally {
+      await setState([2, 3], "read-write");
+    }
   });
 
   it("reconfigures through Bifrost: seal, new segment from the sealed tail, appends continue", async () => {

@@ -70,7 +70,7 @@ export class Sequencer {
   private sealedSeen = false;
   /** This process is sealing the loglet: `finishSeal` decides batches still undecided. */
   private sealing = false;
-  private superseded = false;
+  private stopped = false;
   private verified: Promise<void> | null = null;
   private fresh = false;
 
@@ -226,18 +226,26 @@ export class Sequencer {
     }
   }
 
-  /** Stores the batch on `replication` servers, replacing each server that fails with the next in spread order. */
+  /**
+   * Stores the batch on `replication` servers, replacing each server that fails with the next in
+   * spread order. Transient failures are retried (after a pause once every server failed); if so
+   * many servers refuse for good (read-only, unknown loglet) that no write quorum is left, the
+   * sequencer stops.
+   */
   private async replicate(batch: Batch): Promise<void> {
     const { params, servers } = this.ctx;
     const tried = new Set<PlainNodeId>();
+    const refused = new Map<PlainNodeId, RepriseError>();
     const inFlight = new Map<PlainNodeId, Promise<void>>();
     for (let round = 0; !batch.settled && batch.stored.size < params.replication; ) {
       if (this.sealedSeen || this.ctx.signal.aborted) return;
+      if (params.nodeset.length - refused.size < params.replication) return this.stop(refused.values().next().value!);
       for (const node of spreadOrder(params.nodeset, batch.seq, servers)) {
         if (batch.stored.size + inFlight.size >= params.replication) break;
-        if (batch.stored.has(node) || inFlight.has(node) || tried.has(node)) continue;
+        if (batch.stored.has(node) || inFlight.has(node) || tried.has(node) || refused.has(node)) continue;
         tried.add(node);
-        inFlight.set(node, this.storeOn(node, batch).finally(() => inFlight.delete(node)));
+        const attempt = this.storeOn(node, batch).then((refusal) => void (refusal && refused.set(node, refusal)));
+        inFlight.set(node, attempt.finally(() => inFlight.delete(node)));
       }
       if (inFlight.size === 0) {
         // Every server failed once for this batch: pause, then try them all again.
@@ -252,8 +260,8 @@ export class Sequencer {
     this.advance();
   }
 
-  /** Never rejects: a failure is noted and the replication loop picks another server. */
-  private async storeOn(node: PlainNodeId, batch: Batch): Promise<void> {
+  /** Never rejects. Returns the server's refusal if it will not take this loglet's records (not retryable); null otherwise. */
+  private async storeOn(node: PlainNodeId, batch: Batch): Promise<RepriseError | null> {
     const { ctx } = this;
     const tail = this.globalTail;
     if (tail > (this.tailSent.get(node) ?? 0)) this.tailSent.set(node, tail);
@@ -269,14 +277,19 @@ export class Sequencer {
       );
       ctx.servers.markOk(node);
       batch.stored.add(node);
+      return null;
     } catch (e) {
       if (e instanceof SealedError) this.onSealedByServer();
-      else if (isSuperseded(e)) this.onSuperseded(e);
+      else if (isSuperseded(e)) this.stop(e);
       else if (!ctx.signal.aborted) {
-        // noteFailure routes around servers that fail transiently; one that refuses (read-only, data-loss) too.
-        if (e instanceof RepriseError && !e.retryable) ctx.servers.markFailed(node);
         noteFailure(ctx, node, "store", e);
+        if (e instanceof RepriseError && !e.retryable) {
+          // Route the next batches around it too.
+          ctx.servers.markFailed(node);
+          return e;
+        }
       }
+      return null;
     }
   }
 
@@ -333,11 +346,14 @@ export class Sequencer {
     this.notifyTail();
   }
 
-  /** A log server knows a newer writer than this process: nothing it appends can be trusted any more. */
-  private onSuperseded(error: RepriseError): void {
-    if (this.superseded) return;
-    this.superseded = true;
-    this.ctx.log.error({ err: error.message }, "sequencer superseded; refusing appends");
+  /**
+   * The sequencer cannot go on: a log server knows a newer writer, or too few servers take this
+   * loglet's records. Undecided and future appends fail with `error`; the log must be reconfigured.
+   */
+  private stop(error: RepriseError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ctx.log.error({ err: error.message }, "sequencer stopped; refusing appends");
     this.refusal = error;
     this.refuseAppends(error);
     for (const b of this.inflight.splice(0)) this.settle(b, error);
