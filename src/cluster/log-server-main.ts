@@ -21,7 +21,7 @@ import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import { RemoteMetadataStore } from "./transport/metadata-service.ts";
 
-export interface LogServerMainConfig {
+interface LogServerMainConfig {
   readonly nodeId: number;
   readonly nodeName: string;
   readonly dataDir: string;
@@ -32,7 +32,7 @@ export interface LogServerMainConfig {
   readonly metadata: string;
 }
 
-export function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LogServerMainConfig {
+function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LogServerMainConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -63,7 +63,7 @@ export function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessE
   };
 }
 
-export function openMetadataStore(spec: string, log: Logger): MetadataStore {
+function openMetadataStore(spec: string, log: Logger): MetadataStore {
   if (spec === "memory") return new InMemoryMetadataStore();
   if (spec.startsWith("embedded:")) return new EmbeddedMetadataStore(spec.slice("embedded:".length));
   if (spec.startsWith("rpc://")) return new RemoteMetadataStore(spec.slice("rpc://".length), log);
@@ -74,7 +74,7 @@ export function openMetadataStore(spec: string, log: Logger): MetadataStore {
  * Registers this process in `NodesConfiguration` with the next generation of its node id and its
  * address; a new node starts in storage state `provisioning`.
  */
-export async function joinAsLogServer(store: MetadataStore, config: LogServerMainConfig, address: string): Promise<GenerationalNodeId> {
+async function joinAsLogServer(store: MetadataStore, config: LogServerMainConfig, address: string): Promise<GenerationalNodeId> {
   const codec = { encode: encodeDocument<NodesConfiguration>, decode: decodeDocument<NodesConfiguration> };
   const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, codec, (stored) => {
     const current = stored ?? { clusterName: config.clusterName, nodes: [] };

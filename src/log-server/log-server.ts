@@ -125,7 +125,7 @@ export class LogServer {
       } catch (e) {
         if (signal.aborted) return;
         if (e instanceof FencedNodeError) {
-          this.fence(Number.MAX_SAFE_INTEGER, e);
+          this.fence(this.generations.get(this.options.me.id) ?? this.options.me.generation + 1, e);
           return;
         }
         this.log.warn({ err: errorMessage(e), round }, "storage state transition not settled yet; retrying");

@@ -52,7 +52,7 @@ const OFFSET_SPAN = 2 ** 32;
 export const MAX_OFFSET = OFFSET_SPAN - 1;
 
 /** crc32 over loglet id, offset and payload, so a record read under the wrong key never verifies. */
-export function recordChecksum(logletId: string, offset: number, payload: Uint8Array): number {
+function recordChecksum(logletId: string, offset: number, payload: Uint8Array): number {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(offset);
   return crc32(payload, crc32(head, crc32(logletId)));

@@ -4,7 +4,7 @@ import { CorruptionError } from "../types/errors.ts";
 import type { GenerationalNodeId } from "../types/ids.ts";
 import { DataDirOwnershipError, FencedNodeError } from "./errors.ts";
 
-export const STORAGE_MARKER_FILE = "storage-marker.json";
+const STORAGE_MARKER_FILE = "storage-marker.json";
 
 /** Written into a log server's data directory before anything else, naming the node that owns it. */
 export interface StorageMarker {

@@ -6,7 +6,7 @@ import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER } from "./server.ts";
 
-export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
 export interface CallOptions {
   readonly timeoutMs?: number;

@@ -51,7 +51,7 @@ export function registerWireError(code: string, cls: ErrorClass): void {
 registerWireError("unknown_method", UnknownMethodError);
 registerWireError("internal", InternalRpcError);
 
-export interface WireError {
+interface WireError {
   readonly code: string;
   readonly message: string;
   readonly retryable: boolean;
