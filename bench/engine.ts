@@ -26,7 +26,7 @@ function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProc
 
 const stop = (c: ChildProcess) =>
   new Promise<void>((r) => {
-    if (c.exitCode !== null) return r();
+    if (c.exitCode !== null || c.signalCode !== null) return r();
     c.once("exit", () => r());
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
@@ -37,11 +37,24 @@ export async function runEngineBench(opts: { durationMs?: number; concurrency?: 
   const concurrency = opts.concurrency ?? 32;
   const dir = mkdtempSync(join(tmpdir(), "reprise-bench-"));
   const sdk = await startProcess(["--import", "tsx", join(REPO, "bench/sdk-service.ts")], /SDK_READY (\d+)/);
-  const server = await startProcess(
-    [join(REPO, "bin/reprise.js"), "server", "--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0"],
-    /REPRISE_READY ingress=(\d+) admin=(\d+)/,
-  );
+  let server: Awaited<ReturnType<typeof startProcess>> | null = null;
   try {
+    server = await startProcess(
+      [
+        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+        join(REPO, "bin/reprise.js"),
+        "server",
+        "--base-dir",
+        dir,
+        "--bind-address",
+        "127.0.0.1",
+        "--ingress-port",
+        "0",
+        "--admin-port",
+        "0",
+      ],
+      /REPRISE_READY ingress=(\d+) admin=(\d+)/,
+    );
     const ingress = `http://127.0.0.1:${server.match[1]}`;
     const reg = await fetch(`http://127.0.0.1:${server.match[2]}/deployments`, {
       method: "POST",
@@ -68,7 +81,7 @@ export async function runEngineBench(opts: { durationMs?: number; concurrency?: 
     );
     return results;
   } finally {
-    await stop(server.child);
+    if (server) await stop(server.child);
     await stop(sdk.child);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -61,6 +61,8 @@ export class PartitionProcessor {
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private appliedWaiters: { lsn: Lsn; resolve: () => void }[] = [];
+  /** Mirrors the store's applied LSN; only the apply loop changes either. */
+  private applied: Lsn;
   private myEpoch: LeaderEpoch | null = null;
   private leader: LeaderHandle | null = null;
   private loop: Promise<void> | null = null;
@@ -68,6 +70,7 @@ export class PartitionProcessor {
 
   constructor(private readonly o: PartitionProcessorOptions) {
     this.log = o.logger.child({ partitionId: o.partitionId });
+    this.applied = o.store.read((tx) => tx.appliedLsn());
     this.sm = new StateMachine(this.log);
     this.appender = new BatchingAppender(o.bifrost, o.logId);
     this.timers = new TimerQueue(
@@ -85,7 +88,7 @@ export class PartitionProcessor {
   }
 
   get appliedLsn(): Lsn {
-    return this.o.store.read((tx) => tx.appliedLsn());
+    return this.applied;
   }
 
   get isLeader(): boolean {
@@ -143,18 +146,18 @@ export class PartitionProcessor {
         continue;
       }
       const effects: Effect[] = [];
+      const last = entries[entries.length - 1];
+      const upTo = Lsn(isTrimGap(last) ? last.trimGapTo : last.lsn);
       store.write((tx) => {
         for (const entry of entries) {
-          if (isTrimGap(entry)) {
-            // Records below the trim point are already reflected in a snapshot this store came from.
-            if (entry.trimGapTo > tx.appliedLsn()) tx.setAppliedLsn(entry.trimGapTo);
-            continue;
-          }
-          this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload), effects);
+          // Records below a trim point are already reflected in the snapshot this store came from.
+          if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload), effects);
         }
+        tx.setAppliedLsn(upTo);
       });
+      this.applied = upTo;
       this.handleEffects(effects);
-      const applied = this.appliedLsn;
+      const applied = upTo;
       const ready = this.appliedWaiters.filter((w) => w.lsn <= applied);
       this.appliedWaiters = this.appliedWaiters.filter((w) => w.lsn > applied);
       for (const w of ready) w.resolve();

@@ -69,6 +69,7 @@ type DeliveryKey = { readonly completionId: number; readonly runAck?: boolean } 
 export class StateMachine {
   constructor(private readonly log: Logger) {}
 
+  /** Applies one record; the caller records the applied LSN once per batch, in the same transaction. */
   apply(tx: WriteTxn, lsn: Lsn, env: Envelope, effects: Effect[]): void {
     const { header, command } = env;
     if (header.epoch !== undefined && header.epoch < tx.leaderEpoch()) {
@@ -77,7 +78,6 @@ export class StateMachine {
     } else {
       new ApplyContext(tx, header.ts, effects, this.log).run(command);
     }
-    tx.setAppliedLsn(lsn);
   }
 }
 

@@ -129,6 +129,9 @@ export class PartitionStore {
   private readonly db: Database.Database;
   private readonly stmts: Record<string, Database.Statement>;
   private readonly txn: ReadTxn & WriteTxn;
+  // Built once: better-sqlite3 compiles BEGIN/COMMIT statements per wrapper.
+  private readonly runWrite: (fn: (tx: WriteTxn) => unknown) => unknown;
+  private readonly runRead: { deferred: (fn: (tx: ReadTxn) => unknown) => unknown };
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -185,11 +188,13 @@ export class PartitionStore {
       promPut: s("INSERT OR REPLACE INTO promise(service, obj_key, name, body) VALUES (?, ?, ?, ?)"),
     };
     this.txn = this.buildTxn();
+    this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => fn(this.txn));
+    this.runRead = this.db.transaction((fn: (tx: ReadTxn) => unknown) => fn(this.txn));
   }
 
   /** Runs `fn` inside one write transaction; all changes and the applied LSN commit together. */
   write<T>(fn: (tx: WriteTxn) => T): T {
-    return this.db.transaction(() => fn(this.txn))();
+    return this.runWrite(fn as (tx: WriteTxn) => unknown) as T;
   }
 
   /**
@@ -198,7 +203,7 @@ export class PartitionStore {
    */
   read<T>(fn: (tx: ReadTxn) => T): T {
     if (this.db.inTransaction) return fn(this.txn);
-    return this.db.transaction(() => fn(this.txn)).deferred();
+    return this.runRead.deferred(fn as (tx: ReadTxn) => unknown) as T;
   }
 
   /** Raw database handle for introspection (SQL queries) — read-only use. */
