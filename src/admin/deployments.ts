@@ -3,7 +3,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { decodeDocument, encodeDocument, METADATA_KEYS } from "../metadata/documents.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { discoverEndpoint, type EndpointManifest } from "../protocol/discovery.ts";
-import { ConflictError, NotFoundError } from "../types/errors.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.ts";
 import { base62EncodeFixed } from "../types/ids.ts";
 import {
   EMPTY_SCHEMA,
@@ -52,10 +52,16 @@ export class DeploymentRegistry {
 
   async register(req: RegisterRequest, now: number): Promise<{ deployment: DeploymentSchema; services: ServiceSchema[] }> {
     const uri = req.uri.replace(/\/+$/, "");
-    const { manifest, protocolVersion, sdkVersion } = await discoverEndpoint(uri, {
+    const { manifest, protocolVersion, sdkVersion, httpVersion } = await discoverEndpoint(uri, {
       timeoutMs: this.discoveryTimeoutMs,
       headers: req.additionalHeaders ?? {},
     });
+    if (httpVersion !== "2") {
+      throw new BadRequestError(
+        `deployment ${uri} answered discovery over HTTP/1.1 only; Reprise invokes deployments over HTTP/2 (h2c or h2). Serve it with an HTTP/2 server, e.g. restate.serve(...)`,
+        "http2_required",
+      );
+    }
     const force = req.force ?? true;
     let registered!: { deployment: DeploymentSchema; services: ServiceSchema[] };
     const { value } = await readModifyWrite<SchemaRegistry>(

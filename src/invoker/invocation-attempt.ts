@@ -89,16 +89,18 @@ export class InvocationAttempt {
       if (this.httpStatus === 200) this.onData(chunk);
       else this.errorBody += chunk.toString("utf8").slice(0, 2000);
     });
-    stream.on("end", () =>
-      this.finish({
-        kind: "failed",
-        message:
-          this.httpStatus === 200
-            ? "deployment closed the stream without End, Suspension or Error"
-            : `deployment answered HTTP ${this.httpStatus}: ${this.errorBody.trim() || "(empty body)"}`,
-        madeProgress: this.madeProgress,
-      }),
-    );
+    stream.on("end", () => {
+      let reason = `deployment answered HTTP ${this.httpStatus}: ${this.errorBody.trim() || "(empty body)"}`;
+      if (this.httpStatus === 200) {
+        reason = "deployment closed the stream without End, Suspension or Error";
+        try {
+          this.decoder.end();
+        } catch (e) {
+          reason = `deployment closed the stream mid-frame: ${errorMessage(e)}`;
+        }
+      }
+      this.finish({ kind: "failed", message: reason, madeProgress: this.madeProgress });
+    });
     stream.on("error", (e) => this.finish({ kind: "failed", message: `stream to ${deployment.uri} failed: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
     stream.on("close", () => this.finish({ kind: "failed", message: `stream to ${deployment.uri} closed (code ${stream.rstCode})`, madeProgress: this.madeProgress }));
 
