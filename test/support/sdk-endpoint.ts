@@ -12,8 +12,11 @@ export interface SdkEndpoint {
 type ServiceDefinitions = Parameters<typeof restate.createEndpointHandler>[0]["services"];
 
 /** Serves real SDK handlers over HTTP/2 (h2c) on a loopback port, exactly as `restate.serve` does. */
-export async function startSdkEndpoint(services: ServiceDefinitions, port = 0): Promise<SdkEndpoint> {
-  const server = http2.createServer(restate.createEndpointHandler({ services }));
+export async function startSdkEndpoint(
+  services: ServiceDefinitions,
+  opts: { port?: number; bidirectional?: boolean } = {},
+): Promise<SdkEndpoint> {
+  const server = http2.createServer(restate.createEndpointHandler({ services, ...(opts.bidirectional === false ? { bidirectional: false } : {}) }));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     sessions.add(s);
@@ -21,7 +24,7 @@ export async function startSdkEndpoint(services: ServiceDefinitions, port = 0): 
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
   return {

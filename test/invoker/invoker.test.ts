@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as restate from "@restatedev/restate-sdk";
+import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
+import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import type { Node } from "../../src/cluster/node.ts";
+import type { InvocationId } from "../../src/types/ids.ts";
+
+const attempts = new Map<string, number>();
+const awakeables = new Map<string, string>();
+
+const steps = restate.object({
+  name: "Steps",
+  handlers: {
+    /** Needs a completion at every step: in request/response mode each one is a suspension. */
+    walk: async (ctx: restate.ObjectContext, n: number) => {
+      const doubled = await ctx.run("double", () => n * 2);
+      await ctx.sleep(50);
+      const before = (await ctx.get<number>("total")) ?? 0;
+      ctx.set("total", before + doubled);
+      const echoed = await ctx.serviceClient(echo).say(`total=${before + doubled}`);
+      return echoed;
+    },
+  },
+});
+
+const echo = restate.service({ name: "Echo", handlers: { say: async (_ctx: restate.Context, s: string) => s } });
+
+const flaky = restate.service({
+  name: "Flaky",
+  handlers: {
+    /** Fails (retryably) on the first `failures` attempts. */
+    work: async (ctx: restate.Context, req: { tag: string; failures: number }) => {
+      const n = (attempts.get(req.tag) ?? 0) + 1;
+      attempts.set(req.tag, n);
+      if (n <= req.failures) throw new Error(`transient failure ${n}`);
+      return `done after ${n} attempts`;
+    },
+    waitForApproval: async (ctx: restate.Context, tag: string) => {
+      const { id, promise } = ctx.awakeable<string>();
+      await ctx.run("publish", () => void awakeables.set(tag, id));
+      return await promise;
+    },
+  },
+});
+
+describe("invoker: request/response deployments suspend and resume at every step", () => {
+  const dir = tempDir();
+  let sdk: SdkEndpoint;
+  let node: Node;
+
+  before(async () => {
+    sdk = await startSdkEndpoint([steps, echo], { bidirectional: false });
+    node = await startInProcess(dir.path);
+    const res = await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url);
+    assert.equal(res.status, 201);
+    const body = (await (await fetch(`http://127.0.0.1:${node.adminPort}/deployments`)).json()) as { deployments: { protocol_type: string }[] };
+    assert.equal(body.deployments[0].protocol_type, "RequestResponse");
+  });
+
+  after(async () => {
+    await node.stop();
+    await sdk.close();
+    dir.remove();
+  });
+
+  it("completes a handler that runs, sleeps, reads and writes state and calls another service", async () => {
+    const ingress = `http://127.0.0.1:${node.ingressPort}`;
+    assert.equal(await (await callJson(ingress, "/Steps/a/walk", 5)).json(), "total=10");
+    assert.equal(await (await callJson(ingress, "/Steps/a/walk", 1)).json(), "total=12");
+  });
+});
+
+describe("invoker: retries, give-up and the inactivity timeout", () => {
+  const dir = tempDir();
+  let sdk: SdkEndpoint;
+  let node: Node;
+  let ingress: string;
+
+  before(async () => {
+    sdk = await startSdkEndpoint([flaky]);
+    node = await startInProcess(dir.path, {
+      invoker: { inactivityTimeoutMs: 300, abortTimeoutMs: 2000, retry: { initialIntervalMs: 20, factor: 2, maxIntervalMs: 200, maxAttempts: 4 } },
+    });
+    ingress = `http://127.0.0.1:${node.ingressPort}`;
+    assert.equal((await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url)).status, 201);
+  });
+
+  after(async () => {
+    await node.stop();
+    await sdk.close();
+    dir.remove();
+  });
+
+  it("retries transient failures with backoff until the handler succeeds", async () => {
+    const res = await callJson(ingress, "/Flaky/work", { tag: "two-failures", failures: 2 });
+    assert.equal(res.status, 200);
+    assert.equal(await res.json(), "done after 3 attempts");
+  });
+
+  it("fails the invocation terminally once the configured attempts are used up", async () => {
+    const res = await callJson(ingress, "/Flaky/work", { tag: "always", failures: 100 });
+    assert.equal(res.status, 500);
+    assert.match(((await res.json()) as { message: string }).message, /gave up after 4 attempts: .*transient failure 4/);
+    assert.equal(attempts.get("always"), 4);
+  });
+
+  it("asks an idle invocation to suspend after the inactivity timeout and resumes it on completion", async () => {
+    const send = await callJson(ingress, "/Flaky/waitForApproval/send", "idle");
+    const { invocationId } = (await send.json()) as { invocationId: InvocationId };
+    await eventually(() => node.status(invocationId)?.status === "suspended", 10_000, "invocation to suspend");
+    const id = awakeables.get("idle")!;
+    assert.equal((await fetch(`${ingress}/restate/awakeables/${id}/resolve`, { method: "POST", body: '"ok"' })).status, 202);
+    const out = await fetch(`${ingress}/restate/invocation/${invocationId}/attach`);
+    assert.equal(await out.json(), "ok");
+  });
+});
