@@ -64,63 +64,60 @@ export class DeploymentRegistry {
     }
     const force = req.force ?? true;
     let registered!: { deployment: DeploymentSchema; services: ServiceSchema[] };
-    const { value } = await readModifyWrite<SchemaRegistry>(
-      this.store,
-      METADATA_KEYS.schema,
-      { encode: encodeDocument, decode: decodeDocument },
-      (current) => {
-        const registry = current ?? EMPTY_SCHEMA;
-        const existing = registry.deployments.find((d) => d.uri === uri);
-        const id = existing?.id ?? newDeploymentId();
-        const services = manifest.services.map((s) => {
-          const prior = registry.services.find((x) => x.name === s.name);
-          if (prior && prior.deploymentId !== id && prior.ty !== s.ty && !force) {
-            throw new ConflictError(
-              `service '${s.name}' is already registered as ${prior.ty} by deployment ${prior.deploymentId}; register with force=true to replace it`,
-            );
-          }
-          return toServiceSchema(s, id, (prior?.revision ?? 0) + 1);
-        });
-        const deployment: DeploymentSchema = {
-          id,
-          uri,
-          protocolMode: manifest.protocolMode,
-          minProtocolVersion: manifest.minProtocolVersion,
-          maxProtocolVersion: manifest.maxProtocolVersion,
-          protocolVersion,
-          additionalHeaders: req.additionalHeaders ?? {},
-          services: services.map((s) => ({ name: s.name, revision: s.revision })),
-          createdAt: existing?.createdAt ?? now,
-          ...(sdkVersion ? { sdkVersion } : {}),
-        };
-        registered = { deployment, services };
-        const names = new Set(services.map((s) => s.name));
-        return {
-          deployments: [...registry.deployments.filter((d) => d.id !== id), deployment].map((d) =>
-            d.id === id ? d : { ...d, services: d.services.filter((s) => !names.has(s.name)) },
-          ),
-          services: [...registry.services.filter((s) => !names.has(s.name)), ...services],
-        };
-      },
-    );
-    this.view = new SchemaView(value);
+    await this.update((registry) => {
+      const existing = registry.deployments.find((d) => d.uri === uri);
+      const id = existing?.id ?? newDeploymentId();
+      const services = manifest.services.map((s) => {
+        const prior = registry.services.find((x) => x.name === s.name);
+        if (prior && prior.deploymentId !== id && prior.ty !== s.ty && !force) {
+          throw new ConflictError(
+            `service '${s.name}' is already registered as ${prior.ty} by deployment ${prior.deploymentId}; register with force=true to replace it`,
+          );
+        }
+        return toServiceSchema(s, id, (prior?.revision ?? 0) + 1);
+      });
+      const deployment: DeploymentSchema = {
+        id,
+        uri,
+        protocolMode: manifest.protocolMode,
+        minProtocolVersion: manifest.minProtocolVersion,
+        maxProtocolVersion: manifest.maxProtocolVersion,
+        protocolVersion,
+        additionalHeaders: req.additionalHeaders ?? {},
+        services: services.map((s) => ({ name: s.name, revision: s.revision })),
+        createdAt: existing?.createdAt ?? now,
+        ...(sdkVersion ? { sdkVersion } : {}),
+      };
+      registered = { deployment, services };
+      const names = new Set(services.map((s) => s.name));
+      return {
+        deployments: [...registry.deployments.filter((d) => d.id !== id), deployment].map((d) =>
+          d.id === id ? d : { ...d, services: d.services.filter((s) => !names.has(s.name)) },
+        ),
+        services: [...registry.services.filter((s) => !names.has(s.name)), ...services],
+      };
+    });
     return registered;
   }
 
   async remove(id: string): Promise<void> {
     if (!this.view.deployment(id)) throw new NotFoundError(`deployment '${id}' not found`, "deployment_not_found");
+    await this.update((registry) => {
+      if (!registry.deployments.some((d) => d.id === id)) return "unchanged";
+      return {
+        deployments: registry.deployments.filter((d) => d.id !== id),
+        services: registry.services.filter((s) => s.deploymentId !== id),
+      };
+    });
+  }
+
+  /** Versioned CAS on the registry document; the local view follows the written version. */
+  private async update(change: (registry: SchemaRegistry) => SchemaRegistry | "unchanged"): Promise<void> {
     const { value } = await readModifyWrite<SchemaRegistry>(
       this.store,
       METADATA_KEYS.schema,
       { encode: encodeDocument, decode: decodeDocument },
-      (current) => {
-        const registry = current ?? EMPTY_SCHEMA;
-        if (!registry.deployments.some((d) => d.id === id)) return "unchanged";
-        return {
-          deployments: registry.deployments.filter((d) => d.id !== id),
-          services: registry.services.filter((s) => s.deploymentId !== id),
-        };
-      },
+      (current) => change(current ?? EMPTY_SCHEMA),
     );
     this.view = new SchemaView(value);
   }

@@ -68,14 +68,7 @@ export type Command =
   | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
-  | {
-      readonly t: "invocation-response";
-      readonly target: InvocationId;
-      readonly completionId: number;
-      readonly result: InvocationResult;
-      readonly via?: ResponseVia;
-      readonly notReady?: boolean;
-    }
+  | InvocationResponse
   | { readonly t: "timer-fired"; readonly key: string }
   | { readonly t: "outbox-shipped"; readonly seq: number }
   | SignalCommand
@@ -84,6 +77,17 @@ export type Command =
   | { readonly t: "cancel"; readonly id: InvocationId }
   | { readonly t: "kill"; readonly id: InvocationId }
   | { readonly t: "purge"; readonly id: InvocationId };
+
+/** The result of `target`'s call (or attach / output request), for its journal at `completionId`. */
+export type InvocationResponse = {
+  readonly t: "invocation-response";
+  readonly target: InvocationId;
+  readonly completionId: number;
+  readonly result: InvocationResult;
+  readonly via?: ResponseVia;
+  /** Set for answers to GetInvocationOutput: the target had no result yet. */
+  readonly notReady?: boolean;
+};
 
 /** A signal (awakeable completion, cancellation, named signal) for an invocation. */
 export type SignalCommand = { readonly t: "signal"; readonly target: InvocationId; readonly signal: SignalId; readonly result: SignalResult };
@@ -122,15 +126,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 /** Messages a partition's leader ships to some partition's log (possibly its own) via the outbox. */
 export type OutboxMessage =
   | { readonly t: "invoke"; readonly request: InvokeRequest }
-  | {
-      readonly t: "invocation-response";
-      readonly target: InvocationId;
-      readonly completionId: number;
-      readonly result: InvocationResult;
-      readonly via?: ResponseVia;
-      /** Set for answers to GetInvocationOutput: the target had no result yet. */
-      readonly notReady?: boolean;
-    }
+  | InvocationResponse
   | SignalCommand
   | AttachCommand;
 
