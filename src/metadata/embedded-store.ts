@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { rootLogger } from "../common/logger.ts";
+import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { Version } from "../types/ids.ts";
 import type { MetadataStore, MetadataWatchEvent, Precondition, VersionedValue } from "./metadata-store.ts";
 import { checkPrecondition } from "./memory-store.ts";
@@ -9,7 +11,8 @@ type Row = { version: number; value: Buffer };
 
 /**
  * The single-node metadata store: one SQLite table, synchronous=FULL so a put is on disk when it
- * returns. Precondition check and write run in one transaction.
+ * returns. Precondition check and write run in one transaction. Watchers are notified in-process
+ * only: this store has one writer process.
  */
 export class EmbeddedMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
@@ -32,10 +35,12 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async get(key: string): Promise<VersionedValue | null> {
+    this.checkOpen(key);
     return this.read(key);
   }
 
   async put(key: string, value: Uint8Array, precondition: Precondition): Promise<Version> {
+    this.checkOpen(key);
     const next = this.db.transaction(() => {
       const current = this.read(key);
       checkPrecondition(key, current, precondition);
@@ -48,6 +53,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async delete(key: string, precondition: Precondition): Promise<void> {
+    this.checkOpen(key);
     this.db.transaction(() => {
       checkPrecondition(key, this.read(key), precondition);
       this.deleteStmt.run(key);
@@ -72,7 +78,18 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return row ? { version: Version(row.version), value: new Uint8Array(row.value) } : null;
   }
 
+  private checkOpen(key: string): void {
+    if (!this.db.open) throw new UnavailableError(`metadata store is closed (key '${key}')`, "metadata_store_closed");
+  }
+
   private notify(key: string, value: VersionedValue | null): void {
-    for (const w of this.watchers.get(key) ?? []) w({ key, value });
+    for (const w of this.watchers.get(key) ?? []) {
+      try {
+        w({ key, value });
+      } catch (e) {
+        // The write is durable already; a watcher's bug must not turn it into a failed put.
+        rootLogger.error({ key, err: errorMessage(e) }, "metadata watch callback threw");
+      }
+    }
   }
 }
