@@ -1,5 +1,5 @@
 import { ExponentialBackoff, noop } from "cockatiel";
-import { ClientClosedError, Etcd3, isRecoverableError, type IKeyValue, type ITxnResponse, type Namespace, type Watcher } from "etcd3";
+import { ClientClosedError, Etcd3, GRPCResourceExhastedError, isRecoverableError, type IKeyValue, type ITxnResponse, type Namespace, type Watcher } from "etcd3";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { errorMessage, RepriseError, UnavailableError } from "../types/errors.ts";
 import { Version } from "../types/ids.ts";
@@ -172,7 +172,9 @@ function checkTxn(key: string, res: ITxnResponse): ITxnResponse {
 function toMetadataError(key: string, e: unknown): RepriseError {
   if (e instanceof RepriseError) return e;
   if (e instanceof ClientClosedError) return new UnavailableError(`metadata store is closed (key '${key}')`, "metadata_store_closed", { cause: e });
-  if (e instanceof Error && isRecoverableError(e)) {
+  // etcd3 counts RESOURCE_EXHAUSTED as recoverable, but here it means a value over etcd's request
+  // limit or a full database: the same request fails again until an operator acts.
+  if (e instanceof Error && isRecoverableError(e) && !(e instanceof GRPCResourceExhastedError)) {
     return new UnavailableError(`etcd unavailable for key '${key}': ${e.message}`, "metadata_unavailable", { cause: e });
   }
   return new MetadataBackendError(`etcd refused the request for key '${key}': ${errorMessage(e)}`, { cause: e });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { EmbeddedMetadataStore } from "../../src/metadata/embedded-store.ts";
 import { PreconditionFailedError } from "../../src/metadata/metadata-store.ts";
@@ -36,6 +39,29 @@ describe("EmbeddedMetadataStore durability", () => {
       assert.equal(await second.put("doc", Buffer.from("c"), { kind: "matches", version: Version(2) }), Version(3));
     } finally {
       await second.close();
+    }
+  });
+
+  it("every put acknowledged before a kill -9 is there after reopening", async () => {
+    const file = join(tmp.path, "crash", "metadata.db");
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./embedded-writer-child.ts", import.meta.url)), file], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let acked = 0;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      acked = Number(line);
+      if (acked >= 50) break;
+    }
+    process.kill(child.pid!, "SIGKILL");
+    await exited;
+    const store = new EmbeddedMetadataStore(file);
+    try {
+      const stored = await store.get("counter");
+      assert.ok(stored !== null && stored.version >= acked, `stored version ${stored?.version} covers acknowledged ${acked}`);
+      assert.equal(Number(Buffer.from(stored.value).toString()), stored.version, "value and version written together");
+    } finally {
+      await store.close();
     }
   });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
+import { EtcdMetadataStore, MetadataBackendError } from "../../src/metadata/etcd-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { UnavailableError } from "../../src/types/errors.ts";
 import { Version } from "../../src/types/ids.ts";
@@ -57,6 +57,14 @@ describe("EtcdMetadataStore against a real etcd", () => {
     await a.put("unrelated", Buffer.from("x"), { kind: "none" });
     assert.equal(await a.put("doc", Buffer.from("2"), { kind: "matches", version: Version(1) }), Version(2));
     assert.equal((await b.get("doc"))?.version, Version(1));
+  });
+
+  it("refuses what etcd can never accept with a terminal error", async () => {
+    const unprefixed = new EtcdMetadataStore({ endpoints: [etcd.endpoint] });
+    clients.push(unprefixed);
+    const terminal = (e: unknown) => e instanceof MetadataBackendError && e.code === "metadata_backend_error" && !e.retryable;
+    await assert.rejects(unprefixed.get(""), terminal);
+    await assert.rejects(client().put("huge", new Uint8Array(2 * 1024 * 1024), { kind: "none" }), terminal);
   });
 
   it("a watch on one client sees changes made through another, including from a fresh client", async () => {
