@@ -134,7 +134,7 @@ export class EtcdMetadataStore implements MetadataStore {
     w.start(this.seenRevision);
     return () => {
       this.watches.delete(w);
-      w.stop();
+      void w.stop();
     };
   }
 

@@ -109,7 +109,15 @@ class RunningEtcd implements EtcdServer {
     const keep = (chunk: Buffer): void => void (this.output = (this.output + chunk.toString()).slice(-4_000));
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
-    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    // If the test process exits without stopping it (a crash, a failed hook), take etcd along.
+    const killOnExit = (): void => void child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    this.exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        process.off("exit", killOnExit);
+        resolve();
+      }),
+    );
     await this.waitHealthy(child);
   }
 
