@@ -1,11 +1,11 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { rootLogger } from "../common/logger.ts";
-import { errorMessage, UnavailableError } from "../types/errors.ts";
+import { UnavailableError } from "../types/errors.ts";
 import { Version } from "../types/ids.ts";
 import type { MetadataStore, MetadataWatchEvent, Precondition, VersionedValue } from "./metadata-store.ts";
 import { checkPrecondition } from "./memory-store.ts";
+import { LocalWatchers } from "./local-watchers.ts";
 
 type Row = { version: number; value: Buffer };
 
@@ -19,7 +19,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   private readonly selectStmt: Database.Statement;
   private readonly upsertStmt: Database.Statement;
   private readonly deleteStmt: Database.Statement;
-  private readonly watchers = new Map<string, Set<(e: MetadataWatchEvent) => void>>();
+  private readonly watchers = new LocalWatchers();
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -48,7 +48,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       this.upsertStmt.run(key, version, Buffer.from(value));
       return { version, value: Uint8Array.from(value) };
     })();
-    this.notify(key, next);
+    this.watchers.notify(key, next);
     return next.version;
   }
 
@@ -58,14 +58,11 @@ export class EmbeddedMetadataStore implements MetadataStore {
       checkPrecondition(key, this.read(key), precondition);
       this.deleteStmt.run(key);
     })();
-    this.notify(key, null);
+    this.watchers.notify(key, null);
   }
 
   watch(key: string, onChange: (event: MetadataWatchEvent) => void): () => void {
-    let set = this.watchers.get(key);
-    if (!set) this.watchers.set(key, (set = new Set()));
-    set.add(onChange);
-    return () => set.delete(onChange);
+    return this.watchers.add(key, onChange);
   }
 
   async close(): Promise<void> {
@@ -82,14 +79,4 @@ export class EmbeddedMetadataStore implements MetadataStore {
     if (!this.db.open) throw new UnavailableError(`metadata store is closed (key '${key}')`, "metadata_store_closed");
   }
 
-  private notify(key: string, value: VersionedValue | null): void {
-    for (const w of this.watchers.get(key) ?? []) {
-      try {
-        w({ key, value });
-      } catch (e) {
-        // The write is durable already; a watcher's bug must not turn it into a failed put.
-        rootLogger.error({ key, err: errorMessage(e) }, "metadata watch callback threw");
-      }
-    }
-  }
 }

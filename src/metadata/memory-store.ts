@@ -6,11 +6,12 @@ import {
   type Precondition,
   type VersionedValue,
 } from "./metadata-store.ts";
+import { LocalWatchers } from "./local-watchers.ts";
 
 /** Process-local store: for unit tests and for components that get a store injected. */
 export class InMemoryMetadataStore implements MetadataStore {
   private readonly entries = new Map<string, VersionedValue>();
-  private readonly watchers = new Map<string, Set<(e: MetadataWatchEvent) => void>>();
+  private readonly watchers = new LocalWatchers();
 
   async get(key: string): Promise<VersionedValue | null> {
     return this.entries.get(key) ?? null;
@@ -21,30 +22,24 @@ export class InMemoryMetadataStore implements MetadataStore {
     checkPrecondition(key, current, precondition);
     const next = { version: Version((current?.version ?? 0) + 1), value: Uint8Array.from(value) };
     this.entries.set(key, next);
-    this.notify(key, next);
+    this.watchers.notify(key, next);
     return next.version;
   }
 
   async delete(key: string, precondition: Precondition): Promise<void> {
     checkPrecondition(key, this.entries.get(key) ?? null, precondition);
     this.entries.delete(key);
-    this.notify(key, null);
+    this.watchers.notify(key, null);
   }
 
   watch(key: string, onChange: (event: MetadataWatchEvent) => void): () => void {
-    let set = this.watchers.get(key);
-    if (!set) this.watchers.set(key, (set = new Set()));
-    set.add(onChange);
-    return () => set.delete(onChange);
+    return this.watchers.add(key, onChange);
   }
 
   async close(): Promise<void> {
     this.watchers.clear();
   }
 
-  private notify(key: string, value: VersionedValue | null): void {
-    for (const w of this.watchers.get(key) ?? []) w({ key, value });
-  }
 }
 
 /** Shared by every backend that evaluates preconditions itself. */
