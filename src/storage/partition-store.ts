@@ -64,6 +64,10 @@ export interface ReadTxn {
   listOutbox(): OutboxEntry[];
   getIdempotency(scope: string): IdempotencyEntry | null;
   getPromise(service: string, key: string, name: string): PromiseEntry | null;
+  // Whole-table listings, for SQL introspection.
+  listState(): { service: string; key: string; stateKey: string; value: Uint8Array }[];
+  listKeyLocks(): { service: string; key: string; invocationId: InvocationId }[];
+  listPromises(): { service: string; key: string; name: string; entry: PromiseEntry }[];
 }
 
 /** Write side, only ever used by the partition processor's apply path. */
@@ -155,6 +159,7 @@ export class PartitionStore {
       jPut: s("INSERT INTO journal(invocation_id, idx, type, appended_at, name, payload) VALUES (?, ?, ?, ?, ?, ?)"),
       jDel: s("DELETE FROM journal WHERE invocation_id = ?"),
       stGetAll: s("SELECT state_key, value FROM state WHERE service = ? AND obj_key = ? ORDER BY state_key"),
+      stList: s("SELECT service, obj_key, state_key, value FROM state ORDER BY service, obj_key, state_key"),
       stGet: s("SELECT value FROM state WHERE service = ? AND obj_key = ? AND state_key = ?"),
       stPut: s(
         "INSERT INTO state(service, obj_key, state_key, value) VALUES (?, ?, ?, ?) " +
@@ -163,6 +168,7 @@ export class PartitionStore {
       stDel: s("DELETE FROM state WHERE service = ? AND obj_key = ? AND state_key = ?"),
       stDelAll: s("DELETE FROM state WHERE service = ? AND obj_key = ?"),
       lockGet: s("SELECT invocation_id FROM key_lock WHERE service = ? AND obj_key = ?"),
+      lockList: s("SELECT service, obj_key, invocation_id FROM key_lock ORDER BY service, obj_key"),
       lockPut: s(
         "INSERT INTO key_lock(service, obj_key, invocation_id) VALUES (?, ?, ?) " +
           "ON CONFLICT(service, obj_key) DO UPDATE SET invocation_id = excluded.invocation_id",
@@ -184,6 +190,7 @@ export class PartitionStore {
       idemPut: s("INSERT OR REPLACE INTO idempotency(scope, body) VALUES (?, ?)"),
       idemDel: s("DELETE FROM idempotency WHERE scope = ?"),
       promGet: s("SELECT body FROM promise WHERE service = ? AND obj_key = ? AND name = ?"),
+      promList: s("SELECT service, obj_key, name, body FROM promise ORDER BY service, obj_key, name"),
       promClear: s("DELETE FROM promise WHERE service = ? AND obj_key = ?"),
       promPut: s("INSERT OR REPLACE INTO promise(service, obj_key, name, body) VALUES (?, ?, ?, ?)"),
     };
@@ -269,6 +276,26 @@ export class PartitionStore {
       getIdempotency: (scope) => decode<IdempotencyEntry>(st.idemGet.get(scope) as Row | undefined, "idempotency"),
       getPromise: (service, key, name) =>
         decode<PromiseEntry>(st.promGet.get(service, key, name) as Row | undefined, "promise"),
+      listState: () =>
+        (st.stList.all() as Row[]).map((r) => ({
+          service: r.service as string,
+          key: r.obj_key as string,
+          stateKey: r.state_key as string,
+          value: r.value as Buffer,
+        })),
+      listKeyLocks: () =>
+        (st.lockList.all() as Row[]).map((r) => ({
+          service: r.service as string,
+          key: r.obj_key as string,
+          invocationId: r.invocation_id as InvocationId,
+        })),
+      listPromises: () =>
+        (st.promList.all() as Row[]).map((r) => ({
+          service: r.service as string,
+          key: r.obj_key as string,
+          name: r.name as string,
+          entry: decode<PromiseEntry>(r, "promise")!,
+        })),
 
       setAppliedLsn: (lsn) => void st.fsmPut.run("applied_lsn", lsn),
       setLeaderEpoch: (epoch) => void st.fsmPut.run("leader_epoch", epoch),
