@@ -24,6 +24,10 @@ export interface AdminRoute {
 }
 
 const JSON_LIMIT = 1024 * 1024;
+const MIN_ADMIN_API_VERSION = 1;
+const MAX_ADMIN_API_VERSION = 2;
+/** Clients (the `restate` CLI) prefix paths with the API version they negotiated through /version, e.g. /v2/services. */
+const API_VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
 /** The operator-facing HTTP API on the admin port, shaped like Restate's admin API. */
 export class AdminServer {
@@ -51,7 +55,7 @@ export class AdminServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://admin").pathname.replace(/\/+$/, "") || "/";
+    const path = stripApiVersion(new URL(req.url ?? "/", "http://admin").pathname).replace(/\/+$/, "") || "/";
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
@@ -71,7 +75,13 @@ export class AdminServer {
     return [
       route("GET", /^\/health$/, async (_q, res) => sendJson(res, 200, {})),
       route("GET", /^\/version$/, async (_q, res) =>
-        sendJson(res, 200, { version: "0.1.0", min_admin_api_version: 1, max_admin_api_version: 2 }),
+        sendJson(res, 200, {
+          version: "0.1.0",
+          min_admin_api_version: MIN_ADMIN_API_VERSION,
+          max_admin_api_version: MAX_ADMIN_API_VERSION,
+          // Required by the CLI's parser; Reprise has no experimental features to announce.
+          features: {},
+        }),
       ),
       route("GET", /^\/metrics$/, async (_q, res) => {
         const text = await this.o.metrics.metrics();
@@ -132,6 +142,16 @@ export class AdminServer {
       }),
     ];
   }
+}
+
+function stripApiVersion(path: string): string {
+  const m = API_VERSION_PREFIX.exec(path);
+  if (!m) return path;
+  const version = Number(m[1]);
+  if (version < MIN_ADMIN_API_VERSION || version > MAX_ADMIN_API_VERSION) {
+    throw new NotFoundError(`admin API version ${version} is not supported (supported: ${MIN_ADMIN_API_VERSION}..${MAX_ADMIN_API_VERSION})`, "unsupported_api_version");
+  }
+  return path.slice(m[0].length) || "/";
 }
 
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
