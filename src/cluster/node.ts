@@ -6,6 +6,8 @@ import { rootLogger } from "../common/logger.ts";
 import { AdminServer, type AdminRoute } from "../admin/server.ts";
 import { DeploymentRegistry } from "../admin/deployments.ts";
 import { invocationRoutes } from "../admin/invocations.ts";
+import { QueryEngine } from "../admin/query/engine.ts";
+import { queryRoutes } from "../admin/query/route.ts";
 import { createLocalBifrost } from "../bifrost/create-local.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
@@ -112,11 +114,16 @@ export class Node implements InvocationDispatcher, RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes: [...invocationRoutes(this), ...routes],
+      routes: [...invocationRoutes(this), ...queryRoutes(this.queryEngine()), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
     this.log.info({ ingressPort: this.ingressPort, adminPort: this.adminPort, partitions: this.config.partitions, baseDir }, "reprise node ready");
+  }
+
+  /** SQL introspection over this node's partition stores and schema registry. */
+  private queryEngine(): QueryEngine {
+    return new QueryEngine({ stores: () => this.stores, schema: () => this.registry.schema });
   }
 
   async dispatch(request: InvokeRequest): Promise<void> {
