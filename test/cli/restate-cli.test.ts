@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as restate from "@restatedev/restate-sdk";
+import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
+import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import type { Node } from "../../src/cluster/node.ts";
+
+/** The npm package's launcher, which runs the native binary of this platform. */
+const CLI = createRequire(import.meta.url).resolve("@restatedev/restate/lib/index.js");
+
+const awakeables = new Map<string, string>();
+
+const greeter = restate.service({
+  name: "Greeter",
+  handlers: {
+    greet: async (ctx: restate.Context, name: string) => ctx.run("compose", () => `Hello, ${name}!`),
+  },
+});
+
+const counter = restate.object({
+  name: "Counter",
+  handlers: {
+    add: async (ctx: restate.ObjectContext, n: number) => {
+      const next = ((await ctx.get<number>("value")) ?? 0) + n;
+      ctx.set("value", next);
+      return next;
+    },
+    hold: async (ctx: restate.ObjectContext) => {
+      const { id, promise } = ctx.awakeable<string>();
+      await ctx.run("publish", () => void awakeables.set(ctx.key, id));
+      return promise;
+    },
+  },
+});
+
+describe("the real restate CLI against Reprise's admin API", () => {
+  const dir = tempDir();
+  let sdk: SdkEndpoint;
+  let node: Node;
+  let ingress: string;
+  let admin: string;
+  let greetId: string;
+
+  /** Runs `restate <args>` with a throwaway config home, so no login, profile or cloud setting applies. */
+  const cli = (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const env = {
+        PATH: process.env.PATH ?? "",
+        HOME: join(dir.path, "home"),
+        RESTATE_CLI_CONFIG_HOME: join(dir.path, "restate-cli"),
+        RESTATE_ADMIN_URL: admin,
+        NO_COLOR: "1",
+        TERM: "dumb",
+      };
+      execFile(process.execPath, [CLI, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`restate ${args.join(" ")} failed: ${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        else resolve({ stdout, stderr });
+      });
+    });
+
+  const statusOf = async (id: string): Promise<Record<string, unknown> | undefined> => {
+    const res = await fetch(`${admin}/query`, {
+      method: "POST",
+      headers: { accept: "application/json" },
+      body: JSON.stringify({ query: `SELECT status, completion_failure FROM sys_invocation WHERE id = '${id}'` }),
+    });
+    return ((await res.json()) as { rows: Record<string, unknown>[] }).rows[0];
+  };
+
+  const hold = async (key: string): Promise<string> => {
+    const { invocationId } = (await (await callJson(ingress, `/Counter/${key}/hold/send`)).json()) as { invocationId: string };
+    await eventually(() => awakeables.has(key), 10_000, `${key} to hold its key`);
+    return invocationId;
+  };
+
+  before(async () => {
+    sdk = await startSdkEndpoint([greeter, counter]);
+    node = await startInProcess(dir.path);
+    ingress = `http://127.0.0.1:${node.ingressPort}`;
+    admin = `http://127.0.0.1:${node.adminPort}`;
+    assert.equal((await registerDeployment(admin, sdk.url)).status, 201);
+    const greet = await callJson(ingress, "/Greeter/greet", "Ada");
+    assert.equal(greet.status, 200);
+    greetId = greet.headers.get("x-restate-id")!;
+  });
+
+  after(async () => {
+    await node.stop();
+    await sdk.close();
+    dir.remove();
+  });
+
+  it("services list", async () => {
+    const { stdout, stderr } = await cli("services", "list");
+    assert.match(stdout, /Counter\s+1\s+virtual object/);
+    assert.match(stdout, /Greeter\s+1\s/);
+    assert.doesNotMatch(stdout + stderr, /WARNING|could not verify/i, "the CLI negotiated the admin API version");
+  });
+
+  it("invocations list and describe", async () => {
+    const holder = await hold("listed");
+    const active = await cli("invocations", "list");
+    assert.match(active.stdout, new RegExp(`${holder}[\\s\\S]*Target:\\s+Counter/listed/hold[\\s\\S]*Status:\\s+running`));
+    assert.doesNotMatch(active.stdout, new RegExp(greetId), "completed invocations are listed only with --all");
+    assert.match(active.stderr, /Showing 1\/1 invocations/);
+
+    const all = await cli("invocations", "list", "--all", "--service", "Greeter");
+    assert.match(all.stdout, new RegExp(`${greetId}[\\s\\S]*Status:\\s+completed with success`));
+
+    const { stdout } = await cli("invocations", "describe", greetId);
+    assert.match(stdout, /Target:\s+Greeter\/greet/);
+    assert.match(stdout, /Status:\s+completed with success/);
+    assert.match(stdout, /#0 \[[^\]]+\] Command: Input/);
+    assert.match(stdout, /#1 \[[^\]]+\] Command: Run \[compose\]/);
+    assert.match(stdout, /#3 \[[^\]]+\] Command: Output/);
+  });
+
+  it("sql, as a table and as JSON", async () => {
+    const table = await cli("sql", `SELECT id, target, status FROM sys_invocation WHERE id = '${greetId}'`);
+    assert.match(table.stdout, /ID\s+TARGET\s+STATUS/);
+    assert.match(table.stdout, new RegExp(`${greetId}\\s+Greeter/greet\\s+completed`));
+    assert.match(table.stderr, /1 rows/);
+    // Columns may share a name, as in joins.
+    const joined = await cli("sql", `SELECT i.id, j.id, j.index FROM sys_invocation i JOIN sys_journal j ON j.id = i.id WHERE i.id = '${greetId}' AND j.index = 1`);
+    assert.match(joined.stdout, new RegExp(`ID\\s+ID\\s+INDEX\\s+${greetId}\\s+${greetId}\\s+1`));
+    const json = await cli("sql", "--json", "SELECT target_service_name AS service, COUNT(*) AS n FROM sys_invocation GROUP BY service ORDER BY service");
+    assert.deepEqual(JSON.parse(json.stdout), [
+      { service: "Counter", n: 1 },
+      { service: "Greeter", n: 1 },
+    ]);
+  });
+
+  it("invocations cancel, kill and purge", async () => {
+    const toCancel = await hold("cancelled");
+    await cli("--yes", "invocations", "cancel", toCancel);
+    await eventually(async () => (await statusOf(toCancel))?.status === "completed", 10_000, "cancellation");
+    assert.match(String((await statusOf(toCancel))?.completion_failure), /\[409\]/);
+
+    const toKill = await hold("killed");
+    await cli("--yes", "invocations", "kill", toKill);
+    await eventually(async () => (await statusOf(toKill))?.status === "completed", 10_000, "kill");
+    assert.equal((await statusOf(toKill))?.completion_failure, "[409] killed");
+
+    await cli("--yes", "invocations", "purge", greetId);
+    await eventually(async () => (await statusOf(greetId)) === undefined, 10_000, "purge");
+  });
+});
