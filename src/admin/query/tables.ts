@@ -24,7 +24,7 @@ type Columns = Readonly<Record<string, ColumnKind>>;
 /** A row as the loaders build it: columns left out are NULL. */
 export type RowOf<C extends Columns> = { readonly [K in keyof C]?: CellValue[C[K]] | null };
 
-export const DUCKDB_TYPE: Readonly<Record<ColumnKind, string>> = {
+const DUCKDB_TYPE: Readonly<Record<ColumnKind, string>> = {
   utf8: "VARCHAR",
   u32: "UINTEGER",
   u64: "UBIGINT",
@@ -199,7 +199,7 @@ export const TABLES = {
 export type TableName = keyof typeof TABLES;
 export type TableRows = { readonly [T in TableName]: readonly RowOf<(typeof TABLES)[T]>[] };
 
-export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
+const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 
 export function isTableName(name: string): name is TableName {
   return Object.hasOwn(TABLES, name);
