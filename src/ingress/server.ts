@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listenOn } from "../common/http-server.ts";
 import type { Logger } from "pino";
 import type { HandlerSchema, SchemaView } from "../admin/schema.ts";
 import { requireKey } from "../admin/schema.ts";
@@ -49,17 +49,12 @@ export class IngressServer {
     this.server.keepAliveTimeout = 65_000;
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(this.o.port, this.o.host, () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(): Promise<number> {
+    return listenOn(this.server, this.o.port, this.o.host);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
