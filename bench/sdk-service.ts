@@ -3,24 +3,7 @@ import "../test/support/promise-with-resolvers.ts";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as restate from "@restatedev/restate-sdk";
-
-const greeter = restate.service({
-  name: "Greeter",
-  handlers: {
-    greet: async (ctx: restate.Context, name: string) => ctx.run("compose", () => `Hello, ${name}!`),
-  },
-});
-
-const counter = restate.object({
-  name: "Counter",
-  handlers: {
-    add: async (ctx: restate.ObjectContext, n: number) => {
-      const next = ((await ctx.get<number>("value")) ?? 0) + n;
-      ctx.set("value", next);
-      return next;
-    },
-  },
-});
+import { counter, greeter } from "../test/support/example-services.ts";
 
 const server = http2.createServer(restate.createEndpointHandler({ services: [greeter, counter] }));
 server.listen(0, "127.0.0.1", () => {

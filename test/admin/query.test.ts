@@ -5,32 +5,7 @@ import { tableFromIPC } from "apache-arrow";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import type { Node } from "../../src/cluster/node.ts";
-
-const awakeables = new Map<string, string>();
-
-const greeter = restate.service({
-  name: "Greeter",
-  handlers: {
-    greet: async (ctx: restate.Context, name: string) => ctx.run("compose", () => `Hello, ${name}!`),
-  },
-});
-
-const counter = restate.object({
-  name: "Counter",
-  handlers: {
-    add: async (ctx: restate.ObjectContext, n: number) => {
-      const next = ((await ctx.get<number>("value")) ?? 0) + n;
-      ctx.set("value", next);
-      return next;
-    },
-    /** Holds the key until its awakeable is resolved, so later calls queue in the inbox. */
-    hold: async (ctx: restate.ObjectContext) => {
-      const { id, promise } = ctx.awakeable<string>();
-      await ctx.run("publish", () => void awakeables.set(ctx.key, id));
-      return promise;
-    },
-  },
-});
+import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
 
 const signup = restate.workflow({
   name: "Signup",
@@ -79,7 +54,7 @@ describe("SQL introspection: POST /query", () => {
     for (const [key, n] of [["a", 1], ["a", 2], ["b", 5]] as const) assert.equal((await callJson(ingress, `/Counter/${key}/add`, n)).status, 200);
 
     holderId = ((await (await callJson(ingress, "/Counter/held/hold/send")).json()) as { invocationId: string }).invocationId;
-    await eventually(() => awakeables.has("held"), 10_000, "holder to publish its awakeable");
+    await eventually(() => heldAwakeables.has("held"), 10_000, "holder to publish its awakeable");
     queuedId = ((await (await callJson(ingress, "/Counter/held/add/send", 10)).json()) as { invocationId: string }).invocationId;
     await eventually(() => node.status(queuedId as never)?.status === "inboxed", 10_000, "second call to queue");
 

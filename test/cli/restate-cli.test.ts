@@ -7,34 +7,10 @@ import * as restate from "@restatedev/restate-sdk";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import type { Node } from "../../src/cluster/node.ts";
+import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
 
 /** The npm package's launcher, which runs the native binary of this platform. */
 const CLI = createRequire(import.meta.url).resolve("@restatedev/restate/lib/index.js");
-
-const awakeables = new Map<string, string>();
-
-const greeter = restate.service({
-  name: "Greeter",
-  handlers: {
-    greet: async (ctx: restate.Context, name: string) => ctx.run("compose", () => `Hello, ${name}!`),
-  },
-});
-
-const counter = restate.object({
-  name: "Counter",
-  handlers: {
-    add: async (ctx: restate.ObjectContext, n: number) => {
-      const next = ((await ctx.get<number>("value")) ?? 0) + n;
-      ctx.set("value", next);
-      return next;
-    },
-    hold: async (ctx: restate.ObjectContext) => {
-      const { id, promise } = ctx.awakeable<string>();
-      await ctx.run("publish", () => void awakeables.set(ctx.key, id));
-      return promise;
-    },
-  },
-});
 
 describe("the real restate CLI against Reprise's admin API", () => {
   const dir = tempDir();
@@ -72,7 +48,7 @@ describe("the real restate CLI against Reprise's admin API", () => {
 
   const hold = async (key: string): Promise<string> => {
     const { invocationId } = (await (await callJson(ingress, `/Counter/${key}/hold/send`)).json()) as { invocationId: string };
-    await eventually(() => awakeables.has(key), 10_000, `${key} to hold its key`);
+    await eventually(() => heldAwakeables.has(key), 10_000, `${key} to hold its key`);
     return invocationId;
   };
 
