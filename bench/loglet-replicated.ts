@@ -14,17 +14,7 @@ import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentCon
 import { LogId, Lsn, PlainNodeId } from "../src/types/ids.ts";
 import { eventually, writeReplicatedLog } from "../test/log-server/helpers.ts";
 import { spawnLogServer, startMetadataService, type Child } from "../test/replicated/processes.ts";
-import { percentile } from "./load.ts";
-
-export interface ReplicatedLogletBenchResult {
-  readonly concurrency: number;
-  readonly appends: number;
-  readonly seconds: number;
-  readonly appendsPerSec: number;
-  readonly mibPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+import { closedLoopAppends, formatAppendBench, type AppendBenchResult } from "./append-loop.ts";
 
 const CLUSTER = "bench";
 const SEQUENCER = { id: PlainNodeId(50), generation: 1 };
@@ -32,7 +22,7 @@ const SEQUENCER = { id: PlainNodeId(50), generation: 1 };
 /** Each level runs until `durationMs` or `maxAppends`; log servers are started once and stopped (by pid) at the end. */
 export async function runReplicatedLogletBench(
   opts: { concurrencies?: readonly number[]; durationMs?: number; maxAppends?: number; recordBytes?: number } = {},
-): Promise<ReplicatedLogletBenchResult[]> {
+): Promise<AppendBenchResult[]> {
   const concurrencies = opts.concurrencies ?? [1, 32, 256];
   const durationMs = opts.durationMs ?? 2_500;
   const maxAppends = opts.maxAppends ?? 200_000;
@@ -49,37 +39,14 @@ export async function runReplicatedLogletBench(
     directory = await NodeDirectory.open(meta.store, rootLogger);
     provider = new ReplicatedLogletProvider({ me: SEQUENCER, connections: directory.connections, maxInflight: 1024 });
 
-    const results: ReplicatedLogletBenchResult[] = [];
+    const results: AppendBenchResult[] = [];
     for (const [level, concurrency] of concurrencies.entries()) {
       const params = newReplicatedParams(await config(), SEQUENCER, 2);
       await writeReplicatedLog(meta.store, level + 1, params);
       const segment: SegmentConfig = { index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } };
       const loglet = await provider.getLoglet(LogId(level + 1), segment);
       await loglet.append([payload]); // the first append checks the loglet is fresh on the servers
-      const latencies: number[] = [];
-      let issued = 0;
-      const start = performance.now();
-      const deadline = start + durationMs;
-      const appender = async (): Promise<void> => {
-        while (issued < maxAppends && performance.now() < deadline) {
-          issued++;
-          const t0 = performance.now();
-          await loglet.append([payload]);
-          latencies.push(performance.now() - t0);
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, appender));
-      const seconds = (performance.now() - start) / 1000;
-      latencies.sort((a, b) => a - b);
-      results.push({
-        concurrency,
-        appends: latencies.length,
-        seconds,
-        appendsPerSec: latencies.length / seconds,
-        mibPerSec: (latencies.length * payload.length) / seconds / (1 << 20),
-        p50Ms: percentile(latencies, 50),
-        p99Ms: percentile(latencies, 99),
-      });
+      results.push(await closedLoopAppends("replicated loglet 3x r=2 1 KiB", loglet, payload, { concurrency, durationMs, maxAppends }));
     }
     return results;
   } finally {
@@ -91,11 +58,6 @@ export async function runReplicatedLogletBench(
   }
 }
 
-export function formatReplicatedLogletBench(r: ReplicatedLogletBenchResult): string {
-  const name = `replicated loglet 3x r=2 1 KiB (c=${r.concurrency})`;
-  return `${name.padEnd(40)} ${r.appendsPerSec.toFixed(0).padStart(7)} appends/s ${r.mibPerSec.toFixed(1).padStart(6)} MiB/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   (${r.appends} in ${r.seconds.toFixed(1)} s)`;
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await runReplicatedLogletBench()) console.log(formatReplicatedLogletBench(r));
+  for (const r of await runReplicatedLogletBench()) console.log(formatAppendBench(r));
 }

@@ -4,13 +4,14 @@
  */
 import { runEngineBench } from "./engine.ts";
 import { formatLoad } from "./load.ts";
-import { formatLocalLogletBench, runLocalLogletBench } from "./loglet-local.ts";
-import { formatReplicatedLogletBench, runReplicatedLogletBench } from "./loglet-replicated.ts";
+import { formatAppendBench } from "./append-loop.ts";
+import { runLocalLogletBench } from "./loglet-local.ts";
+import { runReplicatedLogletBench } from "./loglet-replicated.ts";
 
 const suites: Record<string, () => Promise<string[]>> = {
   engine: async () => (await runEngineBench()).map(formatLoad),
-  "loglet-local": async () => (await runLocalLogletBench()).map(formatLocalLogletBench),
-  "loglet-replicated": async () => (await runReplicatedLogletBench()).map(formatReplicatedLogletBench),
+  "loglet-local": async () => (await runLocalLogletBench()).map(formatAppendBench),
+  "loglet-replicated": async () => (await runReplicatedLogletBench()).map(formatAppendBench),
 };
 
 const wanted = process.argv.slice(2);
