@@ -123,7 +123,7 @@ export class Node implements InvocationDispatcher, RunningNode {
 
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
-    return new QueryEngine({ stores: () => this.stores, schema: () => this.registry.schema });
+    return new QueryEngine({ stores: () => this.stores, schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
   }
 
   async dispatch(request: InvokeRequest): Promise<void> {

@@ -25,6 +25,20 @@ interface InvocationTask {
   failures: number;
   /** Another `invoke` arrived while an attempt was running (e.g. a resume): run again after it. */
   rerun: boolean;
+  lastStartAt?: number;
+  lastDeploymentId?: string;
+  lastFailure?: string;
+  nextRetryAt?: number;
+}
+
+/** What the invoker knows about an invocation it drives; in memory on the leader, as in Restate. */
+export interface InvokerInvocationState {
+  readonly inFlight: boolean;
+  readonly retryCount: number;
+  readonly lastStartAt?: number;
+  readonly lastDeploymentId?: string;
+  readonly lastFailure?: string;
+  readonly nextRetryAt?: number;
 }
 
 /**
@@ -42,6 +56,19 @@ export class Invoker implements InvokerPort {
 
   get inFlight(): number {
     return this.tasks.size;
+  }
+
+  stateOf(id: InvocationId): InvokerInvocationState | undefined {
+    const t = this.tasks.get(id);
+    if (!t) return undefined;
+    return {
+      inFlight: t.attempt !== null,
+      retryCount: t.failures,
+      ...(t.lastStartAt !== undefined ? { lastStartAt: t.lastStartAt } : {}),
+      ...(t.lastDeploymentId !== undefined ? { lastDeploymentId: t.lastDeploymentId } : {}),
+      ...(t.lastFailure !== undefined ? { lastFailure: t.lastFailure } : {}),
+      ...(t.nextRetryAt !== undefined ? { nextRetryAt: t.nextRetryAt } : {}),
+    };
   }
 
   invoke(leader: LeaderHandle, id: InvocationId): void {
@@ -117,6 +144,9 @@ export class Invoker implements InvokerPort {
       logger: this.log,
     });
     task.attempt = attempt;
+    task.lastStartAt = Date.now();
+    task.lastDeploymentId = deployment.id;
+    task.nextRetryAt = undefined;
     attempt.start();
     void attempt.outcome.then(async (outcome) => {
       // The next attempt must see everything this one stored, so wait until it is applied.
@@ -137,6 +167,7 @@ export class Invoker implements InvokerPort {
 
   private scheduleRetry(id: InvocationId, task: InvocationTask, reason: string, overrideMs?: number): void {
     task.failures++;
+    task.lastFailure = reason;
     const { retry } = this.o;
     if (retry.maxAttempts > 0 && task.failures >= retry.maxAttempts) {
       this.tasks.delete(id);
@@ -147,6 +178,7 @@ export class Invoker implements InvokerPort {
     }
     const delay = overrideMs ?? retryDelayMs(retry, task.failures);
     this.log.debug({ invocationId: id, delay, reason }, "retrying invocation");
+    task.nextRetryAt = Date.now() + delay;
     task.retryTimer = setTimeout(() => {
       task.retryTimer = null;
       if (this.tasks.get(id) === task) this.startAttempt(id, task);

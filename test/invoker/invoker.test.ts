@@ -26,6 +26,18 @@ const steps = restate.object({
 
 const echo = restate.service({ name: "Echo", handlers: { say: async (_ctx: restate.Context, s: string) => s } });
 
+let blocked = true;
+const gate = restate.service({
+  name: "Gate",
+  handlers: {
+    /** Fails retryably until the test opens the gate. */
+    pass: async () => {
+      if (blocked) throw new Error("gate still closed");
+      return "passed";
+    },
+  },
+});
+
 const flaky = restate.service({
   name: "Flaky",
   handlers: {
@@ -50,7 +62,7 @@ describe("invoker: request/response deployments suspend and resume at every step
   let node: Node;
 
   before(async () => {
-    sdk = await startSdkEndpoint([steps, echo], { bidirectional: false });
+    sdk = await startSdkEndpoint([steps, echo, gate], { bidirectional: false });
     node = await startInProcess(dir.path);
     const res = await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url);
     assert.equal(res.status, 201);
@@ -68,6 +80,25 @@ describe("invoker: request/response deployments suspend and resume at every step
     const ingress = `http://127.0.0.1:${node.ingressPort}`;
     assert.equal(await (await callJson(ingress, "/Steps/a/walk", 5)).json(), "total=10");
     assert.equal(await (await callJson(ingress, "/Steps/a/walk", 1)).json(), "total=12");
+  });
+
+  it("shows a backing-off invocation's retries and last failure in sys_invocation_state", async () => {
+    const ingress = `http://127.0.0.1:${node.ingressPort}`;
+    const { invocationId } = (await (await callJson(ingress, "/Gate/pass/send")).json()) as { invocationId: string };
+    const query = async () => {
+      const res = await fetch(`http://127.0.0.1:${node.adminPort}/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ query: `SELECT retry_count, last_failure, in_flight FROM sys_invocation_state WHERE id = '${invocationId}'` }),
+      });
+      return ((await res.json()) as { rows: { retry_count: number; last_failure?: string; in_flight: boolean }[] }).rows;
+    };
+    let row: { retry_count: number; last_failure?: string } | undefined;
+    await eventually(async () => ((row = (await query())[0]), (row?.retry_count ?? 0) >= 2), 10_000, "retries to show up");
+    assert.match(row!.last_failure ?? "", /gate still closed/);
+    blocked = false;
+    assert.equal(await (await fetch(`${ingress}/restate/invocation/${invocationId}/attach`)).json(), "passed");
+    assert.deepEqual(await query(), []);
   });
 });
 

@@ -18,7 +18,9 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import type { SchemaView } from "../schema.ts";
+import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import type { PartitionStore } from "../../storage/partition-store.ts";
+import type { InvocationId } from "../../types/ids.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../../types/errors.ts";
 import type { QueryResult, Value, ValueType } from "./result.ts";
 import { buildRows, readPartition } from "./rows.ts";
@@ -28,6 +30,8 @@ import { isTableName, SCHEMA_DDL, TABLES, type CellValue, type ColumnKind, type 
 export interface QuerySources {
   stores(): Iterable<PartitionStore>;
   schema(): SchemaView;
+  /** The local invoker's view of an invocation it drives (retries, last failure), if any. */
+  invokerState?(id: InvocationId): InvokerInvocationState | undefined;
 }
 
 export interface QueryEngineOptions {
@@ -77,7 +81,7 @@ export class QueryEngine {
   private async load(connection: DuckDBConnection, tables: ReadonlySet<TableName>): Promise<void> {
     if (tables.size === 0) return;
     const snapshots = [...this.sources.stores()].map((store) => readPartition(store, tables));
-    const rows = buildRows(snapshots, this.sources.schema());
+    const rows = buildRows(snapshots, this.sources.schema(), (id) => this.sources.invokerState?.(id));
     for (const table of tables) await appendRows(connection, table, rows);
   }
 

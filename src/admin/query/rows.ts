@@ -3,6 +3,7 @@ import type { SchemaView } from "../schema.ts";
 import type { InvocationStatus, InvocationTarget, JournalEntry } from "../../partition/invocation.ts";
 import { partitionKeyForKey } from "../../partition/routing.ts";
 import { messageTypeName, isCommandType, isNotificationType } from "../../protocol/message-type.ts";
+import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import type { InboxEntry, PartitionStore, PromiseEntry } from "../../storage/partition-store.ts";
 import { partitionKeyOf, type InvocationId } from "../../types/ids.ts";
 import type {
@@ -54,13 +55,17 @@ export function readPartition(store: PartitionStore, tables: ReadonlySet<TableNa
 }
 
 /** Builds every table's rows from partition snapshots (any order) and the schema registry. */
-export function buildRows(partitions: readonly PartitionSnapshot[], schema: SchemaView): TableRows {
+export function buildRows(
+  partitions: readonly PartitionSnapshot[],
+  schema: SchemaView,
+  invokerState: (id: InvocationId) => InvokerInvocationState | undefined = () => undefined,
+): TableRows {
   const all = partitions.flatMap((p) => p.invocations);
   // A caller may live on another partition; its target is looked up across all of them.
   const byId = new Map(all.map((inv) => [inv.id, inv]));
   return {
     sys_invocation_status: all.map((inv) => invocationStatusRow(inv, inv.invokedBy === undefined ? undefined : byId.get(inv.invokedBy)?.target)),
-    sys_invocation_state: all.filter((inv) => inv.status === "invoked").map(invocationStateRow),
+    sys_invocation_state: all.filter((inv) => inv.status === "invoked").map((inv) => invocationStateRow(inv, invokerState(inv.id))),
     sys_journal: partitions.flatMap((p) => [...p.journals].flatMap(([id, entries]) => entries.map((e) => journalRow(id, e)))),
     state: partitions.flatMap((p) => p.state.map(stateRow)),
     sys_inbox: partitions.flatMap((p) =>
@@ -157,11 +162,20 @@ function invocationStatusRow(inv: InvocationStatus, callerTarget: InvocationTarg
 }
 
 /**
- * Restate's invoker reports its attempts here; Reprise's invoker keeps them in memory only, so the
- * row says what the store knows: an `invoked` invocation has an attempt in flight on its leader.
+ * The invoker's in-memory view of an `invoked` invocation: whether an attempt is running now, and
+ * its retries. Without an invoker entry (e.g. just before the leader picks it up) it counts as in flight.
  */
-function invocationStateRow(inv: InvocationStatus): RowOf<typeof SYS_INVOCATION_STATE> {
-  return { partition_key: partitionKeyOf(inv.id), id: inv.id, in_flight: true };
+function invocationStateRow(inv: InvocationStatus, s: InvokerInvocationState | undefined): RowOf<typeof SYS_INVOCATION_STATE> {
+  return {
+    partition_key: partitionKeyOf(inv.id),
+    id: inv.id,
+    in_flight: s?.inFlight ?? true,
+    retry_count: BigInt(s?.retryCount ?? 0),
+    last_start_at: s?.lastStartAt ?? null,
+    last_attempt_deployment_id: s?.lastDeploymentId ?? null,
+    next_retry_at: s?.nextRetryAt ?? null,
+    last_failure: s?.lastFailure ?? null,
+  };
 }
 
 function journalRow(id: InvocationId, e: JournalEntry): RowOf<typeof SYS_JOURNAL> {
