@@ -12,6 +12,7 @@ const effectRuns = new Map<string, number>();
 const effectCompleted = new Map<string, number>();
 const afterRunSignals = new Map<string, () => void>();
 const ledgerEffects = new Map<number, number>();
+const approvalIds = new Map<string, string>();
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
@@ -57,13 +58,24 @@ const ledger = restate.object({
   },
 });
 
+const approvals = restate.service({
+  name: "Approvals",
+  handlers: {
+    ask: async (ctx: restate.Context, tag: string) => {
+      const { id, promise } = ctx.awakeable<string>();
+      await ctx.run("publish", () => void approvalIds.set(tag, id));
+      return `approved: ${await promise}`;
+    },
+  },
+});
+
 describe("crash recovery: kill -9 the server", () => {
   const dir = tempDir();
   let sdk: SdkEndpoint;
   let server: ServerProcess;
 
   before(async () => {
-    sdk = await startSdkEndpoint([sleeper, effects, ledger]);
+    sdk = await startSdkEndpoint([sleeper, effects, ledger, approvals]);
     server = await startServerProcess(dir.path, ["--partitions", "2"]);
     assert.equal((await registerDeployment(server.admin, sdk.url)).status, 201);
   });
@@ -89,6 +101,22 @@ describe("crash recovery: kill -9 the server", () => {
     assert.equal(napStarted.get("nap-1"), 1, "the step before the sleep ran again");
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(napCompleted.get("nap-1"), 1);
+  });
+
+  it("completes a handler waiting on an awakeable resolved after a server restart", async () => {
+    const send = await callJson(server.ingress, "/Approvals/ask/send", "after-restart");
+    const { invocationId } = (await send.json()) as { invocationId: string };
+    await eventually(() => approvalIds.has("after-restart"), 10_000, "awakeable to be published");
+    await restart();
+    const id = approvalIds.get("after-restart")!;
+    const resolved = await fetch(`${server.ingress}/restate/awakeables/${id}/resolve`, { method: "POST", headers: { "content-type": "application/json" }, body: '"later"' });
+    assert.equal(resolved.status, 202);
+    const out = await fetch(`${server.ingress}/restate/invocation/${invocationId}/attach`);
+    assert.equal(out.status, 200);
+    assert.equal(await out.json(), "approved: later");
+    // An awakeable of an invocation that never existed (well-formed id, unknown invocation).
+    const unknown = "sign_1" + Buffer.alloc(28, 7).toString("base64url");
+    assert.equal((await fetch(`${server.ingress}/restate/awakeables/${unknown}/resolve`, { method: "POST", body: "1" })).status, 404);
   });
 
   it("never re-runs a ctx.run whose result was stored before the crash", async () => {
