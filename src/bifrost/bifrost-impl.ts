@@ -18,6 +18,12 @@ import type { LogletProvider } from "./loglet-provider.ts";
 export interface BifrostOptions {
   /** How long an append that found its segment sealed waits for the chain to get a new tail segment. */
   readonly sealedAppendTimeoutMs?: number;
+  /**
+   * Params of the first segment of a new log, whose provider is the `Logs` document's default
+   * (`local` when there is no document yet). Local segments need none; a cluster node supplies the
+   * replicated ones (sequencer, nodeset, replication).
+   */
+  readonly newSegmentParams?: (provider: ProviderKind, logId: LogId) => Promise<Readonly<Record<string, unknown>>>;
   readonly logger?: Logger;
 }
 
@@ -71,6 +77,7 @@ export class BifrostImpl implements Bifrost {
   private readonly providers = new Map<ProviderKind, LogletProvider>();
   private readonly log: Logger;
   private readonly sealedAppendTimeoutMs: number;
+  private readonly newSegmentParams: NonNullable<BifrostOptions["newSegmentParams"]>;
   private logs: { readonly version: Version; readonly doc: Logs } | null = null;
   private readonly states = new Map<LogId, LogState>();
   private readonly loading = new Map<LogId, Promise<LogState>>();
@@ -90,6 +97,7 @@ export class BifrostImpl implements Bifrost {
     for (const p of providers) this.registerProvider(p);
     this.log = (options.logger ?? rootLogger).child({ component: "bifrost" });
     this.sealedAppendTimeoutMs = options.sealedAppendTimeoutMs ?? DEFAULT_SEALED_APPEND_TIMEOUT_MS;
+    this.newSegmentParams = options.newSegmentParams ?? noSegmentParams;
     this.unwatch = metadata.watch(METADATA_KEYS.logs, (event) => {
       if (event.value === null) return;
       try {
@@ -289,14 +297,20 @@ export class BifrostImpl implements Bifrost {
     return loading;
   }
 
-  /** The log's chain, creating the log (one local segment at LSN 1) on first use. */
+  /**
+   * The log's chain, creating the log on first use: one segment at LSN 1 of the `Logs` document's
+   * default provider (a document that does not exist yet is created with `local`).
+   */
   private async loadChain(logId: LogId): Promise<LogChain> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await this.refresh();
       const existing = current?.doc.logs.find((c) => c.logId === logId);
       if (existing !== undefined) return existing;
-      const chain: LogChain = { logId, segments: [{ index: 0, baseLsn: Lsn(1), provider: "local", params: {} }] };
-      const doc: Logs = { defaultProvider: current?.doc.defaultProvider ?? "local", logs: [...(current?.doc.logs ?? []), chain] };
+      const provider = current?.doc.defaultProvider ?? "local";
+      if (!this.providers.has(provider)) throw new LogProviderUnavailableError(provider);
+      const params = await this.newSegmentParams(provider, logId);
+      const chain: LogChain = { logId, segments: [{ index: 0, baseLsn: Lsn(1), provider, params }] };
+      const doc: Logs = { defaultProvider: provider, logs: [...(current?.doc.logs ?? []), chain] };
       try {
         const version = await this.metadata.put(
           METADATA_KEYS.logs,
@@ -304,7 +318,7 @@ export class BifrostImpl implements Bifrost {
           current === null ? { kind: "does-not-exist" } : { kind: "matches", version: current.version },
         );
         this.applyLogs(version, doc);
-        this.log.info({ logId }, "log created");
+        this.log.info({ logId, provider }, "log created");
         return chain;
       } catch (e) {
         if (!(e instanceof PreconditionFailedError)) throw e;
@@ -395,6 +409,11 @@ export class BifrostImpl implements Bifrost {
   private closedError(): UnavailableError {
     return new UnavailableError("bifrost is closed", "bifrost_closed");
   }
+}
+
+async function noSegmentParams(provider: ProviderKind): Promise<Readonly<Record<string, unknown>>> {
+  if (provider === "local") return {};
+  throw new RepriseError("segment_params_unavailable", `this node has no policy for the params of new '${provider}' segments`, false);
 }
 
 function toLogEntry(segment: SegmentConfig, e: LogletEntry): LogEntry {

@@ -29,12 +29,22 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** What a node runs on: single-node `start` makes and owns these; a cluster worker passes its own. */
+export interface NodeFoundation {
+  readonly metadata: MetadataStore;
+  readonly bifrost: Bifrost;
+  /** Stamped on this node's leader announcements. */
+  readonly nodeId: number;
+  /** Whether `stop` closes `bifrost` and `metadata` (false when their owner closes them). */
+  readonly owned: boolean;
+}
+
 /**
  * A complete single-node Reprise: embedded metadata, local log, all partitions led here, invoker,
  * ingress and admin. Subsystems are built from interfaces so cluster roles can replace them.
  */
 export class Node implements InvocationDispatcher, RunningNode {
-  readonly nodeId = 1;
+  readonly nodeId: number;
   readonly router: PartitionRouter;
   readonly registry: DeploymentRegistry;
   readonly processors = new Map<PartitionId, PartitionProcessor>();
@@ -47,15 +57,19 @@ export class Node implements InvocationDispatcher, RunningNode {
   private invoker: Invoker;
   ingressPort = 0;
   adminPort = 0;
+  private readonly metadata: MetadataStore;
+  private readonly bifrost: Bifrost;
 
   private constructor(
     readonly config: NodeConfig,
-    private readonly metadata: MetadataStore,
-    private readonly bifrost: Bifrost,
+    private readonly foundation: NodeFoundation,
   ) {
+    this.metadata = foundation.metadata;
+    this.bifrost = foundation.bifrost;
+    this.nodeId = foundation.nodeId;
     this.log = rootLogger.child({ node: config.nodeName });
     this.router = new PartitionRouter(config.partitions);
-    this.registry = new DeploymentRegistry(metadata);
+    this.registry = new DeploymentRegistry(foundation.metadata);
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
       retry: config.invoker.retry,
@@ -65,12 +79,20 @@ export class Node implements InvocationDispatcher, RunningNode {
     });
   }
 
+  /** A complete single node: embedded metadata and a local log under the base directory. */
   static async start(config: NodeConfig, extraAdminRoutes: (node: Node) => AdminRoute[] = () => []): Promise<Node> {
     const baseDir = resolve(config.baseDir);
     mkdirSync(baseDir, { recursive: true });
     const metadata = new EmbeddedMetadataStore(join(baseDir, "metadata.sqlite"));
     const bifrost = await createLocalBifrost(join(baseDir, "bifrost"), metadata);
-    const node = new Node(config, metadata, bifrost);
+    return Node.startOn(config, { metadata, bifrost, nodeId: 1, owned: true }, extraAdminRoutes);
+  }
+
+  /** Partitions, invoker, ingress and admin on a given metadata store and log (a cluster's worker role). */
+  static async startOn(config: NodeConfig, foundation: NodeFoundation, extraAdminRoutes: (node: Node) => AdminRoute[] = () => []): Promise<Node> {
+    const baseDir = resolve(config.baseDir);
+    mkdirSync(baseDir, { recursive: true });
+    const node = new Node(config, foundation);
     try {
       await node.boot(baseDir, extraAdminRoutes(node));
     } catch (e) {
@@ -152,8 +174,9 @@ export class Node implements InvocationDispatcher, RunningNode {
     this.invoker.close();
     await Promise.all([...this.processors.values()].map((p) => p.stop()));
     for (const s of this.stores) s.close();
-    await this.bifrost.close();
     this.registry.close();
+    if (!this.foundation.owned) return;
+    await this.bifrost.close();
     await this.metadata.close();
   }
 
