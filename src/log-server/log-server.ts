@@ -169,9 +169,11 @@ export class LogServer {
     for (const n of config.nodes) this.noteGeneration(n.id, n.generation);
     const mine = config.nodes.find((n) => n.id === this.options.me.id);
     if (mine && mine.generation > this.options.me.generation) this.fence(mine.generation, new FencedNodeError(this.options.me, mine.generation));
-    // After provisioning, an operator may move the state (e.g. to read-only); follow it.
+    // After provisioning, an operator may move the state (e.g. to read-only); follow it. Never back
+    // to provisioning: a watch may deliver versions older than the one provisioning settled on
+    // (from before this node's transition), and the newer ones that follow would then be ignored.
     const state = mine?.logServer?.storageState;
-    if (state && this.storageState !== "provisioning") this.storageState = state;
+    if (state && state !== "provisioning" && this.storageState !== "provisioning") this.storageState = state;
   }
 
   private onLogs(bytes: Uint8Array): void {
