@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
-import { BadRequestError } from "../types/errors.ts";
+import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.ts";
+import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 
 export interface NodeConfig {
   readonly baseDir: string;
@@ -10,13 +11,32 @@ export interface NodeConfig {
   readonly partitions: number;
   readonly ingress: { readonly port: number; readonly bodyLimitBytes: number };
   readonly admin: { readonly port: number };
-  /** Reserved for node-to-node traffic in a cluster. */
+  /** Node-to-node traffic in a cluster: the log-server role listens here. */
   readonly nodeToNode: { readonly port: number };
+  readonly cluster: ClusterSettings;
   readonly invoker: {
     readonly retry: RetryPolicy;
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
   };
+}
+
+/** Cluster settings; a node is a cluster node when `metadata` is not `embedded` (see `isClusterMode`). */
+export interface ClusterSettings {
+  /** Checked when joining, so a node never joins another cluster's metadata. */
+  readonly name: string;
+  /** `embedded` (single node, `<base-dir>/metadata.sqlite`) or `etcd://host:port[,host:port]`. */
+  readonly metadata: string;
+  /** Roles of a cluster node; empty means `worker,log-server`. A single node always runs everything. */
+  readonly roles: readonly ClusterRole[];
+  /** `host:port` peers use to reach the node port; empty means `<bind address or 127.0.0.1>:<node port>`. */
+  readonly advertisedAddress: string;
+  /** Copies of each record in new replicated log segments (a write quorum). */
+  readonly replication: number;
+  /** Only join a cluster that already exists in the metadata store; never create one. */
+  readonly join: boolean;
+  /** With `join`: how long to wait for another node to create the cluster. */
+  readonly joinTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -27,6 +47,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   ingress: { port: 8080, bodyLimitBytes: 10 * 1024 * 1024 },
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
+  cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, join: false, joinTimeoutMs: 60_000 },
   invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000 },
 };
 
@@ -79,7 +100,16 @@ function mergeInto(base: Json, patch: Json, source: string, path: string[] = [])
     const here = [...path, k];
     if (!(k in base)) throw new BadRequestError(`unknown configuration key '${here.join(".")}' in ${source}`, "config_unknown_key");
     const current = base[k];
-    if (typeof current === "object" && current !== null) {
+    if (Array.isArray(current)) {
+      // Lists come as TOML arrays or as comma-separated strings (flags, environment).
+      const items = Array.isArray(v) ? v.map(String) : String(v).split(",");
+      out[k] = items.map((x) => x.trim()).filter((x) => x !== "");
+    } else if (typeof current === "boolean") {
+      if (v !== true && v !== false && v !== "true" && v !== "false") {
+        throw new BadRequestError(`'${here.join(".")}' in ${source} must be true or false, got '${String(v)}'`, "config_invalid");
+      }
+      out[k] = v === true || v === "true";
+    } else if (typeof current === "object" && current !== null) {
       if (typeof v !== "object" || v === null) throw new BadRequestError(`'${here.join(".")}' in ${source} must be a section`, "config_invalid");
       out[k] = mergeInto(current as Json, v as Json, source, here);
     } else if (typeof current === "number") {
@@ -104,5 +134,62 @@ function validate(c: NodeConfig): NodeConfig {
     throw new BadRequestError(`partitions must be an integer 1..1024, got ${c.partitions}`, "config_invalid");
   }
   if (c.ingress.bodyLimitBytes < 1) throw new BadRequestError("ingress.body_limit_bytes must be positive", "config_invalid");
+  validateCluster(c);
   return c;
+}
+
+/** A node is a cluster node when its metadata is shared; otherwise it is today's complete single node. */
+export function isClusterMode(c: NodeConfig): boolean {
+  return parseMetadataAddress(c.cluster.metadata).kind !== "embedded";
+}
+
+/** Cluster settings with the flag that sets each; errors name both. */
+const CLUSTER_SETTINGS: ReadonlyArray<{ key: keyof ClusterSettings; name: string; flag?: string }> = [
+  { key: "name", name: "name", flag: "--cluster-name" },
+  { key: "metadata", name: "metadata", flag: "--metadata" },
+  { key: "roles", name: "roles", flag: "--roles" },
+  { key: "advertisedAddress", name: "advertised_address", flag: "--advertised-address" },
+  { key: "replication", name: "replication", flag: "--replication" },
+  { key: "join", name: "join", flag: "--join" },
+  { key: "joinTimeoutMs", name: "join_timeout_ms" },
+];
+
+function validateCluster(c: NodeConfig): void {
+  const { cluster } = c;
+  const checks: Partial<Record<keyof ClusterSettings, () => unknown>> = {
+    name: () => {
+      if (cluster.name.trim() === "") throw new Error("must not be empty");
+    },
+    metadata: () => parseMetadataAddress(cluster.metadata),
+    roles: () => parseRoles(cluster.roles),
+    advertisedAddress: () => cluster.advertisedAddress === "" || parseAdvertisedAddress(cluster.advertisedAddress),
+    replication: () => {
+      if (!Number.isInteger(cluster.replication) || cluster.replication < 1) throw new Error(`must be a positive integer, got ${cluster.replication}`);
+    },
+    joinTimeoutMs: () => {
+      if (!Number.isInteger(cluster.joinTimeoutMs) || cluster.joinTimeoutMs < 0) throw new Error(`must be a non-negative integer, got ${cluster.joinTimeoutMs}`);
+    },
+  };
+  const label = (s: (typeof CLUSTER_SETTINGS)[number]): string => `cluster.${s.name}${s.flag ? ` (${s.flag})` : ""}`;
+  for (const setting of CLUSTER_SETTINGS) {
+    try {
+      checks[setting.key]?.();
+    } catch (e) {
+      throw new BadRequestError(`${label(setting)}: ${errorMessage(e)}`, "config_invalid");
+    }
+  }
+  if (isClusterMode(c)) {
+    // A node's name is its identity in the cluster: a second node with the same name fences the first.
+    if (c.nodeName === DEFAULT_CONFIG.nodeName) {
+      throw new BadRequestError(`a cluster node needs its own --node-name (node_name); the default '${DEFAULT_CONFIG.nodeName}' would make every node the same one`, "config_invalid");
+    }
+    return;
+  }
+  // Settings only a cluster reads are refused on a single node rather than ignored.
+  for (const setting of CLUSTER_SETTINGS) {
+    if (setting.key === "name" || setting.key === "metadata") continue;
+    if (JSON.stringify(cluster[setting.key]) !== JSON.stringify(DEFAULT_CONFIG.cluster[setting.key])) {
+      throw new BadRequestError(`${label(setting)} applies to cluster nodes only; give the cluster's metadata store with --metadata etcd://host:port`, "config_invalid");
+    }
+  }
 }

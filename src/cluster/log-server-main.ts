@@ -8,7 +8,6 @@
  * REPRISE_METADATA, REPRISE_CLUSTER, REPRISE_NODE_NAME). Once serving, prints one JSON line
  * `{"event":"ready","port":...,"node":{...}}` on stdout; SIGTERM/SIGINT shut down cleanly.
  */
-import { createServer, type AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { LogServer } from "../log-server/log-server.ts";
@@ -19,6 +18,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import { freePort } from "./net.ts";
 import { RemoteMetadataStore } from "./transport/metadata-service.ts";
 
 interface LogServerMainConfig {
@@ -94,18 +94,6 @@ async function joinAsLogServer(store: MetadataStore, config: LogServerMainConfig
   });
   const me = value.nodes.find((n) => n.id === config.nodeId)!;
   return { id: me.id, generation: me.generation };
-}
-
-/** A port that was free a moment ago (bind to 0, read it, release it). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function main(): Promise<void> {
