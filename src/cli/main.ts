@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
-import { loadConfig } from "../cluster/config.ts";
+import { parseAdvertisedAddress, parseMetadataAddress, parseRoles } from "../cluster/cluster-config.ts";
+import { ClusterNode } from "../cluster/cluster-node.ts";
+import { isClusterMode, loadConfig } from "../cluster/config.ts";
 import { Node } from "../cluster/node.ts";
 import { rootLogger } from "../common/logger.ts";
+import { formatNodeId } from "../types/ids.ts";
 import { RepriseError } from "../types/errors.ts";
 
 const int = (name: string) => (v: string) => {
@@ -9,6 +12,24 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return n;
 };
+
+const positive = (name: string) => (v: string) => {
+  const n = int(name)(v);
+  if (n < 1) throw new InvalidArgumentError(`${name} must be at least 1`);
+  return n;
+};
+
+/** Runs a config parser on a flag's value; commander reports the failure naming the flag. */
+const checked =
+  (parse: (v: string) => unknown) =>
+  (v: string): string => {
+    try {
+      parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+    return v;
+  };
 
 const program = new Command()
   .name("reprise")
@@ -19,12 +40,18 @@ program
   .description("start a Reprise node (a complete single-node server on embedded defaults)")
   .option("--base-dir <dir>", "where logs, partition stores and metadata live (default ./reprise-data)")
   .option("--config-file <file>", "TOML configuration file")
-  .option("--node-name <name>", "this node's name")
+  .option("--node-name <name>", "this node's name; each node of a cluster needs its own (default node-1)")
   .option("--bind-address <addr>", "address to listen on (default 0.0.0.0)")
   .option("--ingress-port <port>", "client API port (default 8080)", int("--ingress-port"))
   .option("--admin-port <port>", "admin API port (default 9070)", int("--admin-port"))
-  .option("--node-port <port>", "node-to-node port, reserved for clusters (default 5122)", int("--node-port"))
+  .option("--node-port <port>", "node-to-node port; the log-server role listens here (default 5122)", int("--node-port"))
   .option("--partitions <n>", "number of partitions (default 4)", int("--partitions"))
+  .option("--metadata <address>", "metadata store: embedded (single node, default) or etcd://host:port[,host:port] (cluster)", checked(parseMetadataAddress))
+  .option("--cluster-name <name>", "cluster to join; checked against the metadata store (default reprise)")
+  .option("--roles <list>", "cluster roles, comma-separated: worker, log-server (default both)", checked((v) => parseRoles(v.split(","))))
+  .option("--advertised-address <host:port>", "address peers reach the node port at (default <bind address>:<node port>)", checked(parseAdvertisedAddress))
+  .option("--replication <n>", "copies of each log record in a cluster (default 2)", positive("--replication"))
+  .option("--join", "only join an existing cluster (waiting up to cluster.join_timeout_ms for it), never found one")
   .action(async (opts) => {
     const overrides: Record<string, unknown> = {};
     if (opts.baseDir) overrides.baseDir = opts.baseDir;
@@ -34,10 +61,18 @@ program
     if (opts.adminPort !== undefined) overrides.admin = { port: opts.adminPort };
     if (opts.nodePort !== undefined) overrides.nodeToNode = { port: opts.nodePort };
     if (opts.partitions !== undefined) overrides.partitions = opts.partitions;
+    const cluster: Record<string, unknown> = {};
+    if (opts.metadata !== undefined) cluster.metadata = opts.metadata;
+    if (opts.clusterName !== undefined) cluster.name = opts.clusterName;
+    if (opts.roles !== undefined) cluster.roles = opts.roles;
+    if (opts.advertisedAddress !== undefined) cluster.advertisedAddress = opts.advertisedAddress;
+    if (opts.replication !== undefined) cluster.replication = opts.replication;
+    if (opts.join) cluster.join = true;
+    if (Object.keys(cluster).length > 0) overrides.cluster = cluster;
     const config = loadConfig({ file: opts.configFile ?? process.env.REPRISE_CONFIG_FILE, env: process.env, overrides });
-    const node = await Node.start(config);
+    const node = isClusterMode(config) ? await ClusterNode.start(config) : await Node.start(config);
     // Tests and scripts read this line to learn the bound ports.
-    process.stdout.write(`REPRISE_READY ingress=${node.ingressPort} admin=${node.adminPort}\n`);
+    process.stdout.write(`${readyLine(node)}\n`);
     const shutdown = (signal: string) => {
       rootLogger.info({ signal }, "shutting down");
       node.stop().then(
@@ -51,6 +86,13 @@ program
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.once("SIGTERM", () => shutdown("SIGTERM"));
   });
+
+/** `REPRISE_READY ingress=.. admin=..`, plus the node identity and node port on a cluster node. */
+function readyLine(node: Node | ClusterNode): string {
+  if (node instanceof Node) return `REPRISE_READY ingress=${node.ingressPort} admin=${node.adminPort}`;
+  const ports = node.ingressPort === null ? "" : `ingress=${node.ingressPort} admin=${node.adminPort} `;
+  return `REPRISE_READY ${ports}node=${formatNodeId(node.me)} node-port=${node.nodePort} roles=${node.roles.join(",")}`;
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof RepriseError) {
