@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import * as restate from "@restatedev/restate-sdk";
+import { counter, heldAwakeables } from "../support/example-services.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import { QueryEngine } from "../../src/admin/query/engine.ts";
@@ -16,8 +17,6 @@ import { StateMachine, type Effect } from "../../src/partition/state-machine.ts"
 import { PartitionStore } from "../../src/storage/partition-store.ts";
 import { LogId, Lsn, type PartitionId } from "../../src/types/ids.ts";
 
-const awakeables = new Map<string, string>();
-
 const greeter = restate.service({
   name: "Greeter",
   handlers: {
@@ -29,22 +28,6 @@ const greeter = restate.service({
     greetAndCount: async (ctx: restate.Context, key: string) => {
       const n = await ctx.objectClient(counter, key).add(1);
       return `${key} #${n}`;
-    },
-  },
-});
-
-const counter = restate.object({
-  name: "Counter",
-  handlers: {
-    add: async (ctx: restate.ObjectContext, n: number) => {
-      const next = ((await ctx.get<number>("value")) ?? 0) + n;
-      ctx.set("value", next);
-      return next;
-    },
-    hold: async (ctx: restate.ObjectContext) => {
-      const { id, promise } = ctx.awakeable<string>();
-      await ctx.run("publish", () => void awakeables.set(ctx.key, id));
-      return promise;
     },
   },
 });
@@ -83,7 +66,7 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
       // Still open when the node stops: a delayed send, a key holder and a call queued behind it.
       assert.equal((await callJson(ingress, "/Greeter/greet/send?delay=1h", "later")).status, 202);
       await callJson(ingress, "/Counter/held/hold/send");
-      await eventually(() => awakeables.has("held"), 10_000, "holder to publish its awakeable");
+      await eventually(() => heldAwakeables.has("held"), 10_000, "holder to publish its awakeable");
       const queued = (await (await callJson(ingress, "/Counter/held/add/send", 5)).json()) as { invocationId: string };
       await eventually(() => node.status(queued.invocationId as never)?.status === "inboxed", 10_000, "call to queue");
       for (const [pid, p] of node.processors) storePaths.set(pid, p.store.path);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import * as restate from "@restatedev/restate-sdk";
 import { parseReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
 import { decodeDocument, METADATA_KEYS, type Logs, type NodesConfiguration } from "../../src/metadata/documents.ts";
 import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
 import { LogId, PlainNodeId } from "../../src/types/ids.ts";
 import { startEtcd, type EtcdServer } from "../support/etcd.ts";
+import { counter, greeter } from "../support/example-services.ts";
 import { callJson, eventually, registerDeployment, tempDir } from "../support/reprise.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { header, logServerClient, node } from "../log-server/helpers.ts";
@@ -17,22 +17,6 @@ const PARTITIONS = 2;
 const REPLICATION = 2;
 /** Any node id: log servers answer reads from nodes they do not know. */
 const READER = node(99);
-
-const greeter = restate.service({
-  name: "Greeter",
-  handlers: { greet: async (ctx: restate.Context, name: string) => ctx.run("compose", () => `Hello, ${name}!`) },
-});
-
-const counter = restate.object({
-  name: "Counter",
-  handlers: {
-    add: async (ctx: restate.ObjectContext, n: number) => {
-      const next = ((await ctx.get<number>("value")) ?? 0) + n;
-      ctx.set("value", next);
-      return next;
-    },
-  },
-});
 
 /**
  * Three `reprise server` processes on a real etcd: n1 runs the worker (all partitions) and a log
@@ -179,14 +163,46 @@ describe("three-node cluster with replicated partition logs", { timeout: 120_000
     assert.ok(newRecords > 0, "records were appended after the kill");
   });
 
-  it("a restarted worker seals its previous segments and continues the logs as the next generation", async () => {
+  it("a worker killed mid-load restarts as the next generation, seals its segments and applies every call exactly once", async (t) => {
     const n1 = nodes.get("n1")!;
-    await n1.stop();
+    // Counter/c is at 6. Idempotent adds run on 4 lanes until the worker dies under them.
+    const add = async (i: number): Promise<number | null> => {
+      try {
+        const res = await callJson(ingress(), "/Counter/c/add", 1, { "idempotency-key": `add-${i}` });
+        return res.status === 200 ? ((await res.json()) as number) : null;
+      } catch {
+        return null;
+      }
+    };
+    const answered = new Map<number, number>();
+    let next = 0;
+    let killed = false;
+    const lane = async (): Promise<void> => {
+      while (!killed && next < 500) {
+        const i = next++;
+        const value = await add(i);
+        if (value !== null) answered.set(i, value);
+      }
+    };
+    const lanes = Array.from({ length: 4 }, lane);
+    await eventually(() => answered.size >= 20, 20_000, "20 adds answered before the kill");
+    killed = true;
+    await n1.kill9();
+    await Promise.all(lanes);
+    const sent = next;
+    t.diagnostic(`worker killed after ${answered.size} of ${sent} adds were answered`);
+
     const again = await startNode("n1", "worker,log-server");
     assert.equal(again.ready.node, `N${n1.nodeId}:2`);
-    // Still sequenced over all three: the killed server stays read-write in the nodes configuration.
+    // Still sequenced over all three: the killed log server n3 stays read-write in the nodes configuration.
     assert.ok(await tailsAre({ id: again.nodeId, generation: 2 }, [1, 2, 3]));
-    assert.equal(await (await callJson(ingress(), "/Counter/c/add", 1)).json(), 7);
+    // Retrying every add with its key: answered ones return their first result, the rest apply once.
+    for (let i = 0; i < sent; i++) {
+      const value = await add(i);
+      assert.notEqual(value, null, `add-${i} after the restart`);
+      if (answered.has(i)) assert.equal(value, answered.get(i), `add-${i} returns its first result`);
+    }
+    assert.equal(await (await callJson(ingress(), "/Counter/c/add", 0)).json(), 6 + sent);
     const logs = await doc<Logs>(METADATA_KEYS.logs);
     for (const chain of logs.logs) {
       const sequencers = chain.segments.map((s) => parseReplicatedParams(s.params).sequencer.generation);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { freePort } from "../../src/cluster/net.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -34,24 +34,13 @@ function requireEtcdBinary(): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startEtcd(): Promise<EtcdServer> {
   requireEtcdBinary();
   const dataDir = mkdtempSync(join(tmpdir(), "reprise-etcd-"));
   // A port found free can be taken before etcd binds it; pick new ones and try again.
   for (let attempt = 1; ; attempt++) {
-    const clientPort = await freePort();
-    const peerPort = await freePort();
+    const clientPort = await freePort(HOST);
+    const peerPort = await freePort(HOST);
     const server = new RunningEtcd(dataDir, clientPort, peerPort);
     try {
       await server.start();
