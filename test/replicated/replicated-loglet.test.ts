@@ -7,6 +7,7 @@ import { isTrimGap } from "../../src/bifrost/bifrost.ts";
 import { LogletOffset, SealedError, type LogletEntry } from "../../src/bifrost/loglet.ts";
 import { newReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
 import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
+import { RecordUnavailableError } from "../../src/bifrost/replicated/records.ts";
 import { NotSequencerError, type ReplicatedLoglet } from "../../src/bifrost/replicated/replicated-loglet.ts";
 import { SequencerNotFreshError } from "../../src/bifrost/replicated/sequencer.ts";
 import { rootLogger } from "../../src/common/logger.ts";
@@ -68,10 +69,10 @@ describe("replicated loglet over three in-process log servers", () => {
     );
   }
 
-  async function provider(me: GenerationalNodeId): Promise<ReplicatedLogletProvider> {
+  async function provider(me: GenerationalNodeId, options: { tailCacheBytes?: number } = {}): Promise<ReplicatedLogletProvider> {
     const dir = await NodeDirectory.open(metadata, rootLogger);
     directories.push(dir);
-    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs: 1_000 }, sealDrainMs: 500 });
+    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs: 1_000 }, sealDrainMs: 500, ...options });
     providers.push(p);
     return p;
   }
@@ -284,5 +285,22 @@ describe("replicated loglet over three in-process log servers", () => {
     } finally {
       await bifrost.close();
     }
+  });
+
+  it("serves the sequencer's reads of what it just committed from memory, older records from the log servers", async () => {
+    const writer = node(14);
+    // Room for the last four 3-byte records.
+    const loglet = await (await provider(writer, { tailCacheBytes: 12 })).getLoglet(LogId(9), await segmentFor(9, writer));
+    const texts = Array.from({ length: 10 }, (_, i) => `r0${i}`);
+    for (const t of texts) await loglet.append([enc(t)]);
+    const generations = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value).nodes;
+    for (const id of SERVERS) await servers.get(id)!.close();
+    try {
+      assert.deepEqual(payloads(await loglet.read(LogletOffset(7), 10)), texts.slice(6));
+      await assert.rejects(loglet.read(LogletOffset(6), 10), RecordUnavailableError);
+    } finally {
+      for (const id of SERVERS) await startServer(id, generations.find((n) => n.id === id)!.generation + 1);
+    }
+    assert.deepEqual(payloads(await readAll(loglet)), texts);
   });
 });

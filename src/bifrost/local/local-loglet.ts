@@ -12,6 +12,7 @@ import {
 } from "../loglet.ts";
 import { checkFrame, FRAME_HEADER_BYTES, framePayload, writeFrame } from "./frame.ts";
 import { scanDataFile } from "./scan.ts";
+import { DEFAULT_TAIL_CACHE_BYTES, TailCache } from "../tail-cache.ts";
 
 export interface LocalLogletOptions {
   /** A new data file is started once the active one would pass this size, so a trimmed prefix can be deleted file by file. */
@@ -25,7 +26,6 @@ export interface LocalLogletOptions {
 
 export const MAX_RECORD_BYTES = 32 << 20;
 const DEFAULT_ROLL_BYTES = 64 << 20;
-const DEFAULT_TAIL_CACHE_BYTES = 8 << 20;
 const DEFAULT_MAX_BATCH_BYTES = 4 << 20;
 /** Bytes read from a data file per pread when a reader is behind the cached tail. */
 const READ_CHUNK_BYTES = 1 << 20;
@@ -78,7 +78,6 @@ const dataFileName = (firstOffset: number): string => `${String(firstOffset).pad
  */
 export class LocalLoglet implements Loglet {
   private readonly rollBytes: number;
-  private readonly tailCacheBytes: number;
   private readonly maxBatchBytes: number;
 
   private readonly files: DataFile[];
@@ -97,11 +96,8 @@ export class LocalLoglet implements Loglet {
   private persisted: PersistedState;
   private stateWrite: Promise<void> = Promise.resolve();
 
-  /** Recent payloads: cache[cacheHead + (offset - cacheFirst)], up to the committed tail. */
-  private cache: Uint8Array[] = [];
-  private cacheHead = 0;
-  private cacheFirst: number;
-  private cacheBytes = 0;
+  /** Recent payloads, up to the committed tail. */
+  private readonly cache: TailCache;
 
   private waiters: TailWaiter[] = [];
 
@@ -115,14 +111,13 @@ export class LocalLoglet implements Loglet {
     options: LocalLogletOptions,
   ) {
     this.rollBytes = options.rollBytes ?? DEFAULT_ROLL_BYTES;
-    this.tailCacheBytes = options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.persisted = state;
     this.trimPoint = state.trimPoint;
     this.sealedTail = state.sealedTail;
     this.files = files;
     this.nextOffset = nextOffset;
-    this.cacheFirst = nextOffset;
+    this.cache = new TailCache(nextOffset, options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES);
   }
 
   /** Opens (creating if absent) the loglet stored in `dir`, checking every record and cutting a torn tail. */
@@ -208,14 +203,12 @@ export class LocalLoglet implements Loglet {
       offset = this.trimPoint + 1;
     }
     while (out.length < limit && offset < this.nextOffset) {
-      if (offset >= this.cacheFirst) {
+      if (offset >= this.cache.firstOffset) {
         const end = Math.min(this.nextOffset, offset + limit - out.length);
-        for (; offset < end; offset++) {
-          out.push({ offset: LogletOffset(offset), payload: this.cache[this.cacheHead + offset - this.cacheFirst] });
-        }
+        for (; offset < end; offset++) out.push({ offset: LogletOffset(offset), payload: this.cache.get(offset)! });
         continue;
       }
-      const records = await this.readFromFile(offset, Math.min(limit - out.length, this.cacheFirst - offset));
+      const records = await this.readFromFile(offset, Math.min(limit - out.length, this.cache.firstOffset - offset));
       // The file was deleted under us by a trim: start over, which now yields a trim gap.
       if (records === null) return out.length === 0 ? this.read(LogletOffset(offset), limit) : out;
       for (const r of records) out.push(r);
@@ -259,7 +252,7 @@ export class LocalLoglet implements Loglet {
     if (target <= this.trimPoint) return;
     await this.persistState((s) => (target > s.trimPoint ? { ...s, trimPoint: target } : s));
     this.trimPoint = Math.max(this.trimPoint, target);
-    while (this.cacheFirst <= this.trimPoint && this.cacheHead < this.cache.length) this.evictOldestCached();
+    this.cache.evictThrough(this.trimPoint);
     // The newest file stays even when fully trimmed: its name records where the next append goes.
     let deleted = false;
     while (this.files.length > 1 && this.files[1].firstOffset <= this.trimPoint + 1) {
@@ -362,7 +355,7 @@ export class LocalLoglet implements Loglet {
     for (const p of positions) file.positions.push(file.size + p);
     file.size += bytes;
     this.nextOffset = offset;
-    this.cachePush(payloads);
+    this.cache.push(payloads);
     let last = first - 1;
     for (const p of batch) {
       last += p.payloads.length;
@@ -430,25 +423,6 @@ export class LocalLoglet implements Loglet {
       else hi = mid - 1;
     }
     return this.files[lo];
-  }
-
-  private cachePush(payloads: readonly Uint8Array[]): void {
-    for (const p of payloads) {
-      this.cache.push(p);
-      this.cacheBytes += p.length;
-    }
-    while (this.cacheBytes > this.tailCacheBytes && this.cacheHead < this.cache.length) this.evictOldestCached();
-  }
-
-  private evictOldestCached(): void {
-    this.cacheBytes -= this.cache[this.cacheHead].length;
-    this.cacheHead++;
-    this.cacheFirst++;
-    // Compact now and then instead of shifting on every eviction.
-    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cache.length) {
-      this.cache = this.cache.slice(this.cacheHead);
-      this.cacheHead = 0;
-    }
   }
 
   private notifyWaiters(): void {

@@ -11,11 +11,14 @@ import { sealQuorum, type ReplicatedLogletParams } from "./params.ts";
 import { collectRecords, RecordUnavailableError } from "./records.ts";
 import { determineSealedTail, sealOnServers } from "./seal.ts";
 import { Sequencer } from "./sequencer.ts";
+import { DEFAULT_TAIL_CACHE_BYTES } from "../tail-cache.ts";
 
 export interface ReplicatedLogletOptions {
   readonly timeouts?: Partial<ReplicatedTimeouts>;
   /** Batches the sequencer replicates at once. */
   readonly maxInflight?: number;
+  /** Bytes of records the sequencer keeps after committing them, for readers near the tail (default 8 MiB). */
+  readonly tailCacheBytes?: number;
   /** How long a seal started by the writer waits for in-flight batches to commit first. */
   readonly sealDrainMs?: number;
   /** Server long-poll when a reader waits for the tail. */
@@ -68,7 +71,9 @@ export class ReplicatedLoglet implements Loglet {
     };
     const me = servers.me;
     const isSequencer = me.id === params.sequencer.id && me.generation === params.sequencer.generation;
-    this.sequencer = isSequencer ? new Sequencer(this.ctx, { maxInflight: options.maxInflight ?? 256 }) : null;
+    this.sequencer = isSequencer
+      ? new Sequencer(this.ctx, { maxInflight: options.maxInflight ?? 256, tailCacheBytes: options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES })
+      : null;
     this.sealDrainMs = options.sealDrainMs ?? 2_000;
     this.waitPollMs = options.waitPollMs ?? 1_000;
   }
@@ -86,6 +91,8 @@ export class ReplicatedLoglet implements Loglet {
     if (from >= tail || limit <= 0) return [];
     if (from <= this.trimPoint) return [{ offset: from, trimGapTo: LogletOffset(Math.min(this.trimPoint, tail - 1)) }];
     const end = Math.min(tail - 1, from + limit - 1);
+    const cached = this.sequencer?.cachedRecords(from, end) ?? [];
+    if (cached.length > 0) return cached.map((payload, i) => ({ offset: LogletOffset(from + i), payload }));
     const order = spreadOrder(this.params.nodeset, from, this.ctx.servers);
     const all = (r: Map<number, Uint8Array>): boolean => {
       for (let o = from; o <= end; o++) if (!r.has(o)) return false;

@@ -4,6 +4,7 @@ import { FencedNodeError, StaleSequencerError } from "../../log-server/errors.ts
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, SealedError } from "../loglet.ts";
+import { TailCache } from "../tail-cache.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
 import { spreadOrder } from "./log-servers.ts";
 import { sealQuorum } from "./params.ts";
@@ -43,6 +44,8 @@ const MAX_BATCH_BYTES = 1 << 20;
 export interface SequencerOptions {
   /** Batches replicating at once; further appends wait. */
   readonly maxInflight: number;
+  /** Bytes of recently committed records kept to serve reads near the tail without the log servers. */
+  readonly tailCacheBytes: number;
 }
 
 /**
@@ -73,11 +76,15 @@ export class Sequencer {
   private stopped = false;
   private verified: Promise<void> | null = null;
   private fresh = false;
+  /** Committed records, by offset: this sequencer assigned every offset of its loglet. */
+  private readonly recent: TailCache;
 
   constructor(
     private readonly ctx: LogletContext,
     private readonly options: SequencerOptions,
-  ) {}
+  ) {
+    this.recent = new TailCache(1, options.tailCacheBytes);
+  }
 
   /** One past the last acknowledged offset. */
   get tail(): number {
@@ -137,6 +144,17 @@ export class Sequencer {
         this.advance();
       }
     }
+  }
+
+  /** Committed records from `from` up to `to`, as far as they are still cached; empty if `from` is not. */
+  cachedRecords(from: number, to: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let o = from; o <= to; o++) {
+      const payload = this.recent.get(o);
+      if (payload === undefined) break;
+      out.push(payload);
+    }
+    return out;
   }
 
   /** Resolves when the tail moves past `offset` or the loglet is known to be sealed. */
@@ -299,6 +317,7 @@ export class Sequencer {
     while (this.inflight.length > 0 && this.inflight[0].committed) {
       const b = this.inflight.shift()!;
       this.globalTail = b.first + b.payloads.length;
+      this.recent.push(b.payloads);
       this.settle(b, null);
       moved = true;
     }
