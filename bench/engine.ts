@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startRepriseServer, type RepriseProcess } from "../test/cluster/cluster-processes.ts";
+import { startEtcd } from "../test/support/etcd.ts";
 import { formatLoad, runLoad, type LoadResult } from "./load.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -32,59 +34,112 @@ const stop = (c: ChildProcess) =>
     setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
   });
 
-export async function runEngineBench(opts: { durationMs?: number; concurrency?: number } = {}): Promise<LoadResult[]> {
-  const durationMs = opts.durationMs ?? 10_000;
-  const concurrency = opts.concurrency ?? 32;
+/** Extra `node` flags for the server (the cluster's worker), e.g. `BENCH_SERVER_NODE_ARGS="--cpu-prof"`. */
+const serverNodeArgs = (): string[] => process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
+/** A running Reprise server (one node or a whole cluster) the load is sent to. */
+interface BenchTarget {
+  readonly ingress: string;
+  readonly admin: string;
+  stop(): Promise<void>;
+}
+
+/** A single node on embedded defaults. */
+async function startSingleNode(dir: string): Promise<BenchTarget> {
+  const server = await startProcess(
+    [
+      ...serverNodeArgs(),
+      ...[join(REPO, "bin/reprise.js"), "server", "--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0"],
+    ],
+    /REPRISE_READY ingress=(\d+) admin=(\d+)/,
+  );
+  return { ingress: `http://127.0.0.1:${server.match[1]}`, admin: `http://127.0.0.1:${server.match[2]}`, stop: () => stop(server.child) };
+}
+
+/**
+ * A three-node cluster on a real etcd: n1 runs the worker and a log server, n2 and n3 are log
+ * servers; partition logs are replicated loglets with replication 2, so every append waits for
+ * two fsync'd copies, one of them on another process.
+ */
+async function startCluster(dir: string): Promise<BenchTarget> {
+  const etcd = await startEtcd();
+  const nodes: RepriseProcess[] = [];
+  try {
+    const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2"];
+    const start = (name: string, extra: string[], nodeArgs: string[] = []) =>
+      startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, nodeArgs);
+    const starting = [
+      start("n1", ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"], serverNodeArgs()),
+      start("n2", ["--roles", "log-server", "--join"]),
+      start("n3", ["--roles", "log-server", "--join"]),
+    ];
+    // Each started process is kept for cleanup even if another one fails to start.
+    const settled = await Promise.allSettled(starting);
+    for (const s of settled) if (s.status === "fulfilled") nodes.push(s.value);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  } catch (e) {
+    for (const n of nodes) await n.kill9();
+    await etcd.remove();
+    throw e;
+  }
+  return {
+    ingress: `http://127.0.0.1:${nodes[0].ready.ingress}`,
+    admin: `http://127.0.0.1:${nodes[0].ready.admin}`,
+    stop: async () => {
+      for (const n of nodes) await n.stop();
+      await etcd.remove();
+    },
+  };
+}
+
+/** Registers the bench SDK service on `target` and runs the greeter and counter loads against it. */
+async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, durationMs: number, concurrency: number): Promise<LoadResult[]> {
+  const { ingress } = target;
+  const reg = await fetch(`${target.admin}/deployments`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uri: sdkUrl }) });
+  if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
+  // Warm-up: connections, JIT, SQLite caches.
+  await runLoad({ name: "warmup", url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
+  return [
+    await runLoad({ name: `${label}greeter ctx.run (c=${concurrency})`, url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`user-${i}`), concurrency, durationMs, maxRequests: 500_000 }),
+    await runLoad({
+      name: `${label}counter 100 keys (c=${concurrency})`,
+      url: ingress,
+      pathFor: (i) => `/Counter/key-${i % 100}/add`,
+      body: () => "1",
+      concurrency,
+      durationMs,
+      maxRequests: 500_000,
+    }),
+  ];
+}
+
+async function runAgainst(
+  startTarget: (dir: string) => Promise<BenchTarget>,
+  label: string,
+  opts: { durationMs?: number; concurrency?: number },
+): Promise<LoadResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "reprise-bench-"));
   const sdk = await startProcess(["--import", "tsx", join(REPO, "bench/sdk-service.ts")], /SDK_READY (\d+)/);
-  let server: Awaited<ReturnType<typeof startProcess>> | null = null;
+  let target: BenchTarget | null = null;
   try {
-    server = await startProcess(
-      [
-        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-        join(REPO, "bin/reprise.js"),
-        "server",
-        "--base-dir",
-        dir,
-        "--bind-address",
-        "127.0.0.1",
-        "--ingress-port",
-        "0",
-        "--admin-port",
-        "0",
-      ],
-      /REPRISE_READY ingress=(\d+) admin=(\d+)/,
-    );
-    const ingress = `http://127.0.0.1:${server.match[1]}`;
-    const reg = await fetch(`http://127.0.0.1:${server.match[2]}/deployments`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ uri: `http://127.0.0.1:${sdk.match[1]}` }),
-    });
-    if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
-    const results: LoadResult[] = [];
-    // Warm-up: connections, JIT, SQLite caches.
-    await runLoad({ name: "warmup", url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
-    results.push(
-      await runLoad({ name: `greeter ctx.run (c=${concurrency})`, url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`user-${i}`), concurrency, durationMs, maxRequests: 500_000 }),
-    );
-    results.push(
-      await runLoad({
-        name: `counter 100 keys (c=${concurrency})`,
-        url: ingress,
-        pathFor: (i) => `/Counter/key-${i % 100}/add`,
-        body: () => "1",
-        concurrency,
-        durationMs,
-        maxRequests: 500_000,
-      }),
-    );
-    return results;
+    target = await startTarget(dir);
+    return await runWorkloads(target, `http://127.0.0.1:${sdk.match[1]}`, label, opts.durationMs ?? 10_000, opts.concurrency ?? 32);
   } finally {
-    if (server) await stop(server.child);
+    await target?.stop();
     await stop(sdk.child);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Single node on embedded defaults (local loglet). */
+export function runEngineBench(opts: { durationMs?: number; concurrency?: number } = {}): Promise<LoadResult[]> {
+  return runAgainst(startSingleNode, "", opts);
+}
+
+/** Three-node cluster, replicated partition logs (etcd, 3 log servers, replication 2). */
+export function runClusterEngineBench(opts: { durationMs?: number; concurrency?: number } = {}): Promise<LoadResult[]> {
+  return runAgainst(startCluster, "cluster 3x r=2 ", opts);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each bounded in time and count. Pass names to run a subset:
- * `npm run bench -- engine`, `npm run bench -- loglet-local loglet-replicated`.
+ * `npm run bench -- engine engine-cluster`, `npm run bench -- loglet-local loglet-replicated`.
  */
-import { runEngineBench } from "./engine.ts";
+import { runClusterEngineBench, runEngineBench } from "./engine.ts";
 import { formatLoad } from "./load.ts";
 import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
@@ -10,6 +10,7 @@ import { runReplicatedLogletBench } from "./loglet-replicated.ts";
 
 const suites: Record<string, () => Promise<string[]>> = {
   engine: async () => (await runEngineBench()).map(formatLoad),
+  "engine-cluster": async () => (await runClusterEngineBench()).map(formatLoad),
   "loglet-local": async () => (await runLocalLogletBench()).map(formatAppendBench),
   "loglet-replicated": async () => (await runReplicatedLogletBench()).map(formatAppendBench),
 };

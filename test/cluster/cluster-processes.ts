@@ -20,9 +20,9 @@ export interface RepriseProcess {
   stop(): Promise<void>;
 }
 
-/** Runs the real CLI (`bin/reprise.js server ...`) and waits for its ready line. */
-export async function startRepriseServer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RepriseProcess> {
-  const child = spawn(process.execPath, [REPRISE, "server", ...args], {
+/** Runs the real CLI (`node [nodeArgs] bin/reprise.js server ...`) and waits for its ready line. */
+export async function startRepriseServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<RepriseProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, REPRISE, "server", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, REPRISE_LOG_LEVEL: process.env.REPRISE_LOG_LEVEL ?? "warn", ...env },
   });
