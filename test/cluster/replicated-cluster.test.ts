@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { parseReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
 import { decodeDocument, METADATA_KEYS, type Logs, type NodesConfiguration } from "../../src/metadata/documents.ts";
@@ -209,5 +210,30 @@ describe("three-node cluster with replicated partition logs", { timeout: 120_000
       assert.equal(sequencers[sequencers.length - 1], 2);
       assert.ok(sequencers.slice(0, -1).every((g) => g === 1), "earlier segments were written by generation 1");
     }
+  });
+
+  it("stalls while no write quorum is reachable and completes the same call once it is, without a restart", async (t) => {
+    // n3 is dead; freezing n2 leaves the worker's log server n1 alone: no record can get its two copies.
+    const n2 = nodes.get("n2")!;
+    const before = (await (await callJson(ingress(), "/Counter/c/add", 0)).json()) as number;
+    process.kill(n2.pid, "SIGSTOP");
+    let answered = false;
+    let pending: Promise<Response>;
+    try {
+      pending = callJson(ingress(), "/Counter/c/add", 1).then((res) => {
+        answered = true;
+        return res;
+      });
+      await sleep(3_000);
+      assert.equal(answered, false, "a call is not answered without a write quorum");
+    } finally {
+      process.kill(n2.pid, "SIGCONT");
+    }
+    const resumedAt = Date.now();
+    const res = await pending;
+    t.diagnostic(`the stalled call was answered ${Date.now() - resumedAt} ms after the log server resumed`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.json(), before + 1);
+    assert.equal(await (await callJson(ingress(), "/Counter/c/add", 1)).json(), before + 2);
   });
 });
