@@ -1,28 +1,26 @@
 /**
  * A process that runs only the log-server role. Used by multi-process tests and benchmarks:
  *
- *   node --import tsx src/cluster/log-server-main.ts --node-id 1 --data-dir /tmp/n1 --port 0 \
+ *   node --import tsx src/cluster/log-server-main.ts --node-name n1 --data-dir /tmp/n1 --port 0 \
  *        --metadata rpc://127.0.0.1:5300
  *
- * Every flag also reads from the environment (REPRISE_NODE_ID, REPRISE_DATA_DIR, REPRISE_PORT,
- * REPRISE_METADATA, REPRISE_CLUSTER, REPRISE_NODE_NAME). Once serving, prints one JSON line
+ * The node joins by name like any node (`joinCluster`): a new name gets the next id, a known one
+ * its id at the next generation. Every flag also reads from the environment (REPRISE_NODE_NAME,
+ * REPRISE_DATA_DIR, REPRISE_PORT, REPRISE_METADATA, REPRISE_CLUSTER). Once serving, prints one JSON line
  * `{"event":"ready","port":...,"node":{...}}` on stdout; SIGTERM/SIGINT shut down cleanly.
  */
 import { parseArgs } from "node:util";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { LogServer } from "../log-server/log-server.ts";
-import { decodeDocument, encodeDocument, METADATA_KEYS, type NodeConfig, type NodesConfiguration } from "../metadata/documents.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import { InMemoryMetadataStore } from "../metadata/memory-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
-import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import { freePort } from "./net.ts";
+import { joinCluster } from "./node-identity.ts";
 import { RemoteMetadataStore } from "./transport/metadata-service.ts";
 
 interface LogServerMainConfig {
-  readonly nodeId: number;
   readonly nodeName: string;
   readonly dataDir: string;
   readonly port: number;
@@ -36,7 +34,6 @@ function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Lo
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      "node-id": { type: "string" },
       "node-name": { type: "string" },
       "data-dir": { type: "string" },
       port: { type: "string" },
@@ -46,15 +43,14 @@ function parseLogServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Lo
     },
     strict: true,
   });
-  const nodeId = Number(values["node-id"] ?? env.REPRISE_NODE_ID);
-  if (!Number.isInteger(nodeId) || nodeId < 1) throw new BadRequestError("--node-id must be a positive integer");
+  const nodeName = values["node-name"] ?? env.REPRISE_NODE_NAME;
+  if (!nodeName) throw new BadRequestError("--node-name is required");
   const dataDir = values["data-dir"] ?? env.REPRISE_DATA_DIR;
   if (!dataDir) throw new BadRequestError("--data-dir is required");
   const port = Number(values.port ?? env.REPRISE_PORT ?? 0);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BadRequestError("--port must be 0..65535");
   return {
-    nodeId,
-    nodeName: values["node-name"] ?? env.REPRISE_NODE_NAME ?? `n${nodeId}`,
+    nodeName,
     dataDir,
     port,
     host: values.host ?? "127.0.0.1",
@@ -70,39 +66,13 @@ function openMetadataStore(spec: string, log: Logger): MetadataStore {
   throw new BadRequestError(`unsupported metadata backend '${spec}' (expected memory, embedded:<file> or rpc://host:port)`);
 }
 
-/**
- * Registers this process in `NodesConfiguration` with the next generation of its node id and its
- * address; a new node starts in storage state `provisioning`.
- */
-async function joinAsLogServer(store: MetadataStore, config: LogServerMainConfig, address: string): Promise<GenerationalNodeId> {
-  const codec = { encode: encodeDocument<NodesConfiguration>, decode: decodeDocument<NodesConfiguration> };
-  const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, codec, (stored) => {
-    const current = stored ?? { clusterName: config.clusterName, nodes: [] };
-    if (current.clusterName !== config.clusterName) {
-      throw new BadRequestError(`metadata belongs to cluster '${current.clusterName}', not '${config.clusterName}'`, "cluster_mismatch");
-    }
-    const existing = current.nodes.find((n) => n.id === config.nodeId);
-    const me: NodeConfig = {
-      id: PlainNodeId(config.nodeId),
-      generation: (existing?.generation ?? 0) + 1,
-      name: config.nodeName,
-      address,
-      roles: existing?.roles.includes("log-server") ? existing.roles : [...(existing?.roles ?? []), "log-server"],
-      logServer: existing?.logServer ?? { storageState: "provisioning" },
-    };
-    return { ...current, nodes: [...current.nodes.filter((n) => n.id !== config.nodeId), me] };
-  });
-  const me = value.nodes.find((n) => n.id === config.nodeId)!;
-  return { id: me.id, generation: me.generation };
-}
-
 async function main(): Promise<void> {
   const config = parseLogServerArgs(process.argv.slice(2), process.env);
   const log = rootLogger.child({ role: "log-server-main", nodeName: config.nodeName });
   const metadata = openMetadataStore(config.metadata, log);
   // The address is published when joining, before the server starts; port 0 picks a free one now.
   const port = config.port === 0 ? await freePort(config.host) : config.port;
-  const me = await joinAsLogServer(metadata, config, `${config.host}:${port}`);
+  const me = await joinCluster(metadata, { clusterName: config.clusterName, name: config.nodeName, address: `${config.host}:${port}`, roles: ["log-server"] });
   const server = await LogServer.start({ me, clusterName: config.clusterName, dataDir: config.dataDir, metadata, port, host: config.host, logger: log });
   process.stdout.write(JSON.stringify({ event: "ready", port: server.port, node: me }) + "\n");
   let stopping = false;

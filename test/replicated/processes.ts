@@ -88,10 +88,14 @@ export interface LogServerProcess extends Child {
   readonly generation: number;
 }
 
+/**
+ * Starts log server `n<id>`. Names join in order, so on a fresh store start ids 1, 2, 3... one after
+ * another; a restart keeps the id.
+ */
 export async function spawnLogServer(id: number, dataDir: string, metadataAddress: string, cluster: string): Promise<LogServerProcess> {
   const child = spawnTs(LOG_SERVER_MAIN, [
-    "--node-id",
-    String(id),
+    "--node-name",
+    `n${id}`,
     "--data-dir",
     dataDir,
     "--metadata",
@@ -101,7 +105,9 @@ export async function spawnLogServer(id: number, dataDir: string, metadataAddres
   ]);
   try {
     const ready = await child.waitFor((e) => e.event === "ready");
-    return { ...child, port: ready.port as number, generation: (ready.node as { generation: number }).generation };
+    const node = ready.node as { id: number; generation: number };
+    if (node.id !== id) throw new Error(`log server n${id} joined as N${node.id}: start log servers in id order on a fresh metadata store`);
+    return { ...child, port: ready.port as number, generation: node.generation };
   } catch (e) {
     await child.kill();
     throw e;
