@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { decodeDocument, encodeDocument, METADATA_KEYS } from "../metadata/documents.ts";
+import { decodeDocument, documentCodec, METADATA_KEYS } from "../metadata/documents.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { discoverEndpoint, type EndpointManifest } from "../protocol/discovery.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.ts";
@@ -116,7 +116,7 @@ export class DeploymentRegistry {
     const { value } = await readModifyWrite<SchemaRegistry>(
       this.store,
       METADATA_KEYS.schema,
-      { encode: encodeDocument, decode: decodeDocument },
+      documentCodec<SchemaRegistry>(),
       (current) => change(current ?? EMPTY_SCHEMA),
     );
     this.view = new SchemaView(value);

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { LogServer } from "../log-server/log-server.ts";
-import { decodeDocument, encodeDocument, METADATA_KEYS, type Logs } from "../metadata/documents.ts";
+import { documentCodec, METADATA_KEYS, type Logs } from "../metadata/documents.ts";
 import { EtcdMetadataStore } from "../metadata/etcd-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
@@ -147,7 +147,6 @@ async function awaitExistingCluster(metadata: MetadataStore, settings: ClusterSe
 
 /** A cluster's new logs start replicated: the first node creates the `Logs` document with that default. */
 async function defaultToReplicatedLogs(metadata: MetadataStore): Promise<void> {
-  const codec = { encode: encodeDocument<Logs>, decode: decodeDocument<Logs> };
   const initial: Logs = { defaultProvider: "replicated", logs: [] };
-  await readModifyWrite(metadata, METADATA_KEYS.logs, codec, (current) => (current === null ? initial : "unchanged"));
+  await readModifyWrite(metadata, METADATA_KEYS.logs, documentCodec<Logs>(), (current) => (current === null ? initial : "unchanged"));
 }

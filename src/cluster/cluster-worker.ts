@@ -9,21 +9,20 @@ import {
 } from "../bifrost/replicated/params.ts";
 import { ReplicatedLogletProvider } from "../bifrost/replicated/provider.ts";
 import {
-  decodeDocument,
-  encodeDocument,
+  documentCodec,
   METADATA_KEYS,
+  NODES_CODEC,
   type PartitionPlacement,
   type PartitionTable,
   type ProviderKind,
 } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { readModifyWrite, type DocumentCodec } from "../metadata/read-modify-write.ts";
+import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import { BadRequestError, ConflictError, errorMessage } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type LogId, type PartitionId } from "../types/ids.ts";
 import type { NodeConfig } from "./config.ts";
 import { Node } from "./node.ts";
-import { NODES_CODEC } from "./node-identity.ts";
 import { sameNode } from "./transport/node-id.ts";
 import { NodeDirectory } from "./transport/node-directory.ts";
 
@@ -34,7 +33,7 @@ const LOG_SERVER_WARN_EVERY_MS = 5_000;
 /** Pause before retrying a log reconfiguration that failed (e.g. no seal quorum reachable yet). */
 const PLACEMENT_RETRY_MS = 1_000;
 
-const PARTITIONS_CODEC: DocumentCodec<PartitionTable> = { encode: encodeDocument<PartitionTable>, decode: decodeDocument<PartitionTable> };
+const PARTITIONS_CODEC = documentCodec<PartitionTable>();
 
 /**
  * The worker role of a cluster node: the single-node engine (partitions, invoker, ingress, admin)

@@ -1,15 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { FencedNodeError } from "../log-server/errors.ts";
-import { decodeDocument, encodeDocument, METADATA_KEYS, type NodeConfig, type NodesConfiguration, type Role } from "../metadata/documents.ts";
+import { METADATA_KEYS, NODES_CODEC, type NodeConfig, type NodesConfiguration, type Role } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { readModifyWrite, type DocumentCodec } from "../metadata/read-modify-write.ts";
-import { BadRequestError, RepriseError, UnavailableError } from "../types/errors.ts";
+import { readModifyWrite, retryTransition, type RetryOptions } from "../metadata/read-modify-write.ts";
+import { BadRequestError, UnavailableError } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
-
-export const NODES_CODEC: DocumentCodec<NodesConfiguration> = {
-  encode: encodeDocument<NodesConfiguration>,
-  decode: decodeDocument<NodesConfiguration>,
-};
 
 export interface JoinRequest {
   readonly clusterName: string;
@@ -20,12 +14,8 @@ export interface JoinRequest {
   readonly roles: readonly Role[];
 }
 
-export interface JoinOptions {
-  /** Attempts on retryable errors (store unreachable, answer lost); concurrent changes retry inside each attempt. */
-  readonly maxAttempts?: number;
-  readonly backoffMs?: number;
-  readonly signal?: AbortSignal;
-}
+/** `maxAttempts` counts retryable errors (store unreachable, answer lost); concurrent changes retry inside each attempt. */
+export type JoinOptions = RetryOptions;
 
 /**
  * Registers this process in `NodesConfiguration` and returns the identity it runs with. A new name
@@ -38,24 +28,16 @@ export interface JoinOptions {
  * and takes one more generation; the generation skipped is fenced like any older one.
  */
 export async function joinCluster(store: MetadataStore, request: JoinRequest, options: JoinOptions = {}): Promise<GenerationalNodeId> {
-  const maxAttempts = options.maxAttempts ?? 20;
-  const backoffMs = options.backoffMs ?? 50;
-  let lastError: unknown = null;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    options.signal?.throwIfAborted();
-    if (attempt > 0) await sleep(Math.min(backoffMs * 2 ** Math.min(attempt - 1, 5), 2_000), undefined, { signal: options.signal });
-    try {
+  return retryTransition(
+    async () => {
       const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, NODES_CODEC, (current) => withJoined(current, request));
       const me = value.nodes.find((n) => n.name === request.name)!;
       return { id: me.id, generation: me.generation };
-    } catch (e) {
-      if (e instanceof RepriseError && e.retryable) lastError = e;
-      else throw e;
-    }
-  }
-  throw new UnavailableError(`node '${request.name}' could not join cluster '${request.clusterName}' after ${maxAttempts} attempts`, "join_unsettled", {
-    cause: lastError,
-  });
+    },
+    { ...options, defaultAttempts: 20 },
+    (attempts, cause) =>
+      new UnavailableError(`node '${request.name}' could not join cluster '${request.clusterName}' after ${attempts} attempts`, "join_unsettled", { cause }),
+  );
 }
 
 function withJoined(current: NodesConfiguration | null, request: JoinRequest): NodesConfiguration {

@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { decodeDocument, encodeDocument, METADATA_KEYS, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
+import { METADATA_KEYS, NODES_CODEC, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { readModifyWrite } from "../metadata/read-modify-write.ts";
-import { RepriseError, UnavailableError } from "../types/errors.ts";
+import { readModifyWrite, retryTransition, type RetryOptions } from "../metadata/read-modify-write.ts";
+import { UnavailableError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import { FencedNodeError } from "./errors.ts";
 
@@ -13,12 +12,9 @@ export class NodeNotRegisteredError extends UnavailableError {
   }
 }
 
-export interface TransitionOptions {
+export interface TransitionOptions extends RetryOptions {
   /** States the transition may start from; any other state found is returned as is. */
   readonly from: readonly StorageState[];
-  readonly maxAttempts?: number;
-  readonly backoffMs?: number;
-  readonly signal?: AbortSignal;
 }
 
 export function storageStateOf(config: NodesConfiguration, node: GenerationalNodeId): StorageState | null {
@@ -39,13 +35,8 @@ export async function transitionStorageState(
   to: StorageState,
   options: TransitionOptions,
 ): Promise<StorageState> {
-  const maxAttempts = options.maxAttempts ?? 50;
-  const backoffMs = options.backoffMs ?? 50;
-  let lastError: unknown = null;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    options.signal?.throwIfAborted();
-    if (attempt > 0) await sleep(Math.min(backoffMs * 2 ** Math.min(attempt - 1, 5), 2_000), undefined, { signal: options.signal });
-    try {
+  return retryTransition(
+    async () => {
       const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, NODES_CODEC, (config) => {
         const entry = config?.nodes.find((n) => n.id === node.id);
         if (!config || !entry) throw new NodeNotRegisteredError(node);
@@ -55,15 +46,9 @@ export async function transitionStorageState(
         return { ...config, nodes: config.nodes.map((n) => (n.id === node.id ? { ...n, logServer: { ...n.logServer, storageState: to } } : n)) };
       });
       return storageStateOf(value, node)!;
-    } catch (e) {
-      // A lost answer or an unreachable store is settled by the next read; anything else is final.
-      if (e instanceof RepriseError && e.retryable) lastError = e;
-      else throw e;
-    }
-  }
-  throw new UnavailableError(`storage state of ${formatNodeId(node)} did not reach '${to}' after ${maxAttempts} attempts`, "storage_state_unsettled", {
-    cause: lastError,
-  });
+    },
+    { ...options, defaultAttempts: 50 },
+    (attempts, cause) =>
+      new UnavailableError(`storage state of ${formatNodeId(node)} did not reach '${to}' after ${attempts} attempts`, "storage_state_unsettled", { cause }),
+  );
 }
-
-const NODES_CODEC = { encode: encodeDocument<NodesConfiguration>, decode: decodeDocument<NodesConfiguration> };

@@ -1,4 +1,5 @@
 import type { LogId, PlainNodeId, Lsn, LeaderEpoch, PartitionId } from "../types/ids.ts";
+import type { DocumentCodec } from "./read-modify-write.ts";
 
 /** Keys of the typed documents in the metadata store. */
 export const METADATA_KEYS = {
@@ -70,3 +71,10 @@ export function encodeDocument<T>(doc: T): Uint8Array {
 export function decodeDocument<T>(bytes: Uint8Array): T {
   return JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
 }
+
+/** The codec `readModifyWrite` takes for a document of type T. */
+export function documentCodec<T>(): DocumentCodec<T> {
+  return { encode: encodeDocument<T>, decode: decodeDocument<T> };
+}
+
+export const NODES_CODEC: DocumentCodec<NodesConfiguration> = documentCodec<NodesConfiguration>();

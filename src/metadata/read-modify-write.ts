@@ -1,5 +1,6 @@
 import type { Version } from "../types/ids.ts";
-import { UnavailableError } from "../types/errors.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
 import { PreconditionFailedError, type MetadataStore } from "./metadata-store.ts";
 
 export interface DocumentCodec<T> {
@@ -37,4 +38,37 @@ export async function readModifyWrite<T>(
     }
   }
   throw new UnavailableError(`metadata key '${key}' kept changing concurrently; gave up after ${maxAttempts} attempts`, "metadata_contention");
+}
+
+export interface RetryOptions {
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs a control-plane transition until it settles. Each attempt re-reads what it changes, so a
+ * retryable failure (store unreachable, answer lost, leader changed) is retried after a capped
+ * exponential pause; any other failure is final. When the attempts run out, throws
+ * `exhausted(last retryable error)`.
+ */
+export async function retryTransition<T>(
+  attempt: () => Promise<T>,
+  options: RetryOptions & { readonly defaultAttempts: number },
+  exhausted: (attempts: number, cause: unknown) => Error,
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? options.defaultAttempts;
+  const backoffMs = options.backoffMs ?? 50;
+  let lastError: unknown = null;
+  for (let n = 0; n < maxAttempts; n++) {
+    options.signal?.throwIfAborted();
+    if (n > 0) await sleep(Math.min(backoffMs * 2 ** Math.min(n - 1, 5), 2_000), undefined, { signal: options.signal });
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof RepriseError && e.retryable)) throw e;
+      lastError = e;
+    }
+  }
+  throw exhausted(maxAttempts, lastError);
 }

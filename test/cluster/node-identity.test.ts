@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkNotFenced, FencedNodeError, isFenced, joinCluster, NODES_CODEC, type JoinRequest } from "../../src/cluster/node-identity.ts";
-import { METADATA_KEYS, type NodesConfiguration } from "../../src/metadata/documents.ts";
+import { checkNotFenced, FencedNodeError, isFenced, joinCluster, type JoinRequest } from "../../src/cluster/node-identity.ts";
+import { METADATA_KEYS, NODES_CODEC, type NodesConfiguration } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { BadRequestError, UnavailableError } from "../../src/types/errors.ts";
