@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newReplicatedParams } from "../src/bifrost/replicated/params.ts";
+import { newReplicatedParams } from "../src/net/loglet-params.ts";
 import { ReplicatedLogletProvider } from "../src/bifrost/replicated/provider.ts";
 import { rootLogger } from "../src/common/logger.ts";
-import { NodeDirectory } from "../src/cluster/transport/node-directory.ts";
+import { NodeDirectory } from "../src/net/node-directory.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../src/metadata/documents.ts";
 import { LogId, Lsn, PlainNodeId } from "../src/types/ids.ts";
 import { eventually, writeReplicatedLog } from "../test/log-server/helpers.ts";

@@ -7,8 +7,6 @@ import { existsSync, statSync } from "node:fs";
 const installed = "node_modules/.package-lock.json";
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync("package-lock.json").mtimeMs;
 if (stale) {
-  // `npm install --no-save` rather than `npm ci`: it installs the locked versions but tolerates a
-  // lockfile that lacks other platforms' optional binaries, which npm 11 omits when writing it.
   process.stderr.write("reprise: installing dependencies from package-lock.json...\n");
-  execSync("npm install --no-save --no-audit --no-fund", { stdio: "inherit" });
+  execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
 }

@@ -12,7 +12,7 @@ import {
   type HandlerSchema,
   type SchemaRegistry,
   type ServiceSchema,
-} from "./schema.ts";
+} from "../schema/schema.ts";
 
 export interface RegisterRequest {
   readonly uri: string;

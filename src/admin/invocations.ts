@@ -1,5 +1,5 @@
-import type { InvocationDispatcher } from "../ingress/dispatcher.ts";
-import { sendJson } from "../ingress/http-util.ts";
+import type { InvocationDispatcher } from "../partition/dispatcher.ts";
+import { sendJson } from "../common/http-util.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.ts";
 import { parseInvocationId, type InvocationId } from "../types/ids.ts";
 import type { AdminRoute } from "./server.ts";

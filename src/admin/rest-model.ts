@@ -1,4 +1,4 @@
-import type { DeploymentSchema, HandlerSchema, ServiceSchema } from "./schema.ts";
+import type { DeploymentSchema, HandlerSchema, ServiceSchema } from "../schema/schema.ts";
 
 /** Restate's admin API spells enums in PascalCase and fields in snake_case; so do we. */
 const SERVICE_TY = { SERVICE: "Service", VIRTUAL_OBJECT: "VirtualObject", WORKFLOW: "Workflow" } as const;

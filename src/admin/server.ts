@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listenOn } from "../common/http-server.ts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { readBody, sendError, sendJson } from "../ingress/http-util.ts";
+import { readBody, sendError, sendJson } from "../common/http-util.ts";
 import { BadRequestError, NotFoundError, RepriseError } from "../types/errors.ts";
 import type { DeploymentRegistry } from "./deployments.ts";
 import { deploymentJson, serviceJson } from "./rest-model.ts";

@@ -6,7 +6,7 @@ import {
   newReplicatedParams,
   parseReplicatedParams,
   type ReplicatedLogletParams,
-} from "../bifrost/replicated/params.ts";
+} from "../net/loglet-params.ts";
 import { ReplicatedLogletProvider } from "../bifrost/replicated/provider.ts";
 import {
   documentCodec,
@@ -23,8 +23,8 @@ import { BadRequestError, ConflictError, errorMessage } from "../types/errors.ts
 import { formatNodeId, type GenerationalNodeId, type LogId, type PartitionId } from "../types/ids.ts";
 import type { NodeConfig } from "./config.ts";
 import { Node } from "./node.ts";
-import { sameNode } from "./transport/node-id.ts";
-import { NodeDirectory } from "./transport/node-directory.ts";
+import { sameNode } from "../net/node-id.ts";
+import { NodeDirectory } from "../net/node-directory.ts";
 
 /** How long a worker waits at start for enough read-write log servers to place its logs on. */
 const LOG_SERVER_WAIT_MS = 120_000;

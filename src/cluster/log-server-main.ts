@@ -18,7 +18,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
-import { RemoteMetadataStore } from "./transport/metadata-service.ts";
+import { RemoteMetadataStore } from "../net/metadata-service.ts";
 
 interface LogServerMainConfig {
   readonly nodeName: string;

@@ -1,4 +1,4 @@
-import { FencedNodeError } from "../log-server/errors.ts";
+import { FencedNodeError } from "../net/log-server-errors.ts";
 import { METADATA_KEYS, NODES_CODEC, type NodeConfig, type NodesConfiguration, type Role } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite, retryTransition, type RetryOptions } from "../metadata/read-modify-write.ts";

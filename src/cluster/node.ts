@@ -8,19 +8,17 @@ import { DeploymentRegistry } from "../admin/deployments.ts";
 import { invocationRoutes } from "../admin/invocations.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
 import { queryRoutes } from "../admin/query/route.ts";
-import { createLocalBifrost } from "../bifrost/create-local.ts";
+import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
-import { ResultWaiters, type InvocationDispatcher } from "../ingress/dispatcher.ts";
+import { PartitionDispatcher } from "../partition/dispatcher.ts";
 import { Invoker } from "../invoker/invoker.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
-import type { Command, InvokeRequest } from "../partition/records.ts";
-import type { InvocationStatus } from "../partition/invocation.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
-import { partitionKeyOf, type InvocationId, type PartitionId } from "../types/ids.ts";
+import type { PartitionId } from "../types/ids.ts";
 import type { NodeConfig } from "./config.ts";
 
 export interface RunningNode {
@@ -41,15 +39,16 @@ export interface NodeFoundation {
 
 /**
  * A complete single-node Reprise: embedded metadata, local log, all partitions led here, invoker,
- * ingress and admin. Subsystems are built from interfaces so cluster roles can replace them.
+ * ingress and admin. The node only wires subsystems together; calls reach partitions through the
+ * dispatcher, so cluster roles can replace any part.
  */
-export class Node implements InvocationDispatcher, RunningNode {
+export class Node implements RunningNode {
   readonly nodeId: number;
   readonly router: PartitionRouter;
   readonly registry: DeploymentRegistry;
   readonly processors = new Map<PartitionId, PartitionProcessor>();
+  readonly dispatcher: PartitionDispatcher;
   private readonly stores: PartitionStore[] = [];
-  private readonly waiters = new ResultWaiters();
   private readonly log: Logger;
   private readonly metrics = new Registry();
   private ingress: IngressServer | null = null;
@@ -69,6 +68,7 @@ export class Node implements InvocationDispatcher, RunningNode {
     this.nodeId = foundation.nodeId;
     this.log = rootLogger.child({ node: config.nodeName });
     this.router = new PartitionRouter(config.partitions);
+    this.dispatcher = new PartitionDispatcher(this.nodeId, this.router, this.processors);
     this.registry = new DeploymentRegistry(foundation.metadata);
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
@@ -115,7 +115,7 @@ export class Node implements InvocationDispatcher, RunningNode {
         store,
         router: this.router,
         invoker: this.invoker,
-        onResult: (id, result) => this.waiters.complete(id, result),
+        onResult: (id, result) => this.dispatcher.completeResult(id, result),
         logger: this.log,
       });
       this.processors.set(pid, processor);
@@ -127,7 +127,7 @@ export class Node implements InvocationDispatcher, RunningNode {
       host: this.config.bindAddress,
       bodyLimitBytes: this.config.ingress.bodyLimitBytes,
       schema: () => this.registry.schema,
-      dispatcher: this,
+      dispatcher: this.dispatcher,
       logger: this.log,
     });
     this.admin = new AdminServer({
@@ -136,7 +136,7 @@ export class Node implements InvocationDispatcher, RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes: [...invocationRoutes(this), ...queryRoutes(this.queryEngine()), ...routes],
+      routes: [...invocationRoutes(this.dispatcher), ...queryRoutes(this.queryEngine()), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -146,26 +146,6 @@ export class Node implements InvocationDispatcher, RunningNode {
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
     return new QueryEngine({ stores: () => this.stores, schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
-  }
-
-  async dispatch(request: InvokeRequest): Promise<void> {
-    await this.propose(request.id, { t: "invoke", request });
-  }
-
-  async propose(target: InvocationId, command: Command): Promise<void> {
-    await this.processorFor(target).appendRecord(command);
-  }
-
-  status(id: InvocationId): InvocationStatus | null {
-    return this.processorFor(id).store.read((tx) => tx.getInvocation(id));
-  }
-
-  awaitResult(id: InvocationId) {
-    return this.waiters.register(id);
-  }
-
-  processorFor(id: InvocationId): PartitionProcessor {
-    return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)))!;
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listenOn } from "../common/http-server.ts";
 import type { Logger } from "pino";
-import type { HandlerSchema, SchemaView } from "../admin/schema.ts";
-import { requireKey } from "../admin/schema.ts";
-import type { Header, InvocationResult, InvocationTarget } from "../partition/invocation.ts";
+import type { HandlerSchema, SchemaView } from "../schema/schema.ts";
+import { requireKey } from "../schema/schema.ts";
+import type { Header, InvocationResult, InvocationTarget } from "../types/invocation.ts";
 import type { InvokeRequest } from "../partition/records.ts";
 import { parseAwakeableId } from "../partition/awakeable-id.ts";
 import {
@@ -15,8 +15,8 @@ import {
 } from "../partition/routing.ts";
 import { BadRequestError, ConflictError, NotFoundError, RepriseError } from "../types/errors.ts";
 import { newInvocationId, parseInvocationId, type InvocationId } from "../types/ids.ts";
-import type { InvocationDispatcher } from "./dispatcher.ts";
-import { parseDuration, readBody, sendError, sendJson } from "./http-util.ts";
+import type { InvocationDispatcher } from "../partition/dispatcher.ts";
+import { parseDuration, readBody, sendError, sendJson } from "../common/http-util.ts";
 
 export interface IngressOptions {
   readonly port: number;

@@ -5,9 +5,9 @@ import * as pb from "../protocol/gen/dev/restate/service/protocol_pb.ts";
 import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
 import { MessageType, isCommandType, isCustomType } from "../protocol/message-type.ts";
 import type { LeaderHandle } from "../partition/processor.ts";
-import type { AwaitingOn, InvocationStatus, JournalEntry } from "../partition/invocation.ts";
+import type { AwaitingOn, InvocationStatus, JournalEntry } from "../types/invocation.ts";
 import type { CalleeAssignment, Command } from "../partition/records.ts";
-import type { DeploymentSchema } from "../admin/schema.ts";
+import type { DeploymentSchema } from "../schema/schema.ts";
 import { invocationIdToBytes, type Lsn } from "../types/ids.ts";
 import { errorMessage } from "../types/errors.ts";
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { SchemaView } from "../admin/schema.ts";
+import type { SchemaView } from "../schema/schema.ts";
 import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
 import type { CalleeAssignment } from "../partition/records.ts";
 import { partitionKeyForKey, randomPartitionKey, randomSeed } from "../partition/routing.ts";

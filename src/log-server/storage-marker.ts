@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from "node:path";
 import { CorruptionError } from "../types/errors.ts";
 import type { GenerationalNodeId } from "../types/ids.ts";
-import { DataDirOwnershipError, FencedNodeError } from "./errors.ts";
+import { DataDirOwnershipError, FencedNodeError } from "../net/log-server-errors.ts";
 
 const STORAGE_MARKER_FILE = "storage-marker.json";
 

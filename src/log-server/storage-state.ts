@@ -3,7 +3,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite, retryTransition, type RetryOptions } from "../metadata/read-modify-write.ts";
 import { UnavailableError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
-import { FencedNodeError } from "./errors.ts";
+import { FencedNodeError } from "../net/log-server-errors.ts";
 
 /** The node is not (yet) in `NodesConfiguration`; it appears once the node has joined. */
 export class NodeNotRegisteredError extends UnavailableError {

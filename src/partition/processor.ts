@@ -4,7 +4,7 @@ import type { PartitionStore, TimerEntry } from "../storage/partition-store.ts";
 import { LeaderEpoch, Lsn, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
 import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { BatchingAppender } from "./appender.ts";
-import type { InvocationResult } from "./invocation.ts";
+import type { InvocationResult } from "../types/invocation.ts";
 import {
   decodeEnvelope,
   decodeOutboxMessage,

@@ -10,7 +10,7 @@ import type {
   ResponseSink,
   SignalId,
   SignalResult,
-} from "./invocation.ts";
+} from "../types/invocation.ts";
 
 /**
  * Every record carries the proposer's wall-clock time. Apply code takes all timestamps from here,

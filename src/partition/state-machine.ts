@@ -17,7 +17,7 @@ import {
   type ResponseVia,
   type SignalId,
   type SignalResult,
-} from "./invocation.ts";
+} from "../types/invocation.ts";
 import {
   encodeOutboxMessage,
   type AttachCommand,

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CorruptionError } from "../types/errors.ts";
 import { Lsn, LeaderEpoch, type InvocationId } from "../types/ids.ts";
-import type { InvocationStatus, InvocationStatusKind, JournalEntry } from "../partition/invocation.ts";
+import type { InvocationStatus, InvocationStatusKind, JournalEntry } from "../types/invocation.ts";
 
 /** Values are msgpack; a separate instance so its options never depend on another module's. */
 const packr = new Packr({ useRecords: false, moreTypes: false });

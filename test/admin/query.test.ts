@@ -56,7 +56,7 @@ describe("SQL introspection: POST /query", () => {
     holderId = ((await (await callJson(ingress, "/Counter/held/hold/send")).json()) as { invocationId: string }).invocationId;
     await eventually(() => heldAwakeables.has("held"), 10_000, "holder to publish its awakeable");
     queuedId = ((await (await callJson(ingress, "/Counter/held/add/send", 10)).json()) as { invocationId: string }).invocationId;
-    await eventually(() => node.status(queuedId as never)?.status === "inboxed", 10_000, "second call to queue");
+    await eventually(() => node.dispatcher.status(queuedId as never)?.status === "inboxed", 10_000, "second call to queue");
 
     const run = callJson(ingress, "/Signup/s1/run");
     assert.equal((await callJson(ingress, "/Signup/s1/click", "link-1")).status, 200);
@@ -89,7 +89,7 @@ describe("SQL introspection: POST /query", () => {
     assert.deepEqual([...times].sort(), times, "created <= running <= completed");
     assert.ok(times[0]! >= startedAt - 1000 && times[2]! <= Date.now(), "timestamps from this run");
     assert.equal(inv.modified_at, inv.completed_at);
-    const store = node.processorFor(greetId as never).store.read((tx) => tx.getInvocation(greetId as never))!;
+    const store = node.dispatcher.processorFor(greetId as never).store.read((tx) => tx.getInvocation(greetId as never))!;
     assert.equal(Date.parse(inv.created_at as string), store.createdAt, "the stored (log) timestamp, not a fresh clock read");
   });
 

@@ -8,9 +8,9 @@ import { counter, heldAwakeables } from "../support/example-services.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import { QueryEngine } from "../../src/admin/query/engine.ts";
-import { EMPTY_SCHEMA, SchemaView } from "../../src/admin/schema.ts";
+import { EMPTY_SCHEMA, SchemaView } from "../../src/schema/schema.ts";
 import { isTrimGap, type Bifrost } from "../../src/bifrost/bifrost.ts";
-import { createLocalBifrost } from "../../src/bifrost/create-local.ts";
+import { createLocalBifrost } from "../../src/bifrost/local/create-local-bifrost.ts";
 import { EmbeddedMetadataStore } from "../../src/metadata/embedded-store.ts";
 import { decodeEnvelope } from "../../src/partition/records.ts";
 import { StateMachine, type Effect } from "../../src/partition/state-machine.ts";
@@ -68,7 +68,7 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
       await callJson(ingress, "/Counter/held/hold/send");
       await eventually(() => heldAwakeables.has("held"), 10_000, "holder to publish its awakeable");
       const queued = (await (await callJson(ingress, "/Counter/held/add/send", 5)).json()) as { invocationId: string };
-      await eventually(() => node.status(queued.invocationId as never)?.status === "inboxed", 10_000, "call to queue");
+      await eventually(() => node.dispatcher.status(queued.invocationId as never)?.status === "inboxed", 10_000, "call to queue");
       for (const [pid, p] of node.processors) storePaths.set(pid, p.store.path);
     } finally {
       await node.stop();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { LogProviderUnavailableError, type BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
 import { isTrimGap, type LogEntry } from "../../src/bifrost/bifrost.ts";
-import { createLocalBifrost } from "../../src/bifrost/create-local.ts";
+import { createLocalBifrost } from "../../src/bifrost/local/create-local-bifrost.ts";
 import { decodeDocument, METADATA_KEYS, type Logs } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { LogId, Lsn } from "../../src/types/ids.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { parseReplicatedParams, replicatedLogletId } from "../../src/bifrost/replicated/params.ts";
+import { parseReplicatedParams, replicatedLogletId } from "../../src/net/loglet-params.ts";
 import { decodeDocument, METADATA_KEYS, type Logs, type NodesConfiguration } from "../../src/metadata/documents.ts";
 import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
 import { LogId, PlainNodeId } from "../../src/types/ids.ts";

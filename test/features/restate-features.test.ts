@@ -183,7 +183,7 @@ describe("Restate feature surface", () => {
     };
     let child: { id: string } | undefined;
     // The child is sleeping once its Sleep command is journaled (input + sleep).
-    await eventually(async () => (child = await childOf()) !== undefined && (node.status(child.id as never)?.journalLength ?? 0) >= 2, 10_000, "child to start sleeping");
+    await eventually(async () => (child = await childOf()) !== undefined && (node.dispatcher.status(child.id as never)?.journalLength ?? 0) >= 2, 10_000, "child to start sleeping");
     child = child!;
     assert.ok([200, 202].includes((await fetch(`${admin}/invocations/${invocationId}/cancel`, { method: "PATCH" })).status));
     const parentOut = await fetch(`${ingress}/restate/invocation/${invocationId}/attach`);
@@ -196,7 +196,7 @@ describe("Restate feature surface", () => {
   it("cancels a running invocation gracefully, kills another, and purges completed ones", async () => {
     const send = await callJson(ingress, "/Patient/wait/send", "c1");
     const { invocationId } = (await send.json()) as { invocationId: string };
-    await eventually(() => node.status(invocationId as never)?.status === "suspended" || node.status(invocationId as never)?.journalLength! > 1, 10_000, "invocation to start");
+    await eventually(() => node.dispatcher.status(invocationId as never)?.status === "suspended" || node.dispatcher.status(invocationId as never)?.journalLength! > 1, 10_000, "invocation to start");
     const cancel = await fetch(`${admin}/invocations/${invocationId}/cancel`, { method: "PATCH" });
     assert.ok(cancel.status === 200 || cancel.status === 202, `cancel status ${cancel.status}`);
     const result = await fetch(`${ingress}/restate/invocation/${invocationId}/attach`);
@@ -204,7 +204,7 @@ describe("Restate feature surface", () => {
     assert.ok(cancelObserved.includes("c1"), "the cancelled handler did not observe its cancellation");
 
     const killMe = (await (await callJson(ingress, "/Patient/wait/send", "k1")).json()) as { invocationId: string };
-    await eventually(() => node.status(killMe.invocationId as never)?.journalLength! > 1, 10_000, "second invocation to start");
+    await eventually(() => node.dispatcher.status(killMe.invocationId as never)?.journalLength! > 1, 10_000, "second invocation to start");
     assert.equal((await fetch(`${admin}/invocations/${killMe.invocationId}/kill`, { method: "PATCH" })).status, 200);
     const killed = await fetch(`${ingress}/restate/invocation/${killMe.invocationId}/attach`);
     assert.equal(killed.status, 409);
@@ -213,7 +213,7 @@ describe("Restate feature surface", () => {
 
     assert.equal((await fetch(`${admin}/invocations/${killMe.invocationId}/kill`, { method: "PATCH" })).status, 409);
     assert.equal((await fetch(`${admin}/invocations/${killMe.invocationId}/purge`, { method: "PATCH" })).status, 200);
-    await eventually(() => node.status(killMe.invocationId as never) === null, 5_000, "purge to apply");
+    await eventually(() => node.dispatcher.status(killMe.invocationId as never) === null, 5_000, "purge to apply");
     assert.equal((await fetch(`${admin}/invocations/${killMe.invocationId}/purge`, { method: "PATCH" })).status, 404);
     assert.equal((await fetch(`${admin}/invocations/garbage/cancel`, { method: "PATCH" })).status, 400);
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseDuration } from "../../src/ingress/http-util.ts";
+import { parseDuration } from "../../src/common/http-util.ts";
 
 describe("delay parsing", () => {
   it("accepts ISO-8601 durations and humantime", () => {

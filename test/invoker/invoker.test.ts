@@ -139,7 +139,7 @@ describe("invoker: retries, give-up and the inactivity timeout", () => {
   it("asks an idle invocation to suspend after the inactivity timeout and resumes it on completion", async () => {
     const send = await callJson(ingress, "/Flaky/waitForApproval/send", "idle");
     const { invocationId } = (await send.json()) as { invocationId: InvocationId };
-    await eventually(() => node.status(invocationId)?.status === "suspended", 10_000, "invocation to suspend");
+    await eventually(() => node.dispatcher.status(invocationId)?.status === "suspended", 10_000, "invocation to suspend");
     const id = awakeables.get("idle")!;
     assert.equal((await fetch(`${ingress}/restate/awakeables/${id}/resolve`, { method: "POST", body: '"ok"' })).status, 202);
     const out = await fetch(`${ingress}/restate/invocation/${invocationId}/attach`);

@@ -1,7 +1,7 @@
-import { createClient, RpcChannel, type ServiceClient } from "../../src/cluster/transport/client.ts";
-import { LogServer as LogServerService } from "../../src/cluster/transport/gen/log_server_pb.ts";
-import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
-import { replicatedLogletId, type ReplicatedLogletParams } from "../../src/bifrost/replicated/params.ts";
+import { createClient, RpcChannel, type ServiceClient } from "../../src/net/client.ts";
+import { LogServer as LogServerService } from "../../src/net/gen/log_server_pb.ts";
+import { toWireNodeId } from "../../src/net/node-id.ts";
+import { replicatedLogletId, type ReplicatedLogletParams } from "../../src/net/loglet-params.ts";
 import { decodeDocument, encodeDocument, METADATA_KEYS, type Logs, type NodeConfig, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { LogId, Lsn, PlainNodeId, type GenerationalNodeId } from "../../src/types/ids.ts";

@@ -3,14 +3,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SealedError } from "../../src/bifrost/loglet.ts";
-import { toWireNodeId } from "../../src/cluster/transport/node-id.ts";
+import { toWireNodeId } from "../../src/net/node-id.ts";
 import {
   DataDirOwnershipError,
   FencedNodeError,
   NotWritableError,
   StaleSequencerError,
   UnknownLogletError,
-} from "../../src/log-server/errors.ts";
+} from "../../src/net/log-server-errors.ts";
 import { LogServer } from "../../src/log-server/log-server.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { CorruptionError } from "../../src/types/errors.ts";

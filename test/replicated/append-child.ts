@@ -8,8 +8,8 @@
 import { BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
 import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
 import { rootLogger } from "../../src/common/logger.ts";
-import { NodeDirectory } from "../../src/cluster/transport/node-directory.ts";
-import { RemoteMetadataStore } from "../../src/cluster/transport/metadata-service.ts";
+import { NodeDirectory } from "../../src/net/node-directory.ts";
+import { RemoteMetadataStore } from "../../src/net/metadata-service.ts";
 import { LogId, PlainNodeId } from "../../src/types/ids.ts";
 
 const [address, nodeId, generation, logId, concurrency, maxAppends] = process.argv.slice(2);

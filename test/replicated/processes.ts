@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { metadataServiceImpl } from "../../src/cluster/transport/metadata-service.ts";
-import { MetadataService } from "../../src/cluster/transport/gen/metadata_pb.ts";
-import { RpcServer } from "../../src/cluster/transport/server.ts";
+import { metadataServiceImpl } from "../../src/net/metadata-service.ts";
+import { MetadataService } from "../../src/net/gen/metadata_pb.ts";
+import { RpcServer } from "../../src/net/server.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

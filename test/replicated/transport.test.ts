@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { createClient, RpcChannel } from "../../src/cluster/transport/client.ts";
-import { PeerUnavailableError, registerWireError, RemoteError, RpcTimeoutError, UnknownMethodError } from "../../src/cluster/transport/errors.ts";
-import { LogServer as LogServerService } from "../../src/cluster/transport/gen/log_server_pb.ts";
-import { MetadataService } from "../../src/cluster/transport/gen/metadata_pb.ts";
-import { metadataServiceImpl, RemoteMetadataStore } from "../../src/cluster/transport/metadata-service.ts";
-import { RpcServer, type ServiceImpl } from "../../src/cluster/transport/server.ts";
+import { createClient, RpcChannel } from "../../src/net/client.ts";
+import { PeerUnavailableError, registerWireError, RemoteError, RpcTimeoutError, UnknownMethodError } from "../../src/net/errors.ts";
+import { LogServer as LogServerService } from "../../src/net/gen/log_server_pb.ts";
+import { MetadataService } from "../../src/net/gen/metadata_pb.ts";
+import { metadataServiceImpl, RemoteMetadataStore } from "../../src/net/metadata-service.ts";
+import { RpcServer, type ServiceImpl } from "../../src/net/server.ts";
 import { rootLogger } from "../../src/common/logger.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { PreconditionFailedError } from "../../src/metadata/metadata-store.ts";

@@ -17,7 +17,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import type { SchemaView } from "../schema.ts";
+import type { SchemaView } from "../../schema/schema.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import type { PartitionStore } from "../../storage/partition-store.ts";
 import type { InvocationId } from "../../types/ids.ts";

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
-import type { SchemaView } from "../schema.ts";
-import type { InvocationStatus, InvocationTarget, JournalEntry } from "../../partition/invocation.ts";
+import type { SchemaView } from "../../schema/schema.ts";
+import type { InvocationStatus, InvocationTarget, JournalEntry } from "../../types/invocation.ts";
 import { partitionKeyForKey } from "../../partition/routing.ts";
 import { messageTypeName, isCommandType, isNotificationType } from "../../protocol/message-type.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";

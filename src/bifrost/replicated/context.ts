@@ -2,7 +2,7 @@ import type { Logger } from "../../common/logger.ts";
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import type { LogServers } from "./log-servers.ts";
-import type { ReplicatedLogletParams } from "./params.ts";
+import type { ReplicatedLogletParams } from "../../net/loglet-params.ts";
 
 export interface ReplicatedTimeouts {
   /** One Store/Seal/Info/Digest/Trim call. */

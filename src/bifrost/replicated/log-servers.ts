@@ -1,11 +1,16 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient, type ServiceClient } from "../../cluster/transport/client.ts";
-import type { NodeConnections } from "../../cluster/transport/connections.ts";
-import { LogServer, type RequestHeaderSchema } from "../../cluster/transport/gen/log_server_pb.ts";
-import { toWireNodeId } from "../../cluster/transport/node-id.ts";
+import { createClient, type ServiceClient } from "../../net/client.ts";
+import type { NodeConnections } from "../../net/connections.ts";
+import { LogServer, type RequestHeaderSchema } from "../../net/gen/log_server_pb.ts";
+import { toWireNodeId } from "../../net/node-id.ts";
 import type { GenerationalNodeId, PlainNodeId } from "../../types/ids.ts";
-// Registers the log server's error codes, so its refusals arrive here as their classes (SealedError, ...).
-import "../../log-server/errors.ts";
+// Registers the log server's error codes, so its refusals arrive here as their classes.
+import "../../net/log-server-errors.ts";
+import { registerWireError } from "../../net/errors.ts";
+import { SealedError } from "../loglet.ts";
+
+// A sealed loglet is Bifrost's own error; the log server sends its code, the client rebuilds it here.
+registerWireError("loglet_sealed", SealedError);
 
 export type LogServerClient = ServiceClient<typeof LogServer>;
 

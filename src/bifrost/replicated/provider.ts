@@ -1,10 +1,10 @@
 import { rootLogger, type Logger } from "../../common/logger.ts";
-import type { NodeConnections } from "../../cluster/transport/connections.ts";
+import type { NodeConnections } from "../../net/connections.ts";
 import type { SegmentConfig } from "../../metadata/documents.ts";
 import type { GenerationalNodeId, LogId } from "../../types/ids.ts";
 import type { LogletProvider } from "../loglet-provider.ts";
 import { LogServers } from "./log-servers.ts";
-import { parseReplicatedParams, replicatedLogletId } from "./params.ts";
+import { parseReplicatedParams, replicatedLogletId } from "../../net/loglet-params.ts";
 import { ReplicatedLoglet, type ReplicatedLogletOptions } from "./replicated-loglet.ts";
 
 export interface ReplicatedProviderOptions extends ReplicatedLogletOptions {

@@ -1,13 +1,13 @@
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
+import type { LogletState } from "../../net/gen/log_server_pb.ts";
 import type { Logger } from "../../common/logger.ts";
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, type Loglet, type LogletEntry, type LogletTail } from "../loglet.ts";
 import { backoffMs, DEFAULT_TIMEOUTS, LogletClosedError, noteFailure, type LogletContext, type ReplicatedTimeouts } from "./context.ts";
 import { spreadOrder, type LogServers } from "./log-servers.ts";
-import { sealQuorum, type ReplicatedLogletParams } from "./params.ts";
+import { sealQuorum, type ReplicatedLogletParams } from "../../net/loglet-params.ts";
 import { collectRecords, RecordUnavailableError } from "./records.ts";
 import { determineSealedTail, sealOnServers } from "./seal.ts";
 import { Sequencer } from "./sequencer.ts";

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { LogletState } from "../../cluster/transport/gen/log_server_pb.ts";
-import { FencedNodeError } from "../../log-server/errors.ts";
+import type { LogletState } from "../../net/gen/log_server_pb.ts";
+import { FencedNodeError } from "../../net/log-server-errors.ts";
 import { RepriseError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
-import { sealQuorum } from "./params.ts";
+import { sealQuorum } from "../../net/loglet-params.ts";
 import { collectRecords } from "./records.ts";
 
 const DIGEST_CHUNK = 1 << 16;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { toWireNodeId } from "../../cluster/transport/node-id.ts";
-import { FencedNodeError, StaleSequencerError } from "../../log-server/errors.ts";
+import { toWireNodeId } from "../../net/node-id.ts";
+import { FencedNodeError, StaleSequencerError } from "../../net/log-server-errors.ts";
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, SealedError } from "../loglet.ts";
 import { TailCache } from "../tail-cache.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
 import { spreadOrder } from "./log-servers.ts";
-import { sealQuorum } from "./params.ts";
+import { sealQuorum } from "../../net/loglet-params.ts";
 
 interface Append {
   readonly payloads: readonly Uint8Array[];

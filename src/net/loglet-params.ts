@@ -1,6 +1,6 @@
-import type { Logs, NodesConfiguration, SegmentConfig } from "../../metadata/documents.ts";
-import { BadRequestError, UnavailableError } from "../../types/errors.ts";
-import { PlainNodeId, type GenerationalNodeId, type LogId } from "../../types/ids.ts";
+import type { Logs, NodesConfiguration, SegmentConfig } from "../metadata/documents.ts";
+import { BadRequestError, UnavailableError } from "../types/errors.ts";
+import { PlainNodeId, type GenerationalNodeId, type LogId } from "../types/ids.ts";
 
 /** `SegmentConfig.params` of a replicated segment. */
 export interface ReplicatedLogletParams {

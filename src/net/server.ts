@@ -2,8 +2,8 @@ import { createServer, type Http2Server, type Http2Session, type ServerHttp2Stre
 import type { AddressInfo } from "node:net";
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { rootLogger, type Logger } from "../../common/logger.ts";
-import { PayloadTooLargeError, RepriseError, errorMessage } from "../../types/errors.ts";
+import { rootLogger, type Logger } from "../common/logger.ts";
+import { PayloadTooLargeError, RepriseError, errorMessage } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { InternalRpcError, UnknownMethodError } from "./errors.ts";
 

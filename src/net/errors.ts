@@ -1,4 +1,4 @@
-import { RepriseError, UnavailableError } from "../../types/errors.ts";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
 
 /** A peer answered with an error code this process has no class registered for. */
 export class RemoteError extends RepriseError {

@@ -1,4 +1,4 @@
-import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
+import type { InvocationId, LeaderEpoch } from "./ids.ts";
 
 export type ServiceType = "SERVICE" | "VIRTUAL_OBJECT" | "WORKFLOW";
 export type HandlerType = "EXCLUSIVE" | "SHARED" | "WORKFLOW";

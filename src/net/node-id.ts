@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { PlainNodeId, type GenerationalNodeId } from "../../types/ids.ts";
+import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
 import type { GenerationalNodeIdSchema } from "./gen/transport_pb.ts";
 
 type WireNodeId = { readonly id: number; readonly generation: number };

@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
-import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { BifrostImpl, type BifrostOptions } from "./bifrost-impl.ts";
-import { LocalLogletProvider } from "./local/provider.ts";
-import type { LocalLogletOptions } from "./local/local-loglet.ts";
+import type { MetadataStore } from "../../metadata/metadata-store.ts";
+import { BifrostImpl, type BifrostOptions } from "../bifrost-impl.ts";
+import { LocalLogletProvider } from "./provider.ts";
+import type { LocalLogletOptions } from "./local-loglet.ts";
 
 /**
  * Single-node Bifrost: every segment is a local loglet under `dir` (normally `<base-dir>/bifrost`),

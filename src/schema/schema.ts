@@ -1,4 +1,4 @@
-import type { HandlerType, InvocationTarget, ServiceType } from "../partition/invocation.ts";
+import type { HandlerType, InvocationTarget, ServiceType } from "../types/invocation.ts";
 import { NotFoundError, BadRequestError } from "../types/errors.ts";
 
 export type ProtocolMode = "BIDI_STREAM" | "REQUEST_RESPONSE";

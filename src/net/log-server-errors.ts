@@ -1,5 +1,4 @@
-import { SealedError } from "../bifrost/loglet.ts";
-import { registerWireError } from "../cluster/transport/errors.ts";
+import { registerWireError } from "./errors.ts";
 import { CorruptionError, RepriseError, UnavailableError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
 
@@ -57,7 +56,6 @@ export class LogServerClosedError extends UnavailableError {
   }
 }
 
-registerWireError("loglet_sealed", SealedError);
 registerWireError("corruption", CorruptionError);
 registerWireError("unknown_loglet", UnknownLogletError);
 registerWireError("stale_sequencer", StaleSequencerError);

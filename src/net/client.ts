@@ -1,7 +1,7 @@
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import type { RepriseError } from "../../types/errors.ts";
+import type { RepriseError } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER } from "./server.ts";

@@ -1,8 +1,8 @@
-import type { Logger } from "../../common/logger.ts";
-import { decodeDocument, METADATA_KEYS, type NodesConfiguration } from "../../metadata/documents.ts";
-import type { MetadataStore } from "../../metadata/metadata-store.ts";
-import { UnavailableError, errorMessage } from "../../types/errors.ts";
-import type { PlainNodeId } from "../../types/ids.ts";
+import type { Logger } from "../common/logger.ts";
+import { decodeDocument, METADATA_KEYS, type NodesConfiguration } from "../metadata/documents.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { UnavailableError, errorMessage } from "../types/errors.ts";
+import type { PlainNodeId } from "../types/ids.ts";
 import { NodeConnections } from "./connections.ts";
 
 export class UnknownNodeError extends UnavailableError {

@@ -1,4 +1,4 @@
-import type { PlainNodeId } from "../../types/ids.ts";
+import type { PlainNodeId } from "../types/ids.ts";
 import { RpcChannel } from "./client.ts";
 
 /** Resolves a node's advertised RPC address (`host:port`) at connect time; throws if the node is unknown. */

@@ -1,15 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "../../common/logger.ts";
+import type { Logger } from "../common/logger.ts";
 import {
   PreconditionFailedError,
   type MetadataStore,
   type MetadataWatchEvent,
   type Precondition,
   type VersionedValue,
-} from "../../metadata/metadata-store.ts";
-import { errorMessage } from "../../types/errors.ts";
-import { Version } from "../../types/ids.ts";
+} from "../metadata/metadata-store.ts";
+import { errorMessage } from "../types/errors.ts";
+import { Version } from "../types/ids.ts";
 import { createClient, RpcChannel, type ServiceClient } from "./client.ts";
 import {
   MetadataService,
