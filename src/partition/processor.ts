@@ -151,7 +151,7 @@ export class PartitionProcessor {
       store.write((tx) => {
         for (const entry of entries) {
           // Records below a trim point are already reflected in the snapshot this store came from.
-          if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload), effects);
+          if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
         }
         tx.setAppliedLsn(upTo);
       });
@@ -243,7 +243,7 @@ export class PartitionProcessor {
     const leader = this.leader;
     if (!leader || this.shippingOutbox.has(seq)) return;
     this.shippingOutbox.add(seq);
-    const msg = decodeOutboxMessage(message);
+    const msg = decodeOutboxMessage(message, seq);
     const targetId = outboxDestination(msg);
     const targetLog = this.o.router.logOf(this.o.router.partitionOf(targetId));
     const env: Envelope = { header: { ts: Date.now() }, command: msg };

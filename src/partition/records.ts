@@ -1,144 +1,100 @@
 import { Packr } from "msgpackr";
+import { crc32 } from "node:zlib";
 import { CorruptionError } from "../types/errors.ts";
-import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
-import type {
-  ResponseVia,
-  AwaitingOn,
-  Header,
-  InvocationResult,
-  InvocationTarget,
-  ResponseSink,
-  SignalId,
-  SignalResult,
-} from "../types/invocation.ts";
+import type { Lsn } from "../types/ids.ts";
+import { checkEnvelope, checkOutboxMessage, ShapeError } from "./record-shape.ts";
+import type { Envelope, OutboxMessage } from "./record-types.ts";
+
+export type * from "./record-types.ts";
+export { outboxDestination } from "./record-types.ts";
 
 /**
- * Every record carries the proposer's wall-clock time. Apply code takes all timestamps from here,
- * so a replica or a replay derives exactly the same rows.
+ * Bytes of a partition log record and of an outbox entry (docs/architecture.md, "Record format"):
+ *
+ *   [u8 format version][u8 kind][u32 LE crc32 of the body][body: msgpack]
+ *
+ * The version lets a future Reprise change the body while an older one refuses what it cannot read
+ * instead of misreading it; the kind keeps an outbox entry from ever being applied as a log record;
+ * the checksum catches a damaged body that msgpack would still decode. Loglets checksum their own
+ * frames too, but a record also travels through log servers, caches and the outbox table.
  */
-export interface RecordHeader {
-  /** Milliseconds since the Unix epoch, read once by the proposer. */
-  readonly ts: number;
-  /** Leader epoch of the proposer for leader-only records (invoker effects, timers, outbox). */
-  readonly epoch?: LeaderEpoch;
+export const RECORD_FORMAT_VERSION = 1;
+const HEADER_BYTES = 6;
+
+const enum RecordKind {
+  LogRecord = 1,
+  OutboxMessage = 2,
 }
 
-export interface InvokeRequest {
-  readonly id: InvocationId;
-  readonly target: InvocationTarget;
-  readonly argument: Uint8Array;
-  readonly headers: readonly Header[];
-  readonly responseSink?: ResponseSink;
-  readonly idempotencyKey?: string;
-  readonly invokedBy?: InvocationId;
-  /** When set and in the future (compared with the record's ts), the invocation is delayed. */
-  readonly executionTime?: number;
-  /** Decimal u64 seed for the SDK's deterministic RNG. */
-  readonly randomSeed: string;
-  readonly completionRetentionMs?: number;
+/** A record or outbox entry failed its checksum or its shape check. */
+export class CorruptRecordError extends CorruptionError {
+  constructor(where: string, reason: string) {
+    super(`${where} is corrupt: ${reason}`, "corrupt_record");
+  }
 }
 
-/**
- * What the proposer resolved for the callee of a Call / OneWayCall command: the new invocation id
- * and seed it chose and the target's type from the schema, or why the target cannot be called.
- */
-export type CalleeAssignment =
-  | {
-      readonly invocationId: InvocationId;
-      readonly randomSeed: string;
-      readonly target: Omit<InvocationTarget, "key">;
-      readonly completionRetentionMs?: number;
-    }
-  | { readonly error: { readonly code: number; readonly message: string } };
-
-export type Command =
-  | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }
-  | { readonly t: "invoke"; readonly request: InvokeRequest }
-  /** A command message the SDK sent, in SDK order: `commandIndex` must equal the stored command count. */
-  | {
-      readonly t: "journal-command";
-      readonly id: InvocationId;
-      readonly commandIndex: number;
-      readonly msgType: number;
-      readonly payload: Uint8Array;
-      readonly callee?: CalleeAssignment;
-    }
-  | { readonly t: "run-completion"; readonly id: InvocationId; readonly completionId: number; readonly result: InvocationResult }
-  | { readonly t: "suspend"; readonly id: InvocationId; readonly commandCount: number; readonly awaiting: AwaitingOn }
-  | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
-  /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
-  | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
-  | InvocationResponse
-  | { readonly t: "timer-fired"; readonly key: string }
-  | { readonly t: "outbox-shipped"; readonly seq: number }
-  | SignalCommand
-  | AttachCommand
-  /** Operator requests through the admin API. */
-  | { readonly t: "cancel"; readonly id: InvocationId }
-  | { readonly t: "kill"; readonly id: InvocationId }
-  | { readonly t: "purge"; readonly id: InvocationId };
-
-/** The result of `target`'s call (or attach / output request), for its journal at `completionId`. */
-export type InvocationResponse = {
-  readonly t: "invocation-response";
-  readonly target: InvocationId;
-  readonly completionId: number;
-  readonly result: InvocationResult;
-  readonly via?: ResponseVia;
-  /** Set for answers to GetInvocationOutput: the target had no result yet. */
-  readonly notReady?: boolean;
-};
-
-/** A signal (awakeable completion, cancellation, named signal) for an invocation. */
-export type SignalCommand = { readonly t: "signal"; readonly target: InvocationId; readonly signal: SignalId; readonly result: SignalResult };
-
-/**
- * Another invocation wants `target`'s result: "attach" waits for it, "output" answers right away
- * (with "not ready" while the target still runs).
- */
-export type AttachCommand = {
-  readonly t: "attach";
-  readonly target: InvocationId;
-  readonly caller: InvocationId;
-  readonly completionId: number;
-  readonly via: "attach" | "output";
-};
-
-export interface Envelope {
-  readonly header: RecordHeader;
-  readonly command: Command;
+/** Written by a Reprise with a newer record format: this one must not guess at its meaning. */
+export class UnsupportedRecordVersionError extends CorruptionError {
+  constructor(where: string, version: number) {
+    super(
+      `${where} has record format version ${version}; this Reprise reads version ${RECORD_FORMAT_VERSION} only (upgrade it to read this log)`,
+      "unsupported_record_version",
+    );
+  }
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-export function encodeEnvelope(e: Envelope): Uint8Array {
-  return packr.pack(e);
+function encode(kind: RecordKind, value: unknown): Uint8Array {
+  const body = packr.pack(value);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  out[0] = RECORD_FORMAT_VERSION;
+  out[1] = kind;
+  out.writeUInt32LE(crc32(body), 2);
+  body.copy(out, HEADER_BYTES);
+  return out;
 }
 
-export function decodeEnvelope(bytes: Uint8Array): Envelope {
+function decode(kind: RecordKind, bytes: Uint8Array, where: string): unknown {
+  if (bytes.length < HEADER_BYTES) throw new CorruptRecordError(where, `${bytes.length} bytes is shorter than the record header`);
+  if (bytes[0] !== RECORD_FORMAT_VERSION) throw new UnsupportedRecordVersionError(where, bytes[0]);
+  if (bytes[1] !== kind) throw new CorruptRecordError(where, `kind ${bytes[1]}, expected ${kind}`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const body = buf.subarray(HEADER_BYTES);
+  if (crc32(body) !== buf.readUInt32LE(2)) throw new CorruptRecordError(where, "checksum mismatch");
   try {
-    return packr.unpack(bytes) as Envelope;
-  } catch (err) {
-    throw new CorruptionError(`undecodable log record: ${(err as Error).message}`);
+    return packr.unpack(body);
+  } catch (e) {
+    throw new CorruptRecordError(where, (e as Error).message);
   }
 }
 
-/** Messages a partition's leader ships to some partition's log (possibly its own) via the outbox. */
-export type OutboxMessage =
-  | { readonly t: "invoke"; readonly request: InvokeRequest }
-  | InvocationResponse
-  | SignalCommand
-  | AttachCommand;
+function checked<T>(check: (v: unknown) => asserts v is T, value: unknown, where: string): T {
+  try {
+    check(value);
+  } catch (e) {
+    if (e instanceof ShapeError) throw new CorruptRecordError(where, e.message);
+    throw e;
+  }
+  return value;
+}
 
-/** The invocation an outbox message must reach; its partition's log is where it is appended. */
-export function outboxDestination(m: OutboxMessage): InvocationId {
-  return m.t === "invoke" ? m.request.id : m.target;
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return encode(RecordKind.LogRecord, e);
+}
+
+/** Decodes and checks the record at `lsn` of a partition log; damage or an unknown version throws. */
+export function decodeEnvelope(bytes: Uint8Array, lsn: Lsn): Envelope {
+  const where = `log record at LSN ${lsn}`;
+  return checked(checkEnvelope, decode(RecordKind.LogRecord, bytes, where), where);
 }
 
 export function encodeOutboxMessage(m: OutboxMessage): Uint8Array {
-  return packr.pack(m);
+  return encode(RecordKind.OutboxMessage, m);
 }
 
-export function decodeOutboxMessage(bytes: Uint8Array): OutboxMessage {
-  return packr.unpack(bytes) as OutboxMessage;
+/** Decodes and checks outbox entry `seq`; damage or an unknown version throws. */
+export function decodeOutboxMessage(bytes: Uint8Array, seq: number): OutboxMessage {
+  const where = `outbox entry ${seq}`;
+  return checked(checkOutboxMessage, decode(RecordKind.OutboxMessage, bytes, where), where);
 }

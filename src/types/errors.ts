@@ -53,8 +53,8 @@ export class UnavailableError extends RepriseError {
 
 /** Stored data failed its checksum or could not be decoded. */
 export class CorruptionError extends RepriseError {
-  constructor(message: string) {
-    super("corruption", message, false, 500);
+  constructor(message: string, code = "corruption") {
+    super(code, message, false, 500);
   }
 }
 

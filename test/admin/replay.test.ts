@@ -123,7 +123,7 @@ async function rebuild(bifrost: Bifrost, logId: LogId, upTo: Lsn): Promise<Parti
     store.write((tx) => {
       for (const entry of entries) {
         assert.ok(!isTrimGap(entry), "the test log is never trimmed");
-        sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload), effects);
+        sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
       }
     });
     next = entries.at(-1)!.lsn + 1;

@@ -1,0 +1,123 @@
+// The commands a partition's log carries, as TypeScript types. Their bytes on the log (version,
+// checksum, msgpack body) and the checks a decoder makes are in record-codec.ts; records.ts is the
+// one module other layers import.
+import type { InvocationId, LeaderEpoch } from "../types/ids.ts";
+import type {
+  ResponseVia,
+  AwaitingOn,
+  Header,
+  InvocationResult,
+  InvocationTarget,
+  ResponseSink,
+  SignalId,
+  SignalResult,
+} from "../types/invocation.ts";
+
+/**
+ * Every record carries the proposer's wall-clock time. Apply code takes all timestamps from here,
+ * so a replica or a replay derives exactly the same rows.
+ */
+export interface RecordHeader {
+  /** Milliseconds since the Unix epoch, read once by the proposer. */
+  readonly ts: number;
+  /** Leader epoch of the proposer for leader-only records (invoker effects, timers, outbox). */
+  readonly epoch?: LeaderEpoch;
+}
+
+export interface InvokeRequest {
+  readonly id: InvocationId;
+  readonly target: InvocationTarget;
+  readonly argument: Uint8Array;
+  readonly headers: readonly Header[];
+  readonly responseSink?: ResponseSink;
+  readonly idempotencyKey?: string;
+  readonly invokedBy?: InvocationId;
+  /** When set and in the future (compared with the record's ts), the invocation is delayed. */
+  readonly executionTime?: number;
+  /** Decimal u64 seed for the SDK's deterministic RNG. */
+  readonly randomSeed: string;
+  readonly completionRetentionMs?: number;
+}
+
+/**
+ * What the proposer resolved for the callee of a Call / OneWayCall command: the new invocation id
+ * and seed it chose and the target's type from the schema, or why the target cannot be called.
+ */
+export type CalleeAssignment =
+  | {
+      readonly invocationId: InvocationId;
+      readonly randomSeed: string;
+      readonly target: Omit<InvocationTarget, "key">;
+      readonly completionRetentionMs?: number;
+    }
+  | { readonly error: { readonly code: number; readonly message: string } };
+
+export type Command =
+  | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }
+  | { readonly t: "invoke"; readonly request: InvokeRequest }
+  /** A command message the SDK sent, in SDK order: `commandIndex` must equal the stored command count. */
+  | {
+      readonly t: "journal-command";
+      readonly id: InvocationId;
+      readonly commandIndex: number;
+      readonly msgType: number;
+      readonly payload: Uint8Array;
+      readonly callee?: CalleeAssignment;
+    }
+  | { readonly t: "run-completion"; readonly id: InvocationId; readonly completionId: number; readonly result: InvocationResult }
+  | { readonly t: "suspend"; readonly id: InvocationId; readonly commandCount: number; readonly awaiting: AwaitingOn }
+  | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
+  /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
+  | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
+  | InvocationResponse
+  | { readonly t: "timer-fired"; readonly key: string }
+  | { readonly t: "outbox-shipped"; readonly seq: number }
+  | SignalCommand
+  | AttachCommand
+  /** Operator requests through the admin API. */
+  | { readonly t: "cancel"; readonly id: InvocationId }
+  | { readonly t: "kill"; readonly id: InvocationId }
+  | { readonly t: "purge"; readonly id: InvocationId };
+
+/** The result of `target`'s call (or attach / output request), for its journal at `completionId`. */
+export type InvocationResponse = {
+  readonly t: "invocation-response";
+  readonly target: InvocationId;
+  readonly completionId: number;
+  readonly result: InvocationResult;
+  readonly via?: ResponseVia;
+  /** Set for answers to GetInvocationOutput: the target had no result yet. */
+  readonly notReady?: boolean;
+};
+
+/** A signal (awakeable completion, cancellation, named signal) for an invocation. */
+export type SignalCommand = { readonly t: "signal"; readonly target: InvocationId; readonly signal: SignalId; readonly result: SignalResult };
+
+/**
+ * Another invocation wants `target`'s result: "attach" waits for it, "output" answers right away
+ * (with "not ready" while the target still runs).
+ */
+export type AttachCommand = {
+  readonly t: "attach";
+  readonly target: InvocationId;
+  readonly caller: InvocationId;
+  readonly completionId: number;
+  readonly via: "attach" | "output";
+};
+
+export interface Envelope {
+  readonly header: RecordHeader;
+  readonly command: Command;
+}
+
+/** Messages a partition's leader ships to some partition's log (possibly its own) via the outbox. */
+export type OutboxMessage =
+  | { readonly t: "invoke"; readonly request: InvokeRequest }
+  | InvocationResponse
+  | SignalCommand
+  | AttachCommand;
+
+/** The invocation an outbox message must reach; its partition's log is where it is appended. */
+export function outboxDestination(m: OutboxMessage): InvocationId {
+  return m.t === "invoke" ? m.request.id : m.target;
+}

@@ -1,0 +1,115 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CorruptionError } from "../../src/types/errors.ts";
+import { Lsn, LeaderEpoch, PartitionKey, newInvocationId } from "../../src/types/ids.ts";
+import {
+  CorruptRecordError,
+  RECORD_FORMAT_VERSION,
+  UnsupportedRecordVersionError,
+  decodeEnvelope,
+  decodeOutboxMessage,
+  encodeEnvelope,
+  encodeOutboxMessage,
+  type Envelope,
+  type OutboxMessage,
+} from "../../src/partition/records.ts";
+import { Packr } from "msgpackr";
+import { crc32 as zlibCrc } from "node:zlib";
+
+const id = newInvocationId(PartitionKey(7n), new Uint8Array(16).fill(1));
+const envelope: Envelope = {
+  header: { ts: 1_764_000_000_123, epoch: LeaderEpoch(3) },
+  command: {
+    t: "invoke",
+    request: {
+      id,
+      target: { service: "Counter", handler: "add", key: "k", serviceType: "VIRTUAL_OBJECT", handlerType: "EXCLUSIVE" },
+      argument: new Uint8Array([1, 2, 3]),
+      headers: [{ key: "x-a", value: "b" }],
+      responseSink: { kind: "ingress", nodeId: 1 },
+      idempotencyKey: "idem",
+      randomSeed: "12345678901234567890",
+    },
+  },
+};
+
+test("a log record round-trips with its version byte first", () => {
+  const bytes = encodeEnvelope(envelope);
+  assert.equal(bytes[0], RECORD_FORMAT_VERSION);
+  const back = decodeEnvelope(bytes, Lsn(5));
+  assert.equal(back.header.ts, envelope.header.ts);
+  assert.equal(back.header.epoch, 3);
+  assert.equal(back.command.t, "invoke");
+  assert.deepEqual(Buffer.from((back.command as Extract<Envelope["command"], { t: "invoke" }>).request.argument), Buffer.from([1, 2, 3]));
+});
+
+test("every flipped byte of a record is refused with an error naming the LSN", () => {
+  const bytes = encodeEnvelope(envelope);
+  for (let i = 0; i < bytes.length; i++) {
+    const damaged = Uint8Array.from(bytes);
+    damaged[i] ^= 0x10;
+    assert.throws(
+      () => decodeEnvelope(damaged, Lsn(42)),
+      (e: unknown) => e instanceof CorruptionError && /LSN 42\b/.test((e as Error).message),
+      `flipping byte ${i} went unnoticed`,
+    );
+  }
+});
+
+test("a record of an unknown format version is refused, naming the version and the LSN", () => {
+  const bytes = encodeEnvelope(envelope);
+  bytes[0] = RECORD_FORMAT_VERSION + 1;
+  assert.throws(() => decodeEnvelope(bytes, Lsn(9)), (e: unknown) => {
+    assert.ok(e instanceof UnsupportedRecordVersionError);
+    assert.equal(e.code, "unsupported_record_version");
+    assert.equal(e.retryable, false);
+    assert.match(e.message, /LSN 9\b.*version 2/);
+    return true;
+  });
+});
+
+test("a truncated record is refused", () => {
+  const bytes = encodeEnvelope(envelope);
+  assert.throws(() => decodeEnvelope(bytes.subarray(0, 4), Lsn(3)), CorruptRecordError);
+  assert.throws(() => decodeEnvelope(bytes.subarray(0, bytes.length - 1), Lsn(3)), CorruptRecordError);
+});
+
+/** Bytes with a valid header and checksum around an arbitrary msgpack body, as a buggy writer would make. */
+function withValidFrame(body: unknown, kind = 1): Uint8Array {
+  const packed = new Packr({ useRecords: false, moreTypes: false }).pack(body);
+  const out = Buffer.alloc(6 + packed.length);
+  out[0] = RECORD_FORMAT_VERSION;
+  out[1] = kind;
+  out.writeUInt32LE(zlibCrc(packed), 2);
+  packed.copy(out, 6);
+  return out;
+}
+test("a well-framed record of the wrong shape is refused, naming the field", () => {
+  const cases: [unknown, RegExp][] = [
+    [{ header: { ts: 1 }, command: { t: "no-such-command" } }, /record\.command\.t/],
+    [{ header: { ts: "yesterday" }, command: { t: "kill", id } }, /record\.header\.ts: expected number, found string/],
+    [{ header: { ts: 1 }, command: { t: "kill" } }, /record\.command\.id: expected string, found undefined/],
+    [{ header: { ts: 1 }, command: { t: "run-completion", id, completionId: 1, result: { kind: "maybe" } } }, /record\.command\.result\.kind/],
+    [{ header: { ts: 1 }, command: { ...envelope.command, request: { ...(envelope.command as { request: object }).request, argument: "text" } } }, /request\.argument: expected bytes/],
+    [[1, 2, 3], /record: expected object, found array/],
+  ];
+  for (const [body, message] of cases) {
+    assert.throws(() => decodeEnvelope(withValidFrame(body), Lsn(77)), (e: unknown) => {
+      assert.ok(e instanceof CorruptRecordError, String(e));
+      assert.match(e.message, /LSN 77\b/);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
+
+test("outbox entries are versioned and checked too, and are never taken for log records", () => {
+  const message: OutboxMessage = { t: "attach", target: id, caller: id, completionId: 2, via: "output" };
+  const bytes = encodeOutboxMessage(message);
+  assert.deepEqual(decodeOutboxMessage(bytes, 4), message);
+  assert.throws(() => decodeEnvelope(bytes, Lsn(1)), /LSN 1\b.*kind 2/);
+  assert.throws(() => decodeOutboxMessage(encodeEnvelope(envelope), 4), /outbox entry 4\b.*kind 1/);
+  const damaged = Uint8Array.from(bytes);
+  damaged[damaged.length - 1] ^= 1;
+  assert.throws(() => decodeOutboxMessage(damaged, 4), (e: unknown) => e instanceof CorruptRecordError && /outbox entry 4/.test((e as Error).message));
+});
