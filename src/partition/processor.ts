@@ -60,7 +60,9 @@ export class PartitionProcessor {
   private readonly timers: TimerQueue;
   private readonly log: Logger;
   private readonly abort = new AbortController();
-  private appliedWaiters: { lsn: Lsn; resolve: () => void }[] = [];
+  private appliedWaiters: { lsn: Lsn; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Why applying stopped for good (a record that cannot be applied); the processor never skips it. */
+  private halted: Error | null = null;
   /** Mirrors the store's applied LSN; only the apply loop changes either. */
   private applied: Lsn;
   private myEpoch: LeaderEpoch | null = null;
@@ -124,7 +126,8 @@ export class PartitionProcessor {
 
   whenApplied(lsn: Lsn): Promise<void> {
     if (this.appliedLsn >= lsn) return Promise.resolve();
-    return new Promise((resolve) => this.appliedWaiters.push({ lsn, resolve }));
+    if (this.halted) return Promise.reject(this.halted);
+    return new Promise((resolve, reject) => this.appliedWaiters.push({ lsn, resolve, reject }));
   }
 
   private async followLog(): Promise<void> {
@@ -148,13 +151,19 @@ export class PartitionProcessor {
       const effects: Effect[] = [];
       const last = entries[entries.length - 1];
       const upTo = Lsn(isTrimGap(last) ? last.trimGapTo : last.lsn);
-      store.write((tx) => {
-        for (const entry of entries) {
-          // Records below a trim point are already reflected in the snapshot this store came from.
-          if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
-        }
-        tx.setAppliedLsn(upTo);
-      });
+      try {
+        store.write((tx) => {
+          for (const entry of entries) {
+            // Records below a trim point are already reflected in the snapshot this store came from.
+            if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
+          }
+          tx.setAppliedLsn(upTo);
+        });
+      } catch (e) {
+        // The batch rolled back. Skipping the record would make this replica diverge from every
+        // other one, so the partition stops here and says why.
+        return this.halt(e as Error);
+      }
       this.applied = upTo;
       this.handleEffects(effects);
       const applied = upTo;
@@ -162,6 +171,14 @@ export class PartitionProcessor {
       this.appliedWaiters = this.appliedWaiters.filter((w) => w.lsn > applied);
       for (const w of ready) w.resolve();
     }
+  }
+
+  private halt(e: Error): void {
+    this.halted = e;
+    this.log.error({ err: errorMessage(e), appliedLsn: this.applied }, "partition processor halted: a record cannot be applied");
+    this.stepDown();
+    for (const w of this.appliedWaiters) w.reject(e);
+    this.appliedWaiters = [];
   }
 
   private handleEffects(effects: Effect[]): void {
