@@ -92,6 +92,11 @@ export class LogServer {
     return this.fencedBy !== null;
   }
 
+  /** Commits of the record store that were fsync'd (see `RecordStore.syncedCommits`). */
+  get syncedCommits(): number {
+    return this.store.syncedCommits;
+  }
+
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort();

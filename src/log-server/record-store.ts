@@ -49,6 +49,8 @@ export class RecordStoreIoError extends RepriseError {
 }
 
 const OFFSET_SPAN = 2 ** 32;
+/** `PRAGMA synchronous` level from which SQLite syncs the WAL at every commit (FULL = 2, EXTRA = 3). */
+const SYNCHRONOUS_FULL = 2;
 export const MAX_OFFSET = OFFSET_SPAN - 1;
 
 /** crc32 over loglet id, offset and payload, so a record read under the wrong key never verifies. */
@@ -71,12 +73,16 @@ export class RecordStore {
   private flushScheduled = false;
   private failed: RecordStoreIoError | null = null;
   private readonly stmts;
+  /** Whether SQLite fsyncs at every commit, as the connection reports its `synchronous` level. */
+  private readonly commitsSync: boolean;
+  private syncs = 0;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     // FULL: the WAL is fsync'd at every commit, so an acknowledged store survives power loss.
     this.db.pragma("synchronous = FULL");
+    this.commitsSync = (this.db.pragma("synchronous", { simple: true }) as number) >= SYNCHRONOUS_FULL;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS loglets (
         lid INTEGER PRIMARY KEY,
@@ -119,6 +125,15 @@ export class RecordStore {
       this.loglets.set(r.loglet_id as string, { lid, id: r.loglet_id as string, staged: view(), durable: view() });
       this.nextLid = Math.max(this.nextLid, lid + 1);
     }
+  }
+
+  /**
+   * Write batches whose commit SQLite fsync'd before returning: every commit while `synchronous`
+   * is FULL or stronger, none if the level were weaker. A durability metric: each acknowledged
+   * store, seal or trim waited for one.
+   */
+  get syncedCommits(): number {
+    return this.syncs;
   }
 
   has(logletId: string): boolean {
@@ -235,6 +250,7 @@ export class RecordStore {
       for (const p of batch) p.reject(this.failed);
       return;
     }
+    if (this.commitsSync) this.syncs++;
     for (const p of batch) {
       apply(p.loglet.durable, p.op);
       p.resolve();
