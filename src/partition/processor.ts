@@ -14,7 +14,7 @@ import {
   type Envelope,
 } from "./records.ts";
 import type { PartitionRouter } from "./routing.ts";
-import { StateMachine, type Effect } from "./state-machine.ts";
+import { StateMachine, type Effect } from "./state-machine/index.ts";
 import { TimerQueue } from "./timer-queue.ts";
 
 /** What the leader hands to the invoker; the invoker never touches the store's write side. */

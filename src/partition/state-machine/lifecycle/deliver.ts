@@ -1,0 +1,58 @@
+import type { EncodedNotification } from "../../../protocol/journal-codec.ts";
+import type { InvocationId } from "../../../types/ids.ts";
+import type { JournalEntry, SignalId } from "../../../types/invocation.ts";
+import type { ApplyContext } from "../context.ts";
+
+/** Which notification, and under which id, a journal entry delivers. */
+type DeliveryKey = { readonly completionId: number; readonly runAck?: boolean } | { readonly signal: SignalId };
+
+/** Delivers the completion `completionId` of `id`'s journal; `runAck` marks the stored result of a run. */
+export function deliverCompletion(ctx: ApplyContext, id: InvocationId, notification: EncodedNotification, completionId: number, runAck?: boolean): void {
+  deliver(ctx, id, notification, runAck ? { completionId, runAck } : { completionId });
+}
+
+export function deliverSignal(ctx: ApplyContext, id: InvocationId, notification: EncodedNotification, signal: SignalId): void {
+  deliver(ctx, id, notification, { signal });
+}
+
+/**
+ * Journals a notification for `id` once (duplicates are dropped), forwards it to a live attempt,
+ * and resumes the invocation if it was suspended waiting for it.
+ */
+function deliver(ctx: ApplyContext, id: InvocationId, notification: EncodedNotification, key: DeliveryKey): void {
+  const { tx } = ctx;
+  const inv = tx.getInvocation(id);
+  if (!inv || (inv.status !== "invoked" && inv.status !== "suspended")) return;
+  const signals = inv.deliveredSignals ?? [];
+  if ("completionId" in key ? inv.deliveredCompletions.includes(key.completionId) : signals.includes(signalToken(key.signal))) return;
+  const entry: JournalEntry = { type: notification.type, payload: notification.payload, appendedAt: ctx.ts, index: inv.journalLength };
+  tx.appendJournal(id, entry);
+  const resumes =
+    inv.status === "suspended" &&
+    inv.awaiting !== undefined &&
+    ("completionId" in key
+      ? inv.awaiting.completions.includes(key.completionId)
+      : "idx" in key.signal
+        ? inv.awaiting.signals.includes(key.signal.idx)
+        : inv.awaiting.namedSignals.includes(key.signal.name));
+  const { awaiting: _a, ...withoutAwaiting } = inv;
+  tx.putInvocation({
+    ...(resumes ? withoutAwaiting : inv),
+    status: resumes ? "invoked" : inv.status,
+    journalLength: inv.journalLength + 1,
+    ...("completionId" in key
+      ? { deliveredCompletions: [...inv.deliveredCompletions, key.completionId] }
+      : { deliveredSignals: [...signals, signalToken(key.signal)] }),
+    modifiedAt: ctx.ts,
+  });
+  if (resumes) ctx.emit({ t: "invoke", id });
+  else if (inv.status === "invoked") {
+    const runAck = "completionId" in key && key.runAck ? { runAck: key.completionId } : {};
+    ctx.emit({ t: "notification", id, entry, ...runAck });
+  }
+}
+
+/** Delivered signals are stored as one list: indexes as numbers, names prefixed so they cannot clash. */
+export function signalToken(s: SignalId): number | string {
+  return "idx" in s ? s.idx : `name:${s.name}`;
+}

@@ -1,0 +1,53 @@
+import { encodeInputCommand } from "../../../protocol/journal-codec.ts";
+import { MessageType } from "../../../protocol/message-type.ts";
+import type { InvocationStatus } from "../../../types/invocation.ts";
+import type { CommandHandler } from "../context.ts";
+import { delayedInvokeTimerKey } from "../timer-keys.ts";
+import { schedule } from "./key-lock.ts";
+import { addSink } from "./response-sinks.ts";
+
+/** Completed invocations (and their journals) are kept this long unless the handler says otherwise. */
+export const DEFAULT_COMPLETION_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** A new invocation: journals its input and runs it now, at its execution time, or after the key's holder. */
+export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
+  const { tx, ts } = ctx;
+  const existing = tx.getInvocation(req.id);
+  if (existing) {
+    // Same id again: an idempotent request, a second workflow run, or a re-shipped outbox
+    // message. Never a second execution; the new caller gets the (eventual) result.
+    if (req.responseSink) addSink(ctx, existing, req.responseSink);
+    return;
+  }
+  tx.appendJournal(req.id, { index: 0, type: MessageType.InputCommand, payload: encodeInputCommand(req.headers, req.argument), appendedAt: ts });
+  if (req.idempotencyKey !== undefined) tx.putIdempotency(idempotencyScope(req), { invocationId: req.id });
+  const delayed = req.executionTime !== undefined && req.executionTime > ts;
+  const status: InvocationStatus = {
+    id: req.id,
+    status: "scheduled",
+    target: req.target,
+    headers: req.headers,
+    responseSinks: req.responseSink ? [req.responseSink] : [],
+    ...(req.idempotencyKey !== undefined ? { idempotencyKey: req.idempotencyKey } : {}),
+    ...(req.invokedBy !== undefined ? { invokedBy: req.invokedBy } : {}),
+    randomSeed: req.randomSeed,
+    journalLength: 1,
+    commandCount: 1,
+    deliveredCompletions: [],
+    createdAt: ts,
+    modifiedAt: ts,
+    completionRetentionMs: req.completionRetentionMs ?? DEFAULT_COMPLETION_RETENTION_MS,
+    ...(delayed ? { scheduledAt: ts, executionTime: req.executionTime } : {}),
+  };
+  if (delayed) {
+    tx.putInvocation(status);
+    ctx.putTimer({ key: delayedInvokeTimerKey(req.id), fireAt: req.executionTime!, kind: "delayed-invoke", invocationId: req.id });
+    return;
+  }
+  schedule(ctx, status);
+};
+
+/** Idempotency is scoped by target: the same key on another handler is another request. */
+export function idempotencyScope(req: { target: { service: string; handler: string; key?: string }; idempotencyKey?: string }): string {
+  return `${req.target.service}/${req.target.key ?? ""}/${req.target.handler}/${req.idempotencyKey ?? ""}`;
+}

@@ -1,0 +1,16 @@
+import type { InvocationId } from "../../types/ids.ts";
+
+// Timer keys are derived from what the timer is for, so re-applying a record that sets one
+// replaces it instead of adding a second, and whoever cancels it can name it.
+
+export function delayedInvokeTimerKey(id: InvocationId): string {
+  return `invoke:${id}`;
+}
+
+export function cleanupTimerKey(id: InvocationId): string {
+  return `cleanup:${id}`;
+}
+
+export function sleepTimerKey(id: InvocationId, completionId: number): string {
+  return `sleep:${id}:${completionId}`;
+}
