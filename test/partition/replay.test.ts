@@ -13,7 +13,7 @@ import { isTrimGap, type Bifrost } from "../../src/bifrost/bifrost.ts";
 import { createLocalBifrost } from "../../src/bifrost/local/create-local-bifrost.ts";
 import { EmbeddedMetadataStore } from "../../src/metadata/embedded-store.ts";
 import { decodeEnvelope } from "../../src/partition/records.ts";
-import { StateMachine, type Effect } from "../../src/partition/state-machine.ts";
+import { StateMachine, type Effect } from "../../src/partition/state-machine/index.ts";
 import { PartitionStore } from "../../src/storage/partition-store.ts";
 import { LogId, Lsn, type PartitionId } from "../../src/types/ids.ts";
 
