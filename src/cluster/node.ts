@@ -145,7 +145,7 @@ export class Node implements RunningNode {
 
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
-    return new QueryEngine({ stores: () => this.stores, schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
+    return new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { isTrimGap, type Bifrost } from "../bifrost/bifrost.ts";
-import type { PartitionStore, TimerEntry } from "../storage/partition-store.ts";
+import type { PartitionStore, ReadOnlyPartitionStore, TimerEntry } from "../storage/partition-store.ts";
 import { LeaderEpoch, Lsn, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
 import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { BatchingAppender } from "./appender.ts";
@@ -17,11 +17,11 @@ import type { PartitionRouter } from "./routing.ts";
 import { StateMachine, type Effect } from "./state-machine/index.ts";
 import { TimerQueue } from "./timer-queue.ts";
 
-/** What the leader hands to the invoker; the invoker never touches the store's write side. */
+/** What the leader hands to the invoker; the invoker only reads the store, the apply path writes it. */
 export interface LeaderHandle {
   readonly partitionId: PartitionId;
   readonly epoch: LeaderEpoch;
-  readonly store: PartitionStore;
+  readonly store: ReadOnlyPartitionStore;
   /** Proposes a leader record (stamped with this epoch); resolves when it is durable in the log. */
   propose(command: Command): Promise<Lsn>;
   /** Resolves once the processor applied everything up to `lsn`. */
@@ -81,8 +81,9 @@ export class PartitionProcessor {
     );
   }
 
-  get store(): PartitionStore {
-    return this.o.store;
+  /** Only the apply loop writes the store; everyone else gets its read side. */
+  get store(): ReadOnlyPartitionStore {
+    return this.o.store.readOnly;
   }
 
   get partitionId(): PartitionId {
@@ -215,7 +216,7 @@ export class PartitionProcessor {
     this.leader = {
       partitionId: this.o.partitionId,
       epoch,
-      store,
+      store: store.readOnly,
       propose: (command) => this.proposeAsLeader(epoch, command),
       whenApplied: (lsn) => this.whenApplied(lsn),
     };

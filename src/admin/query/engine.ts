@@ -19,7 +19,7 @@ import {
 } from "@duckdb/node-api";
 import type { SchemaView } from "../../schema/schema.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";
-import type { PartitionStore } from "../../storage/partition-store.ts";
+import type { ReadOnlyPartitionStore } from "../../storage/partition-store.ts";
 import type { InvocationId } from "../../types/ids.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../../types/errors.ts";
 import type { QueryResult, Value, ValueType } from "./result.ts";
@@ -28,7 +28,7 @@ import { isTableName, SCHEMA_DDL, TABLES, type CellValue, type ColumnKind, type 
 
 /** Where the tables come from: every partition store this node holds, and the schema registry. */
 export interface QuerySources {
-  stores(): Iterable<PartitionStore>;
+  stores(): Iterable<ReadOnlyPartitionStore>;
   schema(): SchemaView;
   /** The local invoker's view of an invocation it drives (retries, last failure), if any. */
   invokerState?(id: InvocationId): InvokerInvocationState | undefined;

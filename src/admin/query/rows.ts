@@ -4,7 +4,7 @@ import type { InvocationStatus, InvocationTarget, JournalEntry } from "../../typ
 import { partitionKeyForKey } from "../../partition/routing.ts";
 import { messageTypeName, isCommandType, isNotificationType } from "../../protocol/message-type.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";
-import type { InboxEntry, PartitionStore, PromiseEntry } from "../../storage/partition-store.ts";
+import type { InboxEntry, PromiseEntry, ReadOnlyPartitionStore } from "../../storage/partition-store.ts";
 import { partitionKeyOf, type InvocationId } from "../../types/ids.ts";
 import type {
   RowOf,
@@ -36,7 +36,7 @@ export interface PartitionSnapshot {
  * Reads one partition inside a single read transaction, so every table built from it reflects the
  * same applied LSN. Only what `tables` need is read.
  */
-export function readPartition(store: PartitionStore, tables: ReadonlySet<TableName>): PartitionSnapshot {
+export function readPartition(store: ReadOnlyPartitionStore, tables: ReadonlySet<TableName>): PartitionSnapshot {
   const needs = (...names: TableName[]) => names.some((n) => tables.has(n));
   return store.read((tx) => {
     // Invocations also feed sys_inbox (created_at) and cross-partition caller lookups.
