@@ -163,6 +163,11 @@ export function checkEnvelope(v: unknown): asserts v is Envelope {
 }
 
 /** Throws `ShapeError` naming the first field that does not fit. */
+export function checkCommand(v: unknown): asserts v is Command {
+  command(v, "command");
+}
+
+/** Throws `ShapeError` naming the first field that does not fit. */
 export function checkOutboxMessage(v: unknown): asserts v is OutboxMessage {
   outboxMessage(v, "outbox message");
 }

@@ -2,8 +2,8 @@ import { Packr } from "msgpackr";
 import { crc32 } from "node:zlib";
 import { CorruptionError } from "../types/errors.ts";
 import type { Lsn } from "../types/ids.ts";
-import { checkEnvelope, checkOutboxMessage, ShapeError } from "./record-shape.ts";
-import type { Envelope, OutboxMessage } from "./record-types.ts";
+import { checkCommand, checkEnvelope, checkOutboxMessage, ShapeError } from "./record-shape.ts";
+import type { Command, Envelope, OutboxMessage } from "./record-types.ts";
 
 export type * from "./record-types.ts";
 export { outboxDestination } from "./record-types.ts";
@@ -14,7 +14,8 @@ export { outboxDestination } from "./record-types.ts";
  *   [u8 format version][u8 kind][u32 LE crc32 of the body][body: msgpack]
  *
  * The version lets a future Reprise change the body while an older one refuses what it cannot read
- * instead of misreading it; the kind keeps an outbox entry from ever being applied as a log record;
+ * instead of misreading it; the kind (log record, outbox entry, command forwarded to a partition's
+ * leader) keeps one from ever being taken for another;
  * the checksum catches a damaged body that msgpack would still decode. Loglets checksum their own
  * frames too, but a record also travels through log servers, caches and the outbox table.
  */
@@ -24,6 +25,8 @@ const HEADER_BYTES = 6;
 const enum RecordKind {
   LogRecord = 1,
   OutboxMessage = 2,
+  /** A command sent to the node leading its partition, which gives it a header and appends it. */
+  ForwardedCommand = 3,
 }
 
 /** A record or outbox entry failed its checksum or its shape check. */
@@ -97,4 +100,14 @@ export function encodeOutboxMessage(m: OutboxMessage): Uint8Array {
 export function decodeOutboxMessage(bytes: Uint8Array, seq: number): OutboxMessage {
   const where = `outbox entry ${seq}`;
   return checked(checkOutboxMessage, decode(RecordKind.OutboxMessage, bytes, where), where);
+}
+
+export function encodeForwardedCommand(c: Command): Uint8Array {
+  return encode(RecordKind.ForwardedCommand, c);
+}
+
+/** Decodes and checks a command forwarded by `from`; damage or an unknown version throws. */
+export function decodeForwardedCommand(bytes: Uint8Array, from: string): Command {
+  const where = `command forwarded by ${from}`;
+  return checked(checkCommand, decode(RecordKind.ForwardedCommand, bytes, where), where);
 }

@@ -7,7 +7,9 @@ import {
   RECORD_FORMAT_VERSION,
   UnsupportedRecordVersionError,
   decodeEnvelope,
+  decodeForwardedCommand,
   decodeOutboxMessage,
+  encodeForwardedCommand,
   encodeEnvelope,
   encodeOutboxMessage,
   type Envelope,
@@ -112,4 +114,15 @@ test("outbox entries are versioned and checked too, and are never taken for log 
   const damaged = Uint8Array.from(bytes);
   damaged[damaged.length - 1] ^= 1;
   assert.throws(() => decodeOutboxMessage(damaged, 4), (e: unknown) => e instanceof CorruptRecordError && /outbox entry 4/.test((e as Error).message));
+});
+
+test("a command forwarded to a partition's leader round-trips and is checked like a record", () => {
+  const command = { t: "cancel", id } as const;
+  const bytes = encodeForwardedCommand(command);
+  assert.deepEqual(decodeForwardedCommand(bytes, "N2:1"), command);
+  assert.throws(() => decodeEnvelope(bytes, Lsn(1)), /kind 3/);
+  const damaged = Uint8Array.from(bytes);
+  damaged[damaged.length - 1] ^= 1;
+  assert.throws(() => decodeForwardedCommand(damaged, "N2:1"), /command forwarded by N2:1 is corrupt/);
+  assert.throws(() => decodeForwardedCommand(withValidFrame({ t: "cancel" }, 3), "N2:1"), /command\.id: expected string/);
 });
