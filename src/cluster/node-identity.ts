@@ -67,7 +67,7 @@ export function isFenced(config: NodesConfiguration, node: GenerationalNodeId): 
 /** Refuses a caller running with a superseded generation (`FencedNodeError`, code `node_fenced`, not retryable). */
 export function checkNotFenced(config: NodesConfiguration, node: GenerationalNodeId): void {
   const newer = newerGeneration(config, node);
-  if (newer !== null) throw new FencedNodeError(node, newer);
+  if (newer !== null) throw FencedNodeError.superseded(node, newer);
 }
 
 function newerGeneration(config: NodesConfiguration, node: GenerationalNodeId): number | null {

@@ -15,6 +15,7 @@ import { FencedNodeError, LogServerClosedError, MalformedRequestError, NotWritab
 import { MAX_OFFSET, RecordStore } from "./record-store.ts";
 import { claimDataDir } from "./storage-marker.ts";
 import { storageStateOf, transitionStorageState } from "./storage-state.ts";
+import { answeringRefusals } from "./refusals.ts";
 
 export interface LogServerOptions {
   readonly me: GenerationalNodeId;
@@ -63,7 +64,7 @@ export class LogServer {
   ) {
     this.log = (options.logger ?? rootLogger).child({ component: "log-server", node: formatNodeId(options.me) });
     this.store = new RecordStore(join(options.dataDir, "records.sqlite"));
-    this.rpc = new RpcServer({ port: options.port, host: options.host, logger: this.log }).register(LogServerService, this.handlers());
+    this.rpc = new RpcServer({ port: options.port, host: options.host, logger: this.log }).register(LogServerService, answeringRefusals(this.handlers()));
   }
 
   /** Claims the data directory, starts serving, and provisions storage in the background (see `ready`). */
@@ -173,7 +174,7 @@ export class LogServer {
     }
     for (const n of config.nodes) this.noteGeneration(n.id, n.generation);
     const mine = config.nodes.find((n) => n.id === this.options.me.id);
-    if (mine && mine.generation > this.options.me.generation) this.fence(mine.generation, new FencedNodeError(this.options.me, mine.generation));
+    if (mine && mine.generation > this.options.me.generation) this.fence(mine.generation, FencedNodeError.superseded(this.options.me, mine.generation));
     // After provisioning, an operator may move the state (e.g. to read-only); follow it. Never back
     // to provisioning: a watch may deliver versions older than the one provisioning settled on
     // (from before this node's transition), and the newer ones that follow would then be ignored.
@@ -198,11 +199,11 @@ export class LogServer {
   /** Validates the header and returns the loglet id; refuses fenced callers and unknown loglets. */
   private async admit(header: RequestHeader | undefined): Promise<string> {
     if (this.closing.signal.aborted) throw new LogServerClosedError();
-    if (this.fencedBy !== null) throw new FencedNodeError(this.options.me, this.fencedBy);
+    if (this.fencedBy !== null) throw FencedNodeError.superseded(this.options.me, this.fencedBy);
     if (!header?.sender || header.sender.id === 0 || header.logletId === "") throw new MalformedRequestError("request header needs sender and loglet id");
     const sender = fromWireNodeId(header.sender);
     const newest = this.generations.get(sender.id) ?? 0;
-    if (sender.generation < newest) throw new FencedNodeError(sender, newest);
+    if (sender.generation < newest) throw FencedNodeError.superseded(sender, newest);
     this.noteGeneration(sender.id, sender.generation);
     await this.ensureKnown(header.logletId);
     if (header.knownGlobalTail > 0) this.raiseGlobalTail(header.logletId, header.knownGlobalTail);
@@ -255,7 +256,7 @@ export class LogServer {
     return {
       store: async (req) => {
         const id = await this.admit(req.header);
-        if (this.storageState !== "read-write") throw new NotWritableError(this.storageState);
+        if (this.storageState !== "read-write") throw NotWritableError.inState(this.storageState);
         const count = req.payloads.length;
         if (count === 0 || req.firstOffset < 1 || req.firstOffset + count - 1 > MAX_OFFSET) {
           throw new MalformedRequestError(`loglet ${id}: store of ${count} records at offset ${req.firstOffset} is out of range`);
@@ -269,7 +270,7 @@ export class LogServer {
           const sender = fromWireNodeId(req.header!.sender!);
           // Only the loglet's one sequencer writes; the first store fixed who that is.
           const known = staged.sequencer ?? sequencer;
-          if (!sameNode(sender, sequencer) || !sameNode(known, sequencer)) throw new StaleSequencerError(id, sender, known);
+          if (!sameNode(sender, sequencer) || !sameNode(known, sequencer)) throw StaleSequencerError.refusing(id, sender, known);
         }
         await this.store.store(id, req.firstOffset, req.payloads, sequencer);
         return { state: this.stateOf(id) };

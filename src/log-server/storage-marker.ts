@@ -28,7 +28,7 @@ export function claimDataDir(dir: string, me: GenerationalNodeId, clusterName: s
     if (existing.nodeId !== me.id || existing.clusterName !== clusterName) {
       throw new DataDirOwnershipError(`${dir} (cluster '${existing.clusterName}')`, existing.nodeId, me.id);
     }
-    if (existing.generation > me.generation) throw new FencedNodeError(me, existing.generation);
+    if (existing.generation > me.generation) throw FencedNodeError.superseded(me, existing.generation);
   }
   const marker: StorageMarker = { clusterName, nodeId: me.id, generation: me.generation, createdAtMs: existing?.createdAtMs ?? Date.now() };
   if (existing?.generation !== me.generation) writeDurably(dir, path, JSON.stringify(marker));

@@ -40,7 +40,7 @@ export async function transitionStorageState(
       const { value } = await readModifyWrite(store, METADATA_KEYS.nodesConfiguration, NODES_CODEC, (config) => {
         const entry = config?.nodes.find((n) => n.id === node.id);
         if (!config || !entry) throw new NodeNotRegisteredError(node);
-        if (entry.generation > node.generation) throw new FencedNodeError(node, entry.generation);
+        if (entry.generation > node.generation) throw FencedNodeError.superseded(node, entry.generation);
         const current = entry.logServer?.storageState ?? "provisioning";
         if (current === to || !options.from.includes(current)) return "unchanged";
         return { ...config, nodes: config.nodes.map((n) => (n.id === node.id ? { ...n, logServer: { ...n.logServer, storageState: to } } : n)) };

@@ -74,7 +74,7 @@ export class RpcChannel {
         if (status === 200) return finish(null, payload);
         if (contentType === CONTENT_TYPE_ERROR) {
           try {
-            return finish(errorFromWire(fromBinary(RpcErrorSchema, payload), status));
+            return finish(errorFromWire(fromBinary(RpcErrorSchema, payload), status, path));
           } catch (e) {
             return finish(new PeerUnavailableError(address, e));
           }

@@ -1,6 +1,7 @@
 import { RepriseError, UnavailableError } from "../types/errors.ts";
+import type { RpcError } from "./gen/transport_pb.ts";
 
-/** A peer answered with an error code this process has no class registered for. */
+/** A peer's handler failed with an error the transport has no class for; callers match on its `code`. */
 export class RemoteError extends RepriseError {
   constructor(code: string, message: string, retryable: boolean, httpStatus: number) {
     super(code, message, retryable, httpStatus);
@@ -21,51 +22,35 @@ export class RpcTimeoutError extends UnavailableError {
   }
 }
 
+const UNKNOWN_METHOD = "unknown_method";
+const INTERNAL = "internal";
+
 /** The peer does not serve this method (wrong port, or an incompatible version). */
 export class UnknownMethodError extends RepriseError {
   constructor(path: string) {
-    super("unknown_method", `no handler for ${path}`, false, 404);
+    super(UNKNOWN_METHOD, `no handler for ${path}`, false, 404);
   }
 }
 
 /** A handler failed in a way it did not classify; the peer logged the details. */
 export class InternalRpcError extends RepriseError {
   constructor(message: string) {
-    super("internal", message, false, 500);
+    super(INTERNAL, message, false, 500);
   }
 }
-
-type ErrorClass = abstract new (...args: never[]) => RepriseError;
-const registry = new Map<string, ErrorClass>();
 
 /**
- * Lets the client rebuild a typed error from its wire code, so `instanceof` works across processes.
- * Only for classes whose state is exactly code/message/retryable/httpStatus.
+ * The error a caller sees for a failed call to `path`: the transport's own failures as their
+ * classes, any other handler error as a RemoteError with the peer's code. Services with a wire
+ * contract of their own (the log server's statuses) answer refusals in their responses instead.
  */
-export function registerWireError(code: string, cls: ErrorClass): void {
-  const existing = registry.get(code);
-  if (existing && existing !== cls) throw new Error(`wire error code '${code}' already registered for ${existing.name}`);
-  registry.set(code, cls);
-}
-
-registerWireError("unknown_method", UnknownMethodError);
-registerWireError("internal", InternalRpcError);
-
-interface WireError {
-  readonly code: string;
-  readonly message: string;
-  readonly retryable: boolean;
-}
-
-/** Builds the error a caller sees from what the peer sent, without running the class's constructor. */
-export function errorFromWire(wire: WireError, httpStatus: number): RepriseError {
-  const cls = registry.get(wire.code);
-  if (!cls) return new RemoteError(wire.code, wire.message, wire.retryable, httpStatus);
-  const error = Object.create(cls.prototype) as RepriseError;
-  const fields = { code: wire.code, message: wire.message, retryable: wire.retryable, httpStatus, name: cls.name };
-  for (const [key, value] of Object.entries(fields)) {
-    Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: key !== "message" && key !== "name" });
+export function errorFromWire(wire: RpcError, httpStatus: number, path: string): RepriseError {
+  switch (wire.code) {
+    case UNKNOWN_METHOD:
+      return new UnknownMethodError(path);
+    case INTERNAL:
+      return new InternalRpcError(wire.message);
+    default:
+      return new RemoteError(wire.code, wire.message, wire.retryable, httpStatus);
   }
-  Error.captureStackTrace(error);
-  return error;
 }

@@ -1,6 +1,9 @@
-import { registerWireError } from "./errors.ts";
-import { CorruptionError, RepriseError, UnavailableError } from "../types/errors.ts";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import type { StorageState } from "../metadata/documents.ts";
+
+// The log server's refusals. They cross the wire as a LogServerStatus and its message (see
+// proto/reprise/log_server.proto), so the classes a client rebuilds take the message as sent.
 
 /** No replicated segment in `Logs` has this loglet id with this server in its nodeset. */
 export class UnknownLogletError extends RepriseError {
@@ -11,20 +14,23 @@ export class UnknownLogletError extends RepriseError {
 
 /** A store from a node that is not the loglet's sequencer (the first store fixed it). */
 export class StaleSequencerError extends RepriseError {
-  constructor(logletId: string, sender: GenerationalNodeId, sequencer: GenerationalNodeId) {
-    super(
-      "stale_sequencer",
-      `loglet ${logletId}: store from ${formatNodeId(sender)} refused, its sequencer is ${formatNodeId(sequencer)}`,
-      false,
-      409,
-    );
+  static refusing(logletId: string, sender: GenerationalNodeId, sequencer: GenerationalNodeId): StaleSequencerError {
+    return new StaleSequencerError(`loglet ${logletId}: store from ${formatNodeId(sender)} refused, its sequencer is ${formatNodeId(sequencer)}`);
+  }
+
+  constructor(message: string) {
+    super("stale_sequencer", message, false, 409);
   }
 }
 
 /** The caller runs with a generation that a newer process of the same node superseded. */
 export class FencedNodeError extends RepriseError {
-  constructor(node: GenerationalNodeId, current: number) {
-    super("node_fenced", `node ${formatNodeId(node)} is fenced: generation ${current} superseded it`, false, 409);
+  static superseded(node: GenerationalNodeId, current: number): FencedNodeError {
+    return new FencedNodeError(`node ${formatNodeId(node)} is fenced: generation ${current} superseded it`);
+  }
+
+  constructor(message: string) {
+    super("node_fenced", message, false, 409);
   }
 }
 
@@ -37,9 +43,15 @@ export class DataDirOwnershipError extends RepriseError {
 
 /** The log server does not take writes in its current storage state; retryable only while provisioning. */
 export class NotWritableError extends RepriseError {
-  constructor(state: string) {
-    const provisioning = state === "provisioning";
-    super(provisioning ? "log_server_provisioning" : "log_server_not_writable", `log server is ${state}; stores are refused`, provisioning, 503);
+  static inState(state: StorageState): NotWritableError {
+    return new NotWritableError(state === "provisioning", `log server is ${state}; stores are refused`);
+  }
+
+  constructor(
+    readonly provisioning: boolean,
+    message: string,
+  ) {
+    super(provisioning ? "log_server_provisioning" : "log_server_not_writable", message, provisioning, 503);
   }
 }
 
@@ -56,11 +68,9 @@ export class LogServerClosedError extends UnavailableError {
   }
 }
 
-registerWireError("corruption", CorruptionError);
-registerWireError("unknown_loglet", UnknownLogletError);
-registerWireError("stale_sequencer", StaleSequencerError);
-registerWireError("node_fenced", FencedNodeError);
-registerWireError("log_server_provisioning", NotWritableError);
-registerWireError("log_server_not_writable", NotWritableError);
-registerWireError("malformed_request", MalformedRequestError);
-registerWireError("log_server_closed", LogServerClosedError);
+/** A log server answered with a status this process does not know (a newer peer): nothing says retrying helps. */
+export class UnknownLogServerStatusError extends RepriseError {
+  constructor(status: number, message: string) {
+    super("unknown_log_server_status", `log server answered unknown status ${status}: ${message}`, false, 502);
+  }
+}

@@ -1,5 +1,5 @@
-import { createClient, RpcChannel, type ServiceClient } from "../../src/net/client.ts";
-import { LogServer as LogServerService } from "../../src/net/gen/log_server_pb.ts";
+import { RpcChannel } from "../../src/net/client.ts";
+import { logServerClient as typedLogServerClient, type LogServerClient } from "../../src/bifrost/replicated/log-server-client.ts";
 import { toWireNodeId } from "../../src/net/node-id.ts";
 import { replicatedLogletId, type ReplicatedLogletParams } from "../../src/net/loglet-params.ts";
 import { decodeDocument, encodeDocument, METADATA_KEYS, type Logs, type NodeConfig, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
@@ -46,12 +46,12 @@ export async function writeReplicatedLog(store: MetadataStore, logId: number, pa
   return replicatedLogletId(LogId(logId), 0);
 }
 
-export type LogServerClient = ServiceClient<typeof LogServerService>;
+export type { LogServerClient };
 
-/** A raw client for one log server, acting as node `as`. */
+/** A client for one log server, its own channel; callers pick the sender per request (`header`). */
 export function logServerClient(port: number): { client: LogServerClient; close: () => void } {
   const channel = new RpcChannel(() => `127.0.0.1:${port}`);
-  return { client: createClient(LogServerService, channel), close: () => channel.close() };
+  return { client: typedLogServerClient(channel), close: () => channel.close() };
 }
 
 export function header(as: GenerationalNodeId, logletId: string, knownGlobalTail = 0) {

@@ -1,18 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient, type ServiceClient } from "../../net/client.ts";
 import type { NodeConnections } from "../../net/connections.ts";
-import { LogServer, type RequestHeaderSchema } from "../../net/gen/log_server_pb.ts";
+import type { RequestHeaderSchema } from "../../net/gen/log_server_pb.ts";
 import { toWireNodeId } from "../../net/node-id.ts";
 import type { GenerationalNodeId, PlainNodeId } from "../../types/ids.ts";
-// Registers the log server's error codes, so its refusals arrive here as their classes.
-import "../../net/log-server-errors.ts";
-import { registerWireError } from "../../net/errors.ts";
-import { SealedError } from "../loglet.ts";
-
-// A sealed loglet is Bifrost's own error; the log server sends its code, the client rebuilds it here.
-registerWireError("loglet_sealed", SealedError);
-
-export type LogServerClient = ServiceClient<typeof LogServer>;
+import { logServerClient, type LogServerClient } from "./log-server-client.ts";
 
 const FAILURE_BACKOFF_MIN_MS = 100;
 const FAILURE_BACKOFF_MAX_MS = 2_000;
@@ -32,7 +23,7 @@ export class LogServers {
 
   client(node: PlainNodeId): LogServerClient {
     let c = this.clients.get(node);
-    if (!c) this.clients.set(node, (c = createClient(LogServer, this.connections.channel(node))));
+    if (!c) this.clients.set(node, (c = logServerClient(this.connections.channel(node))));
     return c;
   }
 

@@ -2,8 +2,8 @@
 // @generated from file log_server.proto (package reprise.logserver.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { GenerationalNodeId } from "./transport_pb.ts";
 import { file_transport } from "./transport_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file log_server.proto.
  */
 export const file_log_server: GenFile = /*@__PURE__*/
-  fileDesc("ChBsb2dfc2VydmVyLnByb3RvEhRyZXByaXNlLmxvZ3NlcnZlci52MSJ3Cg1SZXF1ZXN0SGVhZGVyEjgKBnNlbmRlchgBIAEoCzIoLnJlcHJpc2UudHJhbnNwb3J0LnYxLkdlbmVyYXRpb25hbE5vZGVJZBIRCglsb2dsZXRfaWQYAiABKAkSGQoRa25vd25fZ2xvYmFsX3RhaWwYAyABKA0idwoLTG9nbGV0U3RhdGUSEgoKbG9jYWxfdGFpbBgBIAEoDRIOCgZzZWFsZWQYAiABKAgSGQoRa25vd25fZ2xvYmFsX3RhaWwYAyABKA0SEgoKdHJpbV9wb2ludBgEIAEoDRIVCg1hdXRob3JpdGF0aXZlGAUgASgIIrgBCgxTdG9yZVJlcXVlc3QSMwoGaGVhZGVyGAEgASgLMiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVxdWVzdEhlYWRlchI7CglzZXF1ZW5jZXIYAiABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSFAoMZmlyc3Rfb2Zmc2V0GAMgASgNEhAKCHBheWxvYWRzGAQgAygMEg4KBnJlcGFpchgFIAEoCCJBCg1TdG9yZVJlc3BvbnNlEjAKBXN0YXRlGAEgASgLMiEucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nbGV0U3RhdGUiRQoOUmVsZWFzZVJlcXVlc3QSMwoGaGVhZGVyGAEgASgLMiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVxdWVzdEhlYWRlciJDCg9SZWxlYXNlUmVzcG9uc2USMAoFc3RhdGUYASABKAsyIS5yZXByaXNlLmxvZ3NlcnZlci52MS5Mb2dsZXRTdGF0ZSJCCgtTZWFsUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIy5yZXByaXNlLmxvZ3NlcnZlci52MS5SZXF1ZXN0SGVhZGVyIkAKDFNlYWxSZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlIksKFEdldExvZ2xldEluZm9SZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXIiSQoVR2V0TG9nbGV0SW5mb1Jlc3BvbnNlEjAKBXN0YXRlGAEgASgLMiEucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nbGV0U3RhdGUiVgoLVHJpbVJlcXVlc3QSMwoGaGVhZGVyGAEgASgLMiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVxdWVzdEhlYWRlchISCgp0cmltX3BvaW50GAIgASgNIkAKDFRyaW1SZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlIpgBChFHZXRSZWNvcmRzUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIy5yZXByaXNlLmxvZ3NlcnZlci52MS5SZXF1ZXN0SGVhZGVyEhMKC2Zyb21fb2Zmc2V0GAIgASgNEhEKCXRvX29mZnNldBgDIAEoDRITCgttYXhfcmVjb3JkcxgEIAEoDRIRCgltYXhfYnl0ZXMYBSABKA0iKQoGUmVjb3JkEg4KBm9mZnNldBgBIAEoDRIPCgdwYXlsb2FkGAIgASgMIooBChJHZXRSZWNvcmRzUmVzcG9uc2USMAoFc3RhdGUYASABKAsyIS5yZXByaXNlLmxvZ3NlcnZlci52MS5Mb2dsZXRTdGF0ZRItCgdyZWNvcmRzGAIgAygLMhwucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVjb3JkEhMKC25leHRfb2Zmc2V0GAMgASgNIm8KEEdldERpZ2VzdFJlcXVlc3QSMwoGaGVhZGVyGAEgASgLMiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVxdWVzdEhlYWRlchITCgtmcm9tX29mZnNldBgCIAEoDRIRCgl0b19vZmZzZXQYAyABKA0iVgoRR2V0RGlnZXN0UmVzcG9uc2USMAoFc3RhdGUYASABKAsyIS5yZXByaXNlLmxvZ3NlcnZlci52MS5Mb2dsZXRTdGF0ZRIPCgdvZmZzZXRzGAIgAygNInwKEldhaXRGb3JUYWlsUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIy5yZXByaXNlLmxvZ3NlcnZlci52MS5SZXF1ZXN0SGVhZGVyEhwKFGdsb2JhbF90YWlsX2F0X2xlYXN0GAIgASgNEhMKC21heF93YWl0X21zGAMgASgNIkcKE1dhaXRGb3JUYWlsUmVzcG9uc2USMAoFc3RhdGUYASABKAsyIS5yZXByaXNlLmxvZ3NlcnZlci52MS5Mb2dsZXRTdGF0ZTLgBQoJTG9nU2VydmVyElAKBVN0b3JlEiIucmVwcmlzZS5sb2dzZXJ2ZXIudjEuU3RvcmVSZXF1ZXN0GiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuU3RvcmVSZXNwb25zZRJWCgdSZWxlYXNlEiQucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVsZWFzZVJlcXVlc3QaJS5yZXByaXNlLmxvZ3NlcnZlci52MS5SZWxlYXNlUmVzcG9uc2USTQoEU2VhbBIhLnJlcHJpc2UubG9nc2VydmVyLnYxLlNlYWxSZXF1ZXN0GiIucmVwcmlzZS5sb2dzZXJ2ZXIudjEuU2VhbFJlc3BvbnNlEmgKDUdldExvZ2xldEluZm8SKi5yZXByaXNlLmxvZ3NlcnZlci52MS5HZXRMb2dsZXRJbmZvUmVxdWVzdBorLnJlcHJpc2UubG9nc2VydmVyLnYxLkdldExvZ2xldEluZm9SZXNwb25zZRJNCgRUcmltEiEucmVwcmlzZS5sb2dzZXJ2ZXIudjEuVHJpbVJlcXVlc3QaIi5yZXByaXNlLmxvZ3NlcnZlci52MS5UcmltUmVzcG9uc2USXwoKR2V0UmVjb3JkcxInLnJlcHJpc2UubG9nc2VydmVyLnYxLkdldFJlY29yZHNSZXF1ZXN0GigucmVwcmlzZS5sb2dzZXJ2ZXIudjEuR2V0UmVjb3Jkc1Jlc3BvbnNlElwKCUdldERpZ2VzdBImLnJlcHJpc2UubG9nc2VydmVyLnYxLkdldERpZ2VzdFJlcXVlc3QaJy5yZXByaXNlLmxvZ3NlcnZlci52MS5HZXREaWdlc3RSZXNwb25zZRJiCgtXYWl0Rm9yVGFpbBIoLnJlcHJpc2UubG9nc2VydmVyLnYxLldhaXRGb3JUYWlsUmVxdWVzdBopLnJlcHJpc2UubG9nc2VydmVyLnYxLldhaXRGb3JUYWlsUmVzcG9uc2ViBnByb3RvMw", [file_transport]);
+  fileDesc("ChBsb2dfc2VydmVyLnByb3RvEhRyZXByaXNlLmxvZ3NlcnZlci52MSJ3Cg1SZXF1ZXN0SGVhZGVyEjgKBnNlbmRlchgBIAEoCzIoLnJlcHJpc2UudHJhbnNwb3J0LnYxLkdlbmVyYXRpb25hbE5vZGVJZBIRCglsb2dsZXRfaWQYAiABKAkSGQoRa25vd25fZ2xvYmFsX3RhaWwYAyABKA0idwoLTG9nbGV0U3RhdGUSEgoKbG9jYWxfdGFpbBgBIAEoDRIOCgZzZWFsZWQYAiABKAgSGQoRa25vd25fZ2xvYmFsX3RhaWwYAyABKA0SEgoKdHJpbV9wb2ludBgEIAEoDRIVCg1hdXRob3JpdGF0aXZlGAUgASgIIrgBCgxTdG9yZVJlcXVlc3QSMwoGaGVhZGVyGAEgASgLMiMucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVxdWVzdEhlYWRlchI7CglzZXF1ZW5jZXIYAiABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSFAoMZmlyc3Rfb2Zmc2V0GAMgASgNEhAKCHBheWxvYWRzGAQgAygMEg4KBnJlcGFpchgFIAEoCCKJAQoNU3RvcmVSZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlEjUKBnN0YXR1cxgPIAEoDjIlLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ1NlcnZlclN0YXR1cxIPCgdtZXNzYWdlGBAgASgJIkUKDlJlbGVhc2VSZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXIiiwEKD1JlbGVhc2VSZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlEjUKBnN0YXR1cxgPIAEoDjIlLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ1NlcnZlclN0YXR1cxIPCgdtZXNzYWdlGBAgASgJIkIKC1NlYWxSZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXIiiAEKDFNlYWxSZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlEjUKBnN0YXR1cxgPIAEoDjIlLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ1NlcnZlclN0YXR1cxIPCgdtZXNzYWdlGBAgASgJIksKFEdldExvZ2xldEluZm9SZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXIikQEKFUdldExvZ2xldEluZm9SZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlEjUKBnN0YXR1cxgPIAEoDjIlLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ1NlcnZlclN0YXR1cxIPCgdtZXNzYWdlGBAgASgJIlYKC1RyaW1SZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXISEgoKdHJpbV9wb2ludBgCIAEoDSKIAQoMVHJpbVJlc3BvbnNlEjAKBXN0YXRlGAEgASgLMiEucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nbGV0U3RhdGUSNQoGc3RhdHVzGA8gASgOMiUucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nU2VydmVyU3RhdHVzEg8KB21lc3NhZ2UYECABKAkimAEKEUdldFJlY29yZHNSZXF1ZXN0EjMKBmhlYWRlchgBIAEoCzIjLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlcXVlc3RIZWFkZXISEwoLZnJvbV9vZmZzZXQYAiABKA0SEQoJdG9fb2Zmc2V0GAMgASgNEhMKC21heF9yZWNvcmRzGAQgASgNEhEKCW1heF9ieXRlcxgFIAEoDSIpCgZSZWNvcmQSDgoGb2Zmc2V0GAEgASgNEg8KB3BheWxvYWQYAiABKAwi0gEKEkdldFJlY29yZHNSZXNwb25zZRIwCgVzdGF0ZRgBIAEoCzIhLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ2xldFN0YXRlEi0KB3JlY29yZHMYAiADKAsyHC5yZXByaXNlLmxvZ3NlcnZlci52MS5SZWNvcmQSEwoLbmV4dF9vZmZzZXQYAyABKA0SNQoGc3RhdHVzGA8gASgOMiUucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nU2VydmVyU3RhdHVzEg8KB21lc3NhZ2UYECABKAkibwoQR2V0RGlnZXN0UmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIy5yZXByaXNlLmxvZ3NlcnZlci52MS5SZXF1ZXN0SGVhZGVyEhMKC2Zyb21fb2Zmc2V0GAIgASgNEhEKCXRvX29mZnNldBgDIAEoDSKeAQoRR2V0RGlnZXN0UmVzcG9uc2USMAoFc3RhdGUYASABKAsyIS5yZXByaXNlLmxvZ3NlcnZlci52MS5Mb2dsZXRTdGF0ZRIPCgdvZmZzZXRzGAIgAygNEjUKBnN0YXR1cxgPIAEoDjIlLnJlcHJpc2UubG9nc2VydmVyLnYxLkxvZ1NlcnZlclN0YXR1cxIPCgdtZXNzYWdlGBAgASgJInwKEldhaXRGb3JUYWlsUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIy5yZXByaXNlLmxvZ3NlcnZlci52MS5SZXF1ZXN0SGVhZGVyEhwKFGdsb2JhbF90YWlsX2F0X2xlYXN0GAIgASgNEhMKC21heF93YWl0X21zGAMgASgNIo8BChNXYWl0Rm9yVGFpbFJlc3BvbnNlEjAKBXN0YXRlGAEgASgLMiEucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nbGV0U3RhdGUSNQoGc3RhdHVzGA8gASgOMiUucmVwcmlzZS5sb2dzZXJ2ZXIudjEuTG9nU2VydmVyU3RhdHVzEg8KB21lc3NhZ2UYECABKAkq8QIKD0xvZ1NlcnZlclN0YXR1cxIYChRMT0dfU0VSVkVSX1NUQVRVU19PSxAAEhwKGExPR19TRVJWRVJfU1RBVFVTX1NFQUxFRBABEiQKIExPR19TRVJWRVJfU1RBVFVTX1VOS05PV05fTE9HTEVUEAISJQohTE9HX1NFUlZFUl9TVEFUVVNfU1RBTEVfU0VRVUVOQ0VSEAMSIQodTE9HX1NFUlZFUl9TVEFUVVNfTk9ERV9GRU5DRUQQBBIiCh5MT0dfU0VSVkVSX1NUQVRVU19QUk9WSVNJT05JTkcQBRIiCh5MT0dfU0VSVkVSX1NUQVRVU19OT1RfV1JJVEFCTEUQBhInCiNMT0dfU0VSVkVSX1NUQVRVU19NQUxGT1JNRURfUkVRVUVTVBAHEiMKH0xPR19TRVJWRVJfU1RBVFVTX1NIVVRUSU5HX0RPV04QCBIgChxMT0dfU0VSVkVSX1NUQVRVU19DT1JSVVBUSU9OEAky4AUKCUxvZ1NlcnZlchJQCgVTdG9yZRIiLnJlcHJpc2UubG9nc2VydmVyLnYxLlN0b3JlUmVxdWVzdBojLnJlcHJpc2UubG9nc2VydmVyLnYxLlN0b3JlUmVzcG9uc2USVgoHUmVsZWFzZRIkLnJlcHJpc2UubG9nc2VydmVyLnYxLlJlbGVhc2VSZXF1ZXN0GiUucmVwcmlzZS5sb2dzZXJ2ZXIudjEuUmVsZWFzZVJlc3BvbnNlEk0KBFNlYWwSIS5yZXByaXNlLmxvZ3NlcnZlci52MS5TZWFsUmVxdWVzdBoiLnJlcHJpc2UubG9nc2VydmVyLnYxLlNlYWxSZXNwb25zZRJoCg1HZXRMb2dsZXRJbmZvEioucmVwcmlzZS5sb2dzZXJ2ZXIudjEuR2V0TG9nbGV0SW5mb1JlcXVlc3QaKy5yZXByaXNlLmxvZ3NlcnZlci52MS5HZXRMb2dsZXRJbmZvUmVzcG9uc2USTQoEVHJpbRIhLnJlcHJpc2UubG9nc2VydmVyLnYxLlRyaW1SZXF1ZXN0GiIucmVwcmlzZS5sb2dzZXJ2ZXIudjEuVHJpbVJlc3BvbnNlEl8KCkdldFJlY29yZHMSJy5yZXByaXNlLmxvZ3NlcnZlci52MS5HZXRSZWNvcmRzUmVxdWVzdBooLnJlcHJpc2UubG9nc2VydmVyLnYxLkdldFJlY29yZHNSZXNwb25zZRJcCglHZXREaWdlc3QSJi5yZXByaXNlLmxvZ3NlcnZlci52MS5HZXREaWdlc3RSZXF1ZXN0GicucmVwcmlzZS5sb2dzZXJ2ZXIudjEuR2V0RGlnZXN0UmVzcG9uc2USYgoLV2FpdEZvclRhaWwSKC5yZXByaXNlLmxvZ3NlcnZlci52MS5XYWl0Rm9yVGFpbFJlcXVlc3QaKS5yZXByaXNlLmxvZ3NlcnZlci52MS5XYWl0Rm9yVGFpbFJlc3BvbnNlYgZwcm90bzM", [file_transport]);
 
 /**
  * Carried by every request to a log server.
@@ -141,6 +141,16 @@ export type StoreResponse = Message<"reprise.logserver.v1.StoreResponse"> & {
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -175,6 +185,16 @@ export type ReleaseResponse = Message<"reprise.logserver.v1.ReleaseResponse"> & 
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -209,6 +229,16 @@ export type SealResponse = Message<"reprise.logserver.v1.SealResponse"> & {
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -243,6 +273,16 @@ export type GetLogletInfoResponse = Message<"reprise.logserver.v1.GetLogletInfoR
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -282,6 +322,16 @@ export type TrimResponse = Message<"reprise.logserver.v1.TrimResponse"> & {
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -374,6 +424,16 @@ export type GetRecordsResponse = Message<"reprise.logserver.v1.GetRecordsRespons
    * @generated from field: uint32 next_offset = 3;
    */
   nextOffset: number;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -427,6 +487,16 @@ export type GetDigestResponse = Message<"reprise.logserver.v1.GetDigestResponse"
    * @generated from field: repeated uint32 offsets = 2;
    */
   offsets: number[];
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -473,6 +543,16 @@ export type WaitForTailResponse = Message<"reprise.logserver.v1.WaitForTailRespo
    * @generated from field: reprise.logserver.v1.LogletState state = 1;
    */
   state?: LogletState | undefined;
+
+  /**
+   * @generated from field: reprise.logserver.v1.LogServerStatus status = 15;
+   */
+  status: LogServerStatus;
+
+  /**
+   * @generated from field: string message = 16;
+   */
+  message: string;
 };
 
 /**
@@ -481,6 +561,90 @@ export type WaitForTailResponse = Message<"reprise.logserver.v1.WaitForTailRespo
  */
 export const WaitForTailResponseSchema: GenMessage<WaitForTailResponse> = /*@__PURE__*/
   messageDesc(file_log_server, 18);
+
+/**
+ * Why a log server refused a request. Every response carries it as `status = 15`, with
+ * `message = 16`: OK (the zero value, so an answered request spends no bytes on it) with the
+ * result, or a refusal with only the message set. Callers turn each refusal into its typed
+ * error; a status they do not know is an error too.
+ *
+ * @generated from enum reprise.logserver.v1.LogServerStatus
+ */
+export enum LogServerStatus {
+  /**
+   * @generated from enum value: LOG_SERVER_STATUS_OK = 0;
+   */
+  OK = 0,
+
+  /**
+   * The loglet is sealed: only repair stores are accepted.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_SEALED = 1;
+   */
+  SEALED = 1,
+
+  /**
+   * No replicated segment in `Logs` has this loglet id with this server in its nodeset.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_UNKNOWN_LOGLET = 2;
+   */
+  UNKNOWN_LOGLET = 2,
+
+  /**
+   * A store from a node that is not the loglet's sequencer.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_STALE_SEQUENCER = 3;
+   */
+  STALE_SEQUENCER = 3,
+
+  /**
+   * The sender, or this server itself, runs with a generation a newer process superseded.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_NODE_FENCED = 4;
+   */
+  NODE_FENCED = 4,
+
+  /**
+   * Stores are refused until the server's storage state reaches read-write; retryable.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_PROVISIONING = 5;
+   */
+  PROVISIONING = 5,
+
+  /**
+   * Stores are refused for good in the server's storage state (read-only, data-loss, disabled).
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_NOT_WRITABLE = 6;
+   */
+  NOT_WRITABLE = 6,
+
+  /**
+   * A request no correct client sends (missing header, offsets out of range).
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_MALFORMED_REQUEST = 7;
+   */
+  MALFORMED_REQUEST = 7,
+
+  /**
+   * The server is closing; retryable on its next process.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_SHUTTING_DOWN = 8;
+   */
+  SHUTTING_DOWN = 8,
+
+  /**
+   * A stored record failed its checksum.
+   *
+   * @generated from enum value: LOG_SERVER_STATUS_CORRUPTION = 9;
+   */
+  CORRUPTION = 9,
+}
+
+/**
+ * Describes the enum reprise.logserver.v1.LogServerStatus.
+ */
+export const LogServerStatusSchema: GenEnum<LogServerStatus> = /*@__PURE__*/
+  enumDesc(file_log_server, 0);
 
 /**
  * @generated from service reprise.logserver.v1.LogServer
