@@ -3,6 +3,6 @@
 # Extra arguments go to every `buf generate` (test/build/generated-code.test.ts passes `-o DIR`).
 set -e
 cd "$(dirname "$0")/.."
-for template in buf.gen.yaml proto/reprise/buf.gen.yaml; do
+for template in buf.gen.yaml proto/reprise/buf.gen.yaml proto/restate-ctl/buf.gen.yaml; do
   node_modules/.bin/buf generate --template "$template" "$@"
 done

@@ -8,7 +8,7 @@ import { tempDir } from "../support/temp.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** Every folder `npm run gen:proto` writes; the generated code in them is committed. */
-const GENERATED_DIRS = ["src/protocol/gen", "src/net/gen"];
+const GENERATED_DIRS = ["src/protocol/gen", "src/net/gen", "src/net/ctl/gen"];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
