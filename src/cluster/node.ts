@@ -116,6 +116,7 @@ export class Node implements RunningNode {
         router: this.router,
         invoker: this.invoker,
         onResult: (id, result) => this.dispatcher.completeResult(id, result),
+        deliver: (target, command) => this.dispatcher.propose(target, command),
         logger: this.log,
       });
       this.processors.set(pid, processor);
@@ -126,6 +127,7 @@ export class Node implements RunningNode {
       port: this.config.ingress.port,
       host: this.config.bindAddress,
       bodyLimitBytes: this.config.ingress.bodyLimitBytes,
+      corsAllowedOrigins: this.config.ingress.corsAllowedOrigins,
       schema: () => this.registry.schema,
       dispatcher: this.dispatcher,
       logger: this.log,

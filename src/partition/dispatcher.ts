@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { RepriseError, UnavailableError } from "../types/errors.ts";
 import type { InvocationResult, InvocationStatus } from "../types/invocation.ts";
-import { partitionKeyOf, type InvocationId, type PartitionId } from "../types/ids.ts";
+import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId } from "../types/ids.ts";
 import type { PartitionProcessor } from "./processor.ts";
 import type { Command, InvokeRequest } from "./records.ts";
 import type { PartitionRouter } from "./routing.ts";
@@ -45,27 +47,93 @@ export class ResultWaiters {
   }
 }
 
-/** Routes each call to the processor of the partition that owns the invocation's key, on this node. */
+/** Where partitions led on other nodes are reached (a cluster); a single node leads every partition. */
+export interface RemoteLeaders {
+  /** The node the placement names as the partition's leader, if any. */
+  leaderOf(partition: PartitionId): number | undefined;
+  /** Proposes `command` on `node`, which appends it if it leads `partition`; resolves when durable. */
+  propose(node: number, partition: PartitionId, command: Command, timeoutMs: number): Promise<void>;
+}
+
+/** No leader of the partition could take the command in time: retry later (nothing is known to be lost). */
+export class NoLeaderError extends UnavailableError {
+  constructor(partition: PartitionId, waitedMs: number, cause?: unknown) {
+    super(`partition ${partition} has no reachable leader (waited ${waitedMs} ms); retry the request`, "no_leader", { cause });
+  }
+}
+
+/** This node does not lead the partition (any more): the caller looks up the leader again. */
+export class NotLeaderError extends UnavailableError {
+  constructor(partition: PartitionId) {
+    super(`this node does not lead partition ${partition}`, "not_leader");
+  }
+}
+
+export interface DispatcherOptions {
+  readonly remote?: RemoteLeaders;
+  /** How long a command may wait for a leader to take it before the caller gets a 503. */
+  readonly proposeTimeoutMs?: number;
+}
+
+const DEFAULT_PROPOSE_TIMEOUT_MS = 10_000;
+const LEADER_RETRY_MS = 100;
+
+/**
+ * Routes each command to the leader of the partition that owns the invocation: the local
+ * processor when it leads, else (in a cluster) the node the placement names, retried until a
+ * leader takes it or the timeout passes. Results are learned locally: every replica applies them.
+ */
 export class PartitionDispatcher implements InvocationDispatcher {
   /** Node-local waiters; processors feed them through `completeResult` as they apply results. */
   private readonly waiters = new ResultWaiters();
+  private readonly proposeTimeoutMs: number;
 
   constructor(
     readonly nodeId: number,
     private readonly router: PartitionRouter,
     private readonly processors: ReadonlyMap<PartitionId, PartitionProcessor>,
-  ) {}
+    private readonly options: DispatcherOptions = {},
+  ) {
+    this.proposeTimeoutMs = options.proposeTimeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
+  }
 
   async dispatch(request: InvokeRequest): Promise<void> {
     await this.propose(request.id, { t: "invoke", request });
   }
 
   async propose(target: InvocationId, command: Command): Promise<void> {
-    await this.processorFor(target).appendRecord(command);
+    const partition = this.router.partitionOf(target);
+    const remote = this.options.remote;
+    // A single node leads all its partitions from start to stop: no routing, no deadline.
+    if (remote === undefined) return void (await this.processors.get(partition)!.appendRecord(command));
+    const started = Date.now();
+    let lastError: unknown;
+    for (;;) {
+      const remaining = this.proposeTimeoutMs - (Date.now() - started);
+      if (remaining <= 0) throw new NoLeaderError(partition, this.proposeTimeoutMs, lastError);
+      const local = this.processors.get(partition);
+      const leader = remote.leaderOf(partition);
+      try {
+        if (local?.isLeader) return void (await this.appendLocally(local, command, remaining));
+        if (leader !== undefined && leader !== this.nodeId) return await remote.propose(leader, partition, command, remaining);
+      } catch (e) {
+        if (!(e instanceof RepriseError && e.retryable)) throw e;
+        lastError = e;
+      }
+      // No leader yet, leadership moving here, or the leader unreachable: look again shortly.
+      await sleep(Math.min(LEADER_RETRY_MS, remaining));
+    }
+  }
+
+  /** A command forwarded by another node: appended only if this node leads the partition. */
+  async acceptForwarded(partition: PartitionId, command: Command, timeoutMs: number): Promise<Lsn> {
+    const local = this.processors.get(partition);
+    if (!local?.isLeader) throw new NotLeaderError(partition);
+    return this.appendLocally(local, command, timeoutMs);
   }
 
   status(id: InvocationId): InvocationStatus | null {
-    return this.processorFor(id).store.read((tx) => tx.getInvocation(id));
+    return this.processorFor(id)?.store.read((tx) => tx.getInvocation(id)) ?? null;
   }
 
   awaitResult(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void } {
@@ -76,7 +144,21 @@ export class PartitionDispatcher implements InvocationDispatcher {
     this.waiters.complete(id, result);
   }
 
-  processorFor(id: InvocationId): PartitionProcessor {
-    return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)))!;
+  /** The local replica of the invocation's partition, if this node has one. */
+  processorFor(id: InvocationId): PartitionProcessor | undefined {
+    return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)));
+  }
+
+  /** A leader cut off from its log servers cannot append: give up after the deadline, don't hang. */
+  private async appendLocally(processor: PartitionProcessor, command: Command, timeoutMs: number): Promise<Lsn> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoLeaderError(processor.partitionId, timeoutMs, new Error("the leader's append did not complete"))), timeoutMs);
+    });
+    try {
+      return await Promise.race([processor.appendRecord(command), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -46,6 +46,11 @@ export interface PartitionProcessorOptions {
   readonly invoker: InvokerPort;
   /** Called on every replica that applies a result, so waiters on this node are answered. */
   readonly onResult: (id: InvocationId, result: InvocationResult) => void;
+  /**
+   * Delivers an outbox message to the partition that owns `target`, wherever its leader runs;
+   * resolves once it is durable there (the dispatcher).
+   */
+  readonly deliver: (target: InvocationId, command: Command) => Promise<void>;
   readonly logger: Logger;
   readonly readBatch?: number;
 }
@@ -67,6 +72,8 @@ export class PartitionProcessor {
   private applied: Lsn;
   private myEpoch: LeaderEpoch | null = null;
   private leader: LeaderHandle | null = null;
+  /** The newest leadership the log announced, as applied here (leader or follower). */
+  private announced: { readonly epoch: LeaderEpoch; readonly nodeId: number } | null = null;
   private loop: Promise<void> | null = null;
   private shippingOutbox = new Set<number>();
 
@@ -102,15 +109,44 @@ export class PartitionProcessor {
     return this.o.store.read((tx) => tx.leaderEpoch());
   }
 
-  /** Starts following the log and claims leadership with an epoch above any seen so far. */
+  /** The node the log last announced as leader, and its epoch; null before any announcement. */
+  get announcedLeader(): { readonly epoch: LeaderEpoch; readonly nodeId: number } | null {
+    return this.announced;
+  }
+
+  /** A single node: follows the log and claims leadership with an epoch above any seen so far. */
   async start(): Promise<void> {
-    this.loop = this.followLog();
+    this.follow();
+    await this.lead(null);
+  }
+
+  /** Starts applying the log as a follower (idempotent); leadership comes later, through `lead`. */
+  follow(): void {
+    this.loop ??= this.followLog();
+  }
+
+  /**
+   * Claims leadership with `epoch` (null: one above the store's), which the caller obtained so that
+   * no other node holds it. Applies the log up to its tail first, so the leader starts from
+   * everything its predecessors wrote, then announces itself; the processor leads once the
+   * announcement is applied (not if a higher epoch was announced first). In a cluster the caller
+   * has made this node the sequencer of the log's tail segment.
+   */
+  async lead(epoch: LeaderEpoch | null): Promise<void> {
+    this.follow();
+    if (epoch !== null && this.myEpoch !== null && epoch <= this.myEpoch) return;
     const tail = await this.o.bifrost.findTail(this.o.logId);
     await this.whenApplied(Lsn(tail - 1));
-    const epoch = LeaderEpoch(this.leaderEpoch + 1);
-    this.myEpoch = epoch;
-    const lsn = await this.appendRecord({ t: "announce-leader", epoch, nodeId: this.o.nodeId });
+    const claimed = epoch ?? LeaderEpoch(this.leaderEpoch + 1);
+    this.myEpoch = claimed;
+    const lsn = await this.appendRecord({ t: "announce-leader", epoch: claimed, nodeId: this.o.nodeId });
     await this.whenApplied(lsn);
+  }
+
+  /** Gives up leadership (if held) and keeps following: another node leads now. */
+  resign(): void {
+    this.myEpoch = null;
+    this.stepDown();
   }
 
   async stop(): Promise<void> {
@@ -119,7 +155,10 @@ export class PartitionProcessor {
     await this.loop?.catch(() => undefined);
   }
 
-  /** Appends a record that any node may propose (ingress invocations, cross-partition messages). */
+  /**
+   * Appends a record that carries no leader epoch (ingress invocations, cross-partition messages,
+   * operator commands); only on the node that sequences the partition's log.
+   */
   appendRecord(command: Command): Promise<Lsn> {
     const env: Envelope = { header: { ts: Date.now() }, command };
     return this.appender.append(encodeEnvelope(env));
@@ -186,6 +225,7 @@ export class PartitionProcessor {
     for (const e of effects) {
       if (e.t === "result") this.o.onResult(e.id, e.result);
       if (e.t === "leader") {
+        this.announced = { epoch: e.epoch, nodeId: e.nodeId };
         if (this.myEpoch !== null && e.epoch === this.myEpoch && e.nodeId === this.o.nodeId) this.becomeLeader(e.epoch);
         else if (this.leader && e.epoch > this.leader.epoch) this.stepDown();
         continue;
@@ -262,11 +302,8 @@ export class PartitionProcessor {
     if (!leader || this.shippingOutbox.has(seq)) return;
     this.shippingOutbox.add(seq);
     const msg = decodeOutboxMessage(message, seq);
-    const targetId = outboxDestination(msg);
-    const targetLog = this.o.router.logOf(this.o.router.partitionOf(targetId));
-    const env: Envelope = { header: { ts: Date.now() }, command: msg };
-    this.o.bifrost
-      .append(targetLog, [encodeEnvelope(env)])
+    this.o
+      .deliver(outboxDestination(msg), msg)
       .then(() => leader.propose({ t: "outbox-shipped", seq }))
       .catch((e) => {
         this.log.warn({ err: errorMessage(e), seq }, "shipping outbox message failed; retrying");

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
 import { tableFromIPC } from "apache-arrow";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import { eventually } from "../support/eventually.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson } from "../support/reprise.ts";
+import type { SdkEndpoint } from "../support/sdk-endpoint.ts";
 import type { Node } from "../../src/cluster/node.ts";
 import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
 
@@ -18,7 +20,7 @@ const signup = restate.workflow({
 type Row = Record<string, unknown>;
 
 describe("SQL introspection: POST /query", () => {
-  const dir = tempDir();
+  let fixture: Fixture;
   let sdk: SdkEndpoint;
   let node: Node;
   let ingress: string;
@@ -41,11 +43,8 @@ describe("SQL introspection: POST /query", () => {
 
   before(async () => {
     startedAt = Date.now();
-    sdk = await startSdkEndpoint([greeter, counter, signup]);
-    node = await startInProcess(dir.path);
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    admin = `http://127.0.0.1:${node.adminPort}`;
-    assert.equal((await registerDeployment(admin, sdk.url)).status, 201);
+    fixture = await startFixture({ services: [greeter, counter, signup] });
+    ({ sdk, node, ingress, admin } = fixture);
 
     const greet = await callJson(ingress, "/Greeter/greet", "Ada");
     assert.equal(greet.status, 200);
@@ -63,11 +62,7 @@ describe("SQL introspection: POST /query", () => {
     assert.equal((await run).status, 200);
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("projects, filters, orders and limits sys_invocation, with the log's timestamps in RFC 3339", async () => {
     const result = await rows(
@@ -89,7 +84,7 @@ describe("SQL introspection: POST /query", () => {
     assert.deepEqual([...times].sort(), times, "created <= running <= completed");
     assert.ok(times[0]! >= startedAt - 1000 && times[2]! <= Date.now(), "timestamps from this run");
     assert.equal(inv.modified_at, inv.completed_at);
-    const store = node.dispatcher.processorFor(greetId as never).store.read((tx) => tx.getInvocation(greetId as never))!;
+    const store = node.dispatcher.processorFor(greetId as never)!.store.read((tx) => tx.getInvocation(greetId as never))!;
     assert.equal(Date.parse(inv.created_at as string), store.createdAt, "the stored (log) timestamp, not a fresh clock read");
   });
 
