@@ -228,7 +228,8 @@ export class LocalLoglet implements Loglet {
   waitForTail(offset: LogletOffset, signal?: AbortSignal): Promise<LogletTail> {
     if (this.nextOffset > offset || this.sealedTail !== null) return Promise.resolve(this.tail());
     if (this.closed) return Promise.reject(this.closedError());
-    signal?.throwIfAborted();
+    // Rejects rather than throws: callers handle a failed wait in one place.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
