@@ -1,38 +1,14 @@
 /** End-to-end benchmark: real server process, real SDK service process, HTTP load from here. */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startRepriseServer, type RepriseProcess } from "../test/cluster/cluster-processes.ts";
 import { startEtcd } from "../test/support/etcd.ts";
+import { startReadyChild } from "../test/support/process.ts";
+import { startRepriseServer, type RepriseProcess } from "../test/support/reprise-server.ts";
 import { formatLoad, runLoad, type LoadResult } from "./load.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
-
-function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, REPRISE_LOG_LEVEL: "warn" } });
-  return new Promise((res, rej) => {
-    let out = "";
-    const timer = setTimeout(() => rej(new Error(`process ${args.join(" ")} not ready in 30 s`)), 30_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ child, match: m });
-      }
-    });
-    child.once("exit", (code) => rej(new Error(`process exited early with ${code}`)));
-  });
-}
-
-const stop = (c: ChildProcess) =>
-  new Promise<void>((r) => {
-    if (c.exitCode !== null || c.signalCode !== null) return r();
-    c.once("exit", () => r());
-    c.kill("SIGTERM");
-    setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
-  });
+const READY_TIMEOUT_MS = 30_000;
 
 /** Extra `node` flags for the server (the cluster's worker), e.g. `BENCH_SERVER_NODE_ARGS="--cpu-prof"`. */
 const serverNodeArgs = (): string[] => process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
@@ -46,14 +22,12 @@ interface BenchTarget {
 
 /** A single node on embedded defaults. */
 async function startSingleNode(dir: string): Promise<BenchTarget> {
-  const server = await startProcess(
-    [
-      ...serverNodeArgs(),
-      ...[join(REPO, "bin/reprise.js"), "server", "--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0"],
-    ],
-    /REPRISE_READY ingress=(\d+) admin=(\d+)/,
+  const server = await startRepriseServer(
+    ["--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0"],
+    {},
+    { nodeArgs: serverNodeArgs(), readyTimeoutMs: READY_TIMEOUT_MS },
   );
-  return { ingress: `http://127.0.0.1:${server.match[1]}`, admin: `http://127.0.0.1:${server.match[2]}`, stop: () => stop(server.child) };
+  return { ingress: `http://127.0.0.1:${server.ready.ingress}`, admin: `http://127.0.0.1:${server.ready.admin}`, stop: () => server.stop() };
 }
 
 /**
@@ -67,7 +41,7 @@ async function startCluster(dir: string): Promise<BenchTarget> {
   try {
     const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2"];
     const start = (name: string, extra: string[], nodeArgs: string[] = []) =>
-      startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, nodeArgs);
+      startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, { nodeArgs });
     const starting = [
       start("n1", ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"], serverNodeArgs()),
       start("n2", ["--roles", "log-server", "--join"]),
@@ -120,14 +94,14 @@ async function runAgainst(
   opts: { durationMs?: number; concurrency?: number },
 ): Promise<LoadResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "reprise-bench-"));
-  const sdk = await startProcess(["--import", "tsx", join(REPO, "bench/sdk-service.ts")], /SDK_READY (\d+)/);
+  const sdk = await startReadyChild<{ port: number }>(join(REPO, "bench/sdk-service.ts"), [], { readyTimeoutMs: READY_TIMEOUT_MS });
   let target: BenchTarget | null = null;
   try {
     target = await startTarget(dir);
-    return await runWorkloads(target, `http://127.0.0.1:${sdk.match[1]}`, label, opts.durationMs ?? 10_000, opts.concurrency ?? 32);
+    return await runWorkloads(target, `http://127.0.0.1:${sdk.ready.port}`, label, opts.durationMs ?? 10_000, opts.concurrency ?? 32);
   } finally {
     await target?.stop();
-    await stop(sdk.child);
+    await sdk.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { parseAdvertisedAddress, parseMetadataAddress, parseRoles } from "../clu
 import { ClusterNode } from "../cluster/cluster-node.ts";
 import { isClusterMode, loadConfig } from "../cluster/config.ts";
 import { Node } from "../cluster/node.ts";
+import { printReadyEvent, type ReadyEvent } from "../cluster/ready-event.ts";
 import { rootLogger } from "../common/logger.ts";
 import { formatNodeId } from "../types/ids.ts";
 import { RepriseError } from "../types/errors.ts";
@@ -71,8 +72,7 @@ program
     if (Object.keys(cluster).length > 0) overrides.cluster = cluster;
     const config = loadConfig({ file: opts.configFile ?? process.env.REPRISE_CONFIG_FILE, env: process.env, overrides });
     const node = isClusterMode(config) ? await ClusterNode.start(config) : await Node.start(config);
-    // Tests and scripts read this line to learn the bound ports.
-    process.stdout.write(`${readyLine(node)}\n`);
+    printReadyEvent(readyFields(node));
     const shutdown = (signal: string) => {
       rootLogger.info({ signal }, "shutting down");
       node.stop().then(
@@ -87,11 +87,11 @@ program
     process.once("SIGTERM", () => shutdown("SIGTERM"));
   });
 
-/** `REPRISE_READY ingress=.. admin=..`, plus the node identity and node port on a cluster node. */
-function readyLine(node: Node | ClusterNode): string {
-  if (node instanceof Node) return `REPRISE_READY ingress=${node.ingressPort} admin=${node.adminPort}`;
-  const ports = node.ingressPort === null ? "" : `ingress=${node.ingressPort} admin=${node.adminPort} `;
-  return `REPRISE_READY ${ports}node=${formatNodeId(node.me)} node-port=${node.nodePort} roles=${node.roles.join(",")}`;
+/** The client ports (if the node serves clients), plus the node identity and node port on a cluster node. */
+function readyFields(node: Node | ClusterNode): Omit<ReadyEvent, "event"> {
+  if (node instanceof Node) return { ingress: node.ingressPort, admin: node.adminPort };
+  const ports = node.ingressPort === null || node.adminPort === null ? {} : { ingress: node.ingressPort, admin: node.adminPort };
+  return { ...ports, node: formatNodeId(node.me), nodePort: node.nodePort, roles: node.roles };
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {

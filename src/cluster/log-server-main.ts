@@ -6,8 +6,9 @@
  *
  * The node joins by name like any node (`joinCluster`): a new name gets the next id, a known one
  * its id at the next generation. Every flag also reads from the environment (REPRISE_NODE_NAME,
- * REPRISE_DATA_DIR, REPRISE_PORT, REPRISE_METADATA, REPRISE_CLUSTER). Once serving, prints one JSON line
- * `{"event":"ready","port":...,"node":{...}}` on stdout; SIGTERM/SIGINT shut down cleanly.
+ * REPRISE_DATA_DIR, REPRISE_PORT, REPRISE_METADATA, REPRISE_CLUSTER). Once serving, prints the ready
+ * event (`{"event":"ready","node":"N1:1","nodePort":...}`, see ready-event.ts) on stdout;
+ * SIGTERM/SIGINT shut down cleanly.
  */
 import { parseArgs } from "node:util";
 import { rootLogger, type Logger } from "../common/logger.ts";
@@ -16,8 +17,10 @@ import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import { InMemoryMetadataStore } from "../metadata/memory-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
+import { formatNodeId } from "../types/ids.ts";
 import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
+import { printReadyEvent } from "./ready-event.ts";
 import { RemoteMetadataStore } from "../net/metadata-service.ts";
 
 interface LogServerMainConfig {
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   const port = config.port === 0 ? await freePort(config.host) : config.port;
   const me = await joinCluster(metadata, { clusterName: config.clusterName, name: config.nodeName, address: `${config.host}:${port}`, roles: ["log-server"] });
   const server = await LogServer.start({ me, clusterName: config.clusterName, dataDir: config.dataDir, metadata, port, host: config.host, logger: log });
-  process.stdout.write(JSON.stringify({ event: "ready", port: server.port, node: me }) + "\n");
+  printReadyEvent({ node: formatNodeId(me), nodePort: server.port, roles: ["log-server"] });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

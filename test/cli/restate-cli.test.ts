@@ -4,18 +4,16 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
-import type { Node } from "../../src/cluster/node.ts";
+import { eventually } from "../support/eventually.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson } from "../support/reprise.ts";
 import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
 
 /** The npm package's launcher, which runs the native binary of this platform. */
 const CLI = createRequire(import.meta.url).resolve("@restatedev/restate/lib/index.js");
 
 describe("the real restate CLI against Reprise's admin API", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
-  let node: Node;
+  let fixture: Fixture;
   let ingress: string;
   let admin: string;
   let greetId: string;
@@ -25,8 +23,8 @@ describe("the real restate CLI against Reprise's admin API", () => {
     new Promise((resolve, reject) => {
       const env = {
         PATH: process.env.PATH ?? "",
-        HOME: join(dir.path, "home"),
-        RESTATE_CLI_CONFIG_HOME: join(dir.path, "restate-cli"),
+        HOME: join(fixture.dir, "home"),
+        RESTATE_CLI_CONFIG_HOME: join(fixture.dir, "restate-cli"),
         RESTATE_ADMIN_URL: admin,
         NO_COLOR: "1",
         TERM: "dumb",
@@ -53,21 +51,14 @@ describe("the real restate CLI against Reprise's admin API", () => {
   };
 
   before(async () => {
-    sdk = await startSdkEndpoint([greeter, counter]);
-    node = await startInProcess(dir.path);
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    admin = `http://127.0.0.1:${node.adminPort}`;
-    assert.equal((await registerDeployment(admin, sdk.url)).status, 201);
+    fixture = await startFixture({ services: [greeter, counter] });
+    ({ ingress, admin } = fixture);
     const greet = await callJson(ingress, "/Greeter/greet", "Ada");
     assert.equal(greet.status, 200);
     greetId = greet.headers.get("x-restate-id")!;
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("services list", async () => {
     const { stdout, stderr } = await cli("services", "list");

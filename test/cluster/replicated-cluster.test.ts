@@ -8,10 +8,11 @@ import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
 import { LogId, PlainNodeId } from "../../src/types/ids.ts";
 import { startEtcd, type EtcdServer } from "../support/etcd.ts";
 import { counter, greeter } from "../support/example-services.ts";
-import { callJson, eventually, registerDeployment, tempDir } from "../support/reprise.ts";
+import { eventually } from "../support/eventually.ts";
+import { callJson, registerDeployment, tempDir } from "../support/reprise.ts";
+import { startRepriseServer, type RepriseProcess } from "../support/reprise-server.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { header, logServerClient, node } from "../log-server/helpers.ts";
-import { startRepriseServer, type RepriseProcess } from "./cluster-processes.ts";
 
 const CLUSTER = "it-cluster";
 const PARTITIONS = 2;

@@ -3,9 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
-import type { Node } from "../../src/cluster/node.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson, registerDeployment } from "../support/reprise.ts";
 
 let release: (() => void) | null = null;
 
@@ -27,28 +26,21 @@ const store = restate.object({
 });
 
 describe("bad input gets a clear 4xx and disturbs nothing", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
-  let node: Node;
+  let fixture: Fixture;
   let ingress: string;
   let admin: string;
   let plainHttp: http.Server;
 
   before(async () => {
-    sdk = await startSdkEndpoint([slow, store]);
-    node = await startInProcess(dir.path, { ingress: { port: 0, bodyLimitBytes: 1024 } });
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    admin = `http://127.0.0.1:${node.adminPort}`;
-    assert.equal((await registerDeployment(admin, sdk.url)).status, 201);
+    fixture = await startFixture({ services: [slow, store], config: { ingress: { port: 0, bodyLimitBytes: 1024 } } });
+    ({ ingress, admin } = fixture);
     plainHttp = http.createServer((_q, r) => r.writeHead(200, { "content-type": "text/html" }).end("<html>hello</html>"));
     await new Promise<void>((r) => plainHttp.listen(0, "127.0.0.1", () => r()));
   });
 
   after(async () => {
-    await node.stop();
-    await sdk.close();
+    await fixture.stop();
     await new Promise<void>((r) => plainHttp.close(() => r()));
-    dir.remove();
   });
 
   const errorBody = async (res: Response) => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
-import type { Node } from "../../src/cluster/node.ts";
+import { eventually } from "../support/eventually.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson } from "../support/reprise.ts";
 
 const runExecutions = new Map<string, number>();
 const received: string[] = [];
@@ -70,24 +70,15 @@ const sink = restate.service({
 });
 
 describe("single node: calling SDK handlers through the ingress", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
-  let node: Node;
+  let fixture: Fixture;
   let ingress: string;
 
   before(async () => {
-    sdk = await startSdkEndpoint([greeter, counter, caller, sink]);
-    node = await startInProcess(dir.path);
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    const res = await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url);
-    assert.equal(res.status, 201, await res.clone().text());
+    fixture = await startFixture({ services: [greeter, counter, caller, sink] });
+    ({ ingress } = fixture);
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("runs a stateless handler with ctx.run and returns its JSON result with x-restate-id", async () => {
     const res = await callJson(ingress, "/Greeter/greet", "Ada");

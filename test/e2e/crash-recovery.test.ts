@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startServerProcess, tempDir, type ServerProcess } from "../support/reprise.ts";
+import { eventually } from "../support/eventually.ts";
+import { callJson, registerDeployment, tempDir } from "../support/reprise.ts";
+import { startServerProcess, type ServerProcess } from "../support/reprise-server.ts";
 
 // Observations made by the service itself: the test's source of truth about side effects.
 const napStarted = new Map<string, number>();

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import { eventually } from "../support/eventually.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson } from "../support/reprise.ts";
 import type { Node } from "../../src/cluster/node.ts";
 
 let idempotentRuns = 0;
@@ -77,25 +78,17 @@ const parent = restate.service({
 });
 
 describe("Restate feature surface", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
+  let fixture: Fixture;
   let node: Node;
   let ingress: string;
   let admin: string;
 
   before(async () => {
-    sdk = await startSdkEndpoint([payments, signup, approvals, patient, parent]);
-    node = await startInProcess(dir.path);
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    admin = `http://127.0.0.1:${node.adminPort}`;
-    assert.equal((await registerDeployment(admin, sdk.url)).status, 201);
+    fixture = await startFixture({ services: [payments, signup, approvals, patient, parent] });
+    ({ node, ingress, admin } = fixture);
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("runs a request once when the same idempotency key is sent 20 times concurrently", async () => {
     const responses = await Promise.all(

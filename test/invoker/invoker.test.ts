@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
-import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import { eventually } from "../support/eventually.ts";
+import { startFixture, type Fixture } from "../support/fixture.ts";
+import { callJson } from "../support/reprise.ts";
 import type { Node } from "../../src/cluster/node.ts";
 import type { InvocationId } from "../../src/types/ids.ts";
 
@@ -57,24 +58,17 @@ const flaky = restate.service({
 });
 
 describe("invoker: request/response deployments suspend and resume at every step", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
+  let fixture: Fixture;
   let node: Node;
 
   before(async () => {
-    sdk = await startSdkEndpoint([steps, echo, gate], { bidirectional: false });
-    node = await startInProcess(dir.path);
-    const res = await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url);
-    assert.equal(res.status, 201);
+    fixture = await startFixture({ services: [steps, echo, gate], bidirectional: false });
+    ({ node } = fixture);
     const body = (await (await fetch(`http://127.0.0.1:${node.adminPort}/deployments`)).json()) as { deployments: { protocol_type: string }[] };
     assert.equal(body.deployments[0].protocol_type, "RequestResponse");
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("completes a handler that runs, sleeps, reads and writes state and calls another service", async () => {
     const ingress = `http://127.0.0.1:${node.ingressPort}`;
@@ -103,25 +97,19 @@ describe("invoker: request/response deployments suspend and resume at every step
 });
 
 describe("invoker: retries, give-up and the inactivity timeout", () => {
-  const dir = tempDir();
-  let sdk: SdkEndpoint;
+  let fixture: Fixture;
   let node: Node;
   let ingress: string;
 
   before(async () => {
-    sdk = await startSdkEndpoint([flaky]);
-    node = await startInProcess(dir.path, {
-      invoker: { inactivityTimeoutMs: 300, abortTimeoutMs: 2000, retry: { initialIntervalMs: 20, factor: 2, maxIntervalMs: 200, maxAttempts: 4 } },
+    fixture = await startFixture({
+      services: [flaky],
+      config: { invoker: { inactivityTimeoutMs: 300, abortTimeoutMs: 2000, retry: { initialIntervalMs: 20, factor: 2, maxIntervalMs: 200, maxAttempts: 4 } } },
     });
-    ingress = `http://127.0.0.1:${node.ingressPort}`;
-    assert.equal((await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url)).status, 201);
+    ({ node, ingress } = fixture);
   });
 
-  after(async () => {
-    await node.stop();
-    await sdk.close();
-    dir.remove();
-  });
+  after(() => fixture.stop());
 
   it("retries transient failures with backoff until the handler succeeds", async () => {
     const res = await callJson(ingress, "/Flaky/work", { tag: "two-failures", failures: 2 });

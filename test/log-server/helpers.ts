@@ -6,6 +6,8 @@ import { decodeDocument, encodeDocument, METADATA_KEYS, type Logs, type NodeConf
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { LogId, Lsn, PlainNodeId, type GenerationalNodeId } from "../../src/types/ids.ts";
 
+export { eventually } from "../support/eventually.ts";
+
 export const CLUSTER = "test-cluster";
 export const enc = (s: string): Uint8Array => Buffer.from(s, "utf8");
 export const dec = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
@@ -56,13 +58,4 @@ export function logServerClient(port: number): { client: LogServerClient; close:
 
 export function header(as: GenerationalNodeId, logletId: string, knownGlobalTail = 0) {
   return { sender: toWireNodeId(as), logletId, knownGlobalTail };
-}
-
-/** Polls `cond` every 20 ms until it holds; fails after `timeoutMs`. */
-export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { PreconditionFailedError, type MetadataStore, type MetadataWatchEvent } from "../../src/metadata/metadata-store.ts";
 import { readModifyWrite, type DocumentCodec } from "../../src/metadata/read-modify-write.ts";
 import { Version } from "../../src/types/ids.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** The store under test, as the suite sees it. */
 export interface ConformanceBackend {
@@ -21,20 +21,6 @@ const enc = (s: string): Uint8Array => Buffer.from(s, "utf8");
 const dec = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
 
 const COUNTER: DocumentCodec<number> = { encode: (n) => enc(String(n)), decode: (b) => Number(dec(b)) };
-
-/** Polls until `check` passes or the deadline is over (watch delivery is asynchronous on some backends). */
-export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(10);
-    }
-  }
-}
 
 function isPreconditionFailed(current: number | null): (e: unknown) => boolean {
   return (e) => e instanceof PreconditionFailedError && e.currentVersion === current && e.retryable && e.code === "precondition_failed";
@@ -137,7 +123,10 @@ export function metadataConformance(name: string, open: () => Promise<Conformanc
       await store.delete(key, { kind: "matches", version: Version(2) });
       await store.put(key, enc("three"), { kind: "none" });
       const expected = ["v1=one", "v2=two", "deleted", "v1=three"];
-      await eventually(() => assert.deepEqual(fromFirst(events, "v1=one"), expected));
+      await eventually(() => {
+        assert.deepEqual(fromFirst(events, "v1=one"), expected);
+        return true;
+      });
       assert.ok(
         otherEvents.every((e) => e.value === null),
         "no event of another key (at most the absent value it started with)",
@@ -149,7 +138,10 @@ export function metadataConformance(name: string, open: () => Promise<Conformanc
       const later: string[] = [];
       const stopLater = store.watch(key, (e) => later.push(describeEvent(e)));
       await store.put(key, enc("last"), { kind: "none" });
-      await eventually(() => assert.ok(later.includes("v3=last")));
+      await eventually(() => {
+        assert.ok(later.includes("v3=last"));
+        return true;
+      });
       stopLater();
       assert.deepEqual(fromFirst(events, "v1=one"), expected);
     });

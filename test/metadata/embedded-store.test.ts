@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { EmbeddedMetadataStore } from "../../src/metadata/embedded-store.ts";
 import { PreconditionFailedError } from "../../src/metadata/metadata-store.ts";
 import { UnavailableError } from "../../src/types/errors.ts";
 import { Version } from "../../src/types/ids.ts";
+import { spawnNodeChild } from "../support/process.ts";
 import { tempDir } from "../support/temp.ts";
 import { metadataConformance } from "./conformance.ts";
 
@@ -44,17 +43,9 @@ describe("EmbeddedMetadataStore durability", () => {
 
   it("every put acknowledged before a kill -9 is there after reopening", async () => {
     const file = join(tmp.path, "crash", "metadata.db");
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./embedded-writer-child.ts", import.meta.url)), file], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    let acked = 0;
-    for await (const line of createInterface({ input: child.stdout! })) {
-      acked = Number(line);
-      if (acked >= 50) break;
-    }
-    process.kill(child.pid!, "SIGKILL");
-    await exited;
+    const child = spawnNodeChild(fileURLToPath(new URL("./embedded-writer-child.ts", import.meta.url)), [file]);
+    const acked = (await child.waitFor((e) => e.event === "ack" && (e.version as number) >= 50)).version as number;
+    await child.kill("SIGKILL");
     const store = new EmbeddedMetadataStore(file);
     try {
       const stored = await store.get("counter");

@@ -7,7 +7,8 @@ import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { UnavailableError } from "../../src/types/errors.ts";
 import { Version } from "../../src/types/ids.ts";
 import { startEtcd, type EtcdServer } from "../support/etcd.ts";
-import { eventually, metadataConformance } from "./conformance.ts";
+import { eventually } from "../support/eventually.ts";
+import { metadataConformance } from "./conformance.ts";
 
 // Each client is its own etcd3 connection; each suite its own key prefix on the shared etcd.
 const open = (etcd: EtcdServer, prefix: string, callTimeoutMs?: number): EtcdMetadataStore =>
@@ -78,7 +79,10 @@ describe("EtcdMetadataStore against a real etcd", () => {
     await writer.put("doc", Buffer.from("a"), { kind: "none" });
     await writer.put("doc", Buffer.from("b"), { kind: "none" });
     await writer.delete("doc", { kind: "none" });
-    await eventually(() => assert.deepEqual(seen.slice(seen.indexOf(1)), [1, 2, null]));
+    await eventually(() => {
+      assert.deepEqual(seen.slice(seen.indexOf(1)), [1, 2, null]);
+      return true;
+    });
     stop();
   });
 
@@ -88,7 +92,10 @@ describe("EtcdMetadataStore against a real etcd", () => {
     const seen: string[] = [];
     const stop = store.watch("doc", (e) => seen.push(e.value ? Buffer.from(e.value.value).toString() : "deleted"));
     await store.put("doc", Buffer.from("watched"), { kind: "none" });
-    await eventually(() => assert.ok(seen.includes("watched")));
+    await eventually(() => {
+      assert.ok(seen.includes("watched"));
+      return true;
+    });
 
     await etcd.stop();
     const started = Date.now();
@@ -101,7 +108,10 @@ describe("EtcdMetadataStore against a real etcd", () => {
     // The client reconnects on its own; the first calls may still race the reconnect.
     const version = await retryUnavailable(() => store.put("doc", Buffer.from("after"), { kind: "matches", version: Version(2) }));
     assert.equal(version, Version(3), "nothing was applied while etcd was down");
-    await eventually(() => assert.equal(seen.at(-1), "after"), 10_000);
+    await eventually(() => {
+      assert.equal(seen.at(-1), "after");
+      return true;
+    }, 10_000);
     stop();
   });
 });

@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { freePort } from "../../src/cluster/net.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { spawnChild, type TrackedChild } from "./process.ts";
 
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 15_000;
@@ -57,9 +58,7 @@ export async function startEtcd(): Promise<EtcdServer> {
 
 class RunningEtcd implements EtcdServer {
   readonly endpoint: string;
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-  private output = "";
+  private child: TrackedChild | null = null;
 
   constructor(
     readonly dataDir: string,
@@ -76,44 +75,27 @@ class RunningEtcd implements EtcdServer {
 
   async start(): Promise<void> {
     const peer = `http://${HOST}:${this.peerPort}`;
-    this.output = "";
-    const child = spawn(
-      "etcd",
-      [
-        "--name=default",
-        `--data-dir=${this.dataDir}`,
-        `--listen-client-urls=${this.endpoint}`,
-        `--advertise-client-urls=${this.endpoint}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=default=${peer}`,
-        "--initial-cluster-state=new",
-        "--logger=zap",
-        "--log-level=error",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawnChild("etcd", [
+      "--name=default",
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=default=${peer}`,
+      "--initial-cluster-state=new",
+      "--logger=zap",
+      "--log-level=error",
+    ]);
     this.child = child;
-    // Kept for the error message when etcd does not come up.
-    const keep = (chunk: Buffer): void => void (this.output = (this.output + chunk.toString()).slice(-4_000));
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    // If the test process exits without stopping it (a crash, a failed hook), take etcd along.
-    const killOnExit = (): void => void child.kill("SIGKILL");
-    process.once("exit", killOnExit);
-    this.exited = new Promise((resolve) =>
-      child.once("exit", () => {
-        process.off("exit", killOnExit);
-        resolve();
-      }),
-    );
     await this.waitHealthy(child);
   }
 
-  private async waitHealthy(child: ChildProcess): Promise<void> {
+  /** etcd prints no ready line: it is ready once /health says so. */
+  private async waitHealthy(child: TrackedChild): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) break;
+      if (!child.running()) break;
       try {
         const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
         const body = (await res.json()) as { health?: string };
@@ -123,15 +105,15 @@ class RunningEtcd implements EtcdServer {
       }
       await sleep(50);
     }
-    throw new Error(`etcd on ${this.endpoint} did not become healthy:\n${this.output}`);
+    throw new Error(`etcd on ${this.endpoint} did not become healthy:\n${child.stderr()}`);
   }
 
   async stop(): Promise<void> {
-    await this.terminate("SIGTERM", STOP_GRACE_MS);
+    await this.detach()?.stop(STOP_GRACE_MS);
   }
 
   async kill(): Promise<void> {
-    await this.terminate("SIGKILL", 0);
+    await this.detach()?.kill("SIGKILL");
   }
 
   async restart(): Promise<void> {
@@ -144,16 +126,9 @@ class RunningEtcd implements EtcdServer {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  private async terminate(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  private detach(): TrackedChild | null {
     const child = this.child;
     this.child = null;
-    if (!child) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-      const timer = signal === "SIGKILL" ? null : setTimeout(() => child.kill("SIGKILL"), graceMs);
-      await this.exited;
-      if (timer) clearTimeout(timer);
-    }
-    await this.exited;
+    return child;
   }
 }

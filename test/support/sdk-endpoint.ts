@@ -9,7 +9,7 @@ export interface SdkEndpoint {
   close(): Promise<void>;
 }
 
-type ServiceDefinitions = Parameters<typeof restate.createEndpointHandler>[0]["services"];
+export type ServiceDefinitions = Parameters<typeof restate.createEndpointHandler>[0]["services"];
 
 /** Serves real SDK handlers over HTTP/2 (h2c) on a loopback port, exactly as `restate.serve` does. */
 export async function startSdkEndpoint(
