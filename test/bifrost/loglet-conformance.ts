@@ -56,7 +56,7 @@ async function peerCaughtUp(subject: LogletUnderTest, last: number): Promise<voi
 /** Resolves with whether `p` settled within `ms`. */
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let settled = false;
-  p.then(
+  void p.then(
     () => (settled = true),
     () => (settled = true),
   );
@@ -68,7 +68,10 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
  * Appends one record at a time, then several at once, and checks that each acknowledgement came
  * after a sync on `syncQuorum` storage nodes that completed after the append was called. Sequential
  * appends are separate batches, so each needs its own sync; concurrent ones may share one. Throws
- * an AssertionError naming the first append acknowledged too early.
+ * an AssertionError naming the first append acknowledged too early. It sees syncs as of the
+ * loglet's acknowledgement: a log server that answers a store just before its commit goes
+ * unnoticed when the commit still lands before the answer arrives (test/log-server/record-store.test.ts
+ * checks the store's own order).
  */
 export async function checkDurability(subject: LogletUnderTest, rounds = 20, concurrent = 32): Promise<void> {
   const { writer, syncQuorum } = subject;
