@@ -7,6 +7,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.t
 import { base62EncodeFixed } from "../types/ids.ts";
 import {
   EMPTY_SCHEMA,
+  payloadSchema,
   SchemaView,
   type DeploymentSchema,
   type HandlerSchema,
@@ -131,9 +132,7 @@ function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: 
   const handlers: HandlerSchema[] = s.handlers.map((h) => ({
     name: h.name,
     ty: h.ty ?? (s.ty === "VIRTUAL_OBJECT" ? "EXCLUSIVE" : s.ty === "WORKFLOW" ? "SHARED" : "EXCLUSIVE"),
-    ...(h.input === undefined || h.input.contentType !== undefined ? { inputContentType: h.input?.contentType ?? "application/json" } : {}),
-    inputRequired: h.input?.required ?? false,
-    ...(h.output?.contentType ? { outputContentType: h.output.contentType } : {}),
+    ...payloadSchema(h.input, h.output),
     ...optional("inactivityTimeoutMs", h.inactivityTimeout ?? s.inactivityTimeout),
     ...optional("abortTimeoutMs", h.abortTimeout ?? s.abortTimeout),
     ...optional("journalRetentionMs", h.journalRetention ?? s.journalRetention),

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.ts";
+import { corsOriginProblem } from "../ingress/cors.ts";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 
 export interface NodeConfig {
@@ -9,7 +10,12 @@ export interface NodeConfig {
   readonly nodeName: string;
   readonly bindAddress: string;
   readonly partitions: number;
-  readonly ingress: { readonly port: number; readonly bodyLimitBytes: number };
+  readonly ingress: {
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    /** Origins browsers may call the ingress from: `*` (any, as Restate) or `scheme://host[:port]` entries. */
+    readonly corsAllowedOrigins: readonly string[];
+  };
   readonly admin: { readonly port: number };
   /** Node-to-node traffic in a cluster: the log-server role listens here. */
   readonly nodeToNode: { readonly port: number };
@@ -44,7 +50,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   nodeName: "node-1",
   bindAddress: "0.0.0.0",
   partitions: 4,
-  ingress: { port: 8080, bodyLimitBytes: 10 * 1024 * 1024 },
+  ingress: { port: 8080, bodyLimitBytes: 10 * 1024 * 1024, corsAllowedOrigins: ["*"] },
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
   cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, join: false, joinTimeoutMs: 60_000 },
@@ -134,6 +140,10 @@ function validate(c: NodeConfig): NodeConfig {
     throw new BadRequestError(`partitions must be an integer 1..1024, got ${c.partitions}`, "config_invalid");
   }
   if (c.ingress.bodyLimitBytes < 1) throw new BadRequestError("ingress.body_limit_bytes must be positive", "config_invalid");
+  for (const origin of c.ingress.corsAllowedOrigins) {
+    const problem = corsOriginProblem(origin);
+    if (problem !== null) throw new BadRequestError(`ingress.cors_allowed_origins: ${problem}`, "config_invalid");
+  }
   validateCluster(c);
   return c;
 }

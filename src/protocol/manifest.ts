@@ -143,7 +143,7 @@ function parseInput(json: unknown, path: string): InputPayload {
   const o = object(json, path);
   return {
     ...def("required", bool(o.required, `${path}.required`)),
-    ...def("contentType", str(o.contentType, `${path}.contentType`)),
+    ...def("contentType", acceptedContentType(o.contentType, `${path}.contentType`)),
     ...def("jsonSchema", o.jsonSchema),
   };
 }
@@ -151,7 +151,7 @@ function parseInput(json: unknown, path: string): InputPayload {
 function parseOutput(json: unknown, path: string): OutputPayload {
   const o = object(json, path);
   return {
-    ...def("contentType", str(o.contentType, `${path}.contentType`)),
+    ...def("contentType", headerValue(o.contentType, `${path}.contentType`)),
     ...def("setContentTypeIfEmpty", bool(o.setContentTypeIfEmpty, `${path}.setContentTypeIfEmpty`)),
     ...def("jsonSchema", o.jsonSchema),
   };
@@ -197,6 +197,25 @@ function str(v: unknown, path: string, required = false): string | undefined {
   if (v === undefined && !required) return undefined;
   if (typeof v !== "string") throw new ManifestValidationError(path, `must be a string (got ${show(v)})`);
   return v;
+}
+
+/** A content type the ingress matches requests against: `type/subtype`, `type/*` or `*\/*`. */
+function acceptedContentType(v: unknown, path: string): string | undefined {
+  const text = str(v, path);
+  if (text === undefined) return undefined;
+  const [type, subtype, ...rest] = text.split(";")[0].trim().split("/");
+  if (subtype === undefined || rest.length > 0 || type === "" || subtype === "") {
+    throw new ManifestValidationError(path, `${show(text)} is not a content type: it must contain one /`);
+  }
+  if (type === "*" && subtype !== "*") throw new ManifestValidationError(path, `${show(text)}: the wildcard form */subtype is not supported`);
+  return text;
+}
+
+/** Sent as the response's content-type header, so visible ASCII only. */
+function headerValue(v: unknown, path: string): string | undefined {
+  const text = str(v, path);
+  if (text !== undefined && !/^[\t\x20-\x7e]*$/.test(text)) throw new ManifestValidationError(path, `${show(text)} is not a valid header value`);
+  return text;
 }
 
 function bool(v: unknown, path: string): boolean | undefined {

@@ -1,15 +1,25 @@
 import type { HandlerType, InvocationTarget, ServiceType } from "../types/invocation.ts";
 import { NotFoundError, BadRequestError } from "../types/errors.ts";
+import type { InputPayload, OutputPayload } from "../protocol/manifest.ts";
 
 export type ProtocolMode = "BIDI_STREAM" | "REQUEST_RESPONSE";
 
 export interface HandlerSchema {
   readonly name: string;
   readonly ty: HandlerType;
-  /** Content type the handler accepts; `undefined` means it takes no input. */
+  /**
+   * Content type the handler accepts, wildcards allowed (`*\/*`, `text/*`); `undefined` means it
+   * takes no input: only a request with neither body nor content type.
+   */
   readonly inputContentType?: string;
+  /** The request must carry a content type matching `inputContentType`: one with neither body nor content type is refused. */
   readonly inputRequired: boolean;
+  /** The input's JSON schema as declared; with one, an empty body is refused (it is no JSON value). */
+  readonly inputJsonSchema?: unknown;
+  /** Content type of the handler's results; `undefined` means none is sent. */
   readonly outputContentType?: string;
+  /** Send `outputContentType` with an empty result too. */
+  readonly outputSetContentTypeIfEmpty?: boolean;
   readonly inactivityTimeoutMs?: number;
   readonly abortTimeoutMs?: number;
   readonly journalRetentionMs?: number;
@@ -47,6 +57,29 @@ export interface DeploymentSchema {
   readonly services: readonly { readonly name: string; readonly revision: number }[];
   readonly createdAt: number;
   readonly sdkVersion?: string;
+}
+
+export type PayloadSchema = Pick<
+  HandlerSchema,
+  "inputContentType" | "inputRequired" | "inputJsonSchema" | "outputContentType" | "outputSetContentTypeIfEmpty"
+>;
+
+/**
+ * A handler's input and output as the ingress enforces them, from its manifest declarations. An
+ * undeclared input accepts anything (or nothing) and an undeclared output is JSON, as in Restate.
+ */
+export function payloadSchema(input: InputPayload | undefined, output: OutputPayload | undefined): PayloadSchema {
+  const inputs: PayloadSchema =
+    input === undefined
+      ? { inputContentType: "*/*", inputRequired: false }
+      : {
+          ...(input.contentType !== undefined ? { inputContentType: input.contentType } : {}),
+          inputRequired: input.required ?? false,
+          ...(input.contentType !== undefined && input.jsonSchema !== undefined ? { inputJsonSchema: input.jsonSchema } : {}),
+        };
+  if (output === undefined) return { ...inputs, outputContentType: "application/json" };
+  if (output.contentType === undefined) return inputs;
+  return { ...inputs, outputContentType: output.contentType, ...(output.setContentTypeIfEmpty ? { outputSetContentTypeIfEmpty: true } : {}) };
 }
 
 /** The `schema_registry` metadata document. */

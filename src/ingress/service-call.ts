@@ -1,0 +1,140 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { readBody, sendJson } from "../common/http-util.ts";
+import type { InvocationDispatcher } from "../partition/dispatcher.ts";
+import type { InvokeRequest } from "../partition/records.ts";
+import { idempotentInvocationId, partitionKeyForKey, randomPartitionKey, randomSeed, workflowRunInvocationId } from "../partition/routing.ts";
+import { requireKey, type HandlerSchema, type SchemaView } from "../schema/schema.ts";
+import { BadRequestError } from "../types/errors.ts";
+import { newInvocationId, type InvocationId } from "../types/ids.ts";
+import type { Header, InvocationTarget } from "../types/invocation.ts";
+import { delayParameter } from "./delay.ts";
+import { badHeader, MethodNotAllowedError, scopeUnsupported } from "./errors.ts";
+import { validateInput } from "./input.ts";
+import type { ServiceRequest } from "./paths.ts";
+import { writeOutcome, X_RESTATE_ID } from "./responses.ts";
+import { completionExpiry } from "./attach.ts";
+
+export interface CallContext {
+  readonly schema: SchemaView;
+  readonly dispatcher: InvocationDispatcher;
+  readonly bodyLimitBytes: number;
+}
+
+/** Headers that are about the HTTP exchange or the ingress's own handling: not passed to handlers. */
+const NOT_FORWARDED = new Set(["connection", "host", "idempotency-key", "idempotency-expires"]);
+
+/** Restate's failure for a second call of a workflow's run handler (the first one's result stays with it). */
+export const WORKFLOW_ALREADY_INVOKED = { kind: "failure", code: 409, message: "the workflow method was already invoked" } as const;
+
+/**
+ * Calls (`200` with the result) and sends (`202` once the invocation is durable) of a handler,
+ * checked in Restate's order so the same mistake gets the same answer.
+ */
+export async function handleServiceRequest(ctx: CallContext, req: IncomingMessage, res: ServerResponse, call: ServiceRequest, query: URLSearchParams): Promise<void> {
+  const resolved = ctx.schema.resolveTarget(call.service, call.handler);
+  const handler = resolved.handler;
+  if (handler.ingressPrivate) throw new BadRequestError("the invoked service is not public", "private_service");
+  requireKey(resolved.target, call.key);
+  const target: InvocationTarget = { ...resolved.target, ...(call.key !== undefined ? { key: call.key } : {}) };
+  const idempotencyKey = visibleHeader(req, "idempotency-key");
+  if (idempotencyKey !== undefined && handler.ty === "WORKFLOW") {
+    throw new BadRequestError(
+      "cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself.",
+      "unsupported_idempotency_key",
+    );
+  }
+  if (call.scope !== undefined) throw scopeUnsupported();
+  if (req.method !== "GET" && req.method !== "POST") throw new MethodNotAllowedError("GET or POST");
+
+  const body = await readBody(req, ctx.bodyLimitBytes);
+  validateInput(handler, visibleHeader(req, "content-type"), body);
+  const delayMs = delayParameter(query);
+  const limitKey = visibleHeader(req, "x-restate-limit-key") ?? query.get("limit-key") ?? "";
+  // Limit keys partition concurrency within a scope, and Reprise has no scopes.
+  if (limitKey !== "") throw new BadRequestError("limit-key requires a scope to be set", "limit_key_without_scope");
+  const headers = forwardedHeaders(req);
+  if (!call.send && delayMs !== undefined) {
+    throw new BadRequestError("cannot use the delay query parameter with calls. The delay is supported only with sends", "unsupported_delay");
+  }
+
+  const now = Date.now();
+  const id = invocationIdFor(target, idempotencyKey);
+  const executionTime = delayMs !== undefined && delayMs > 0 ? now + delayMs : undefined;
+  const request: InvokeRequest = {
+    id,
+    target,
+    argument: body,
+    headers,
+    randomSeed: randomSeed(),
+    ...(call.send ? {} : { responseSink: { kind: "ingress" as const, nodeId: ctx.dispatcher.nodeId } }),
+    ...(executionTime !== undefined ? { executionTime } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    ...retentionFor(handler, idempotencyKey),
+  };
+  const deduplicated = idempotencyKey !== undefined || handler.ty === "WORKFLOW";
+
+  if (call.send) {
+    const previously = deduplicated && ctx.dispatcher.status(id) !== null;
+    await ctx.dispatcher.dispatch(request);
+    const accepted = { invocationId: id, ...(executionTime !== undefined ? { executionTime: new Date(executionTime).toISOString() } : {}) };
+    return sendJson(res, 202, { ...accepted, status: previously ? "PreviouslyAccepted" : "Accepted" }, { [X_RESTATE_ID]: id });
+  }
+  if (handler.ty === "WORKFLOW" && ctx.dispatcher.status(id) !== null) {
+    return writeOutcome(res, { id }, WORKFLOW_ALREADY_INVOKED);
+  }
+  const waiter = ctx.dispatcher.awaitResult(id);
+  res.on("close", () => waiter.cancel());
+  try {
+    await ctx.dispatcher.dispatch(request);
+  } catch (e) {
+    waiter.cancel();
+    throw e;
+  }
+  const result = await waiter.result;
+  const expiresAt = deduplicated ? completionExpiry(ctx.dispatcher, id) : undefined;
+  writeOutcome(res, { id, handler, ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);
+}
+
+/** A header's value, refused (400) unless it is visible ASCII as HTTP header values must be. */
+function visibleHeader(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  const value = Array.isArray(v) ? v[0] : v;
+  if (value !== undefined && !isVisibleAscii(value)) throw badHeader(name);
+  return value;
+}
+
+function isVisibleAscii(value: string): boolean {
+  return /^[\t\x20-\x7e]*$/.test(value);
+}
+
+/** What the handler sees in `ctx.request().headers`: the request's headers and the path it came by. */
+function forwardedHeaders(req: IncomingMessage): Header[] {
+  const out: Header[] = [{ key: "x-restate-ingress-path", value: req.url ?? "/" }];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const key = req.rawHeaders[i].toLowerCase();
+    const value = req.rawHeaders[i + 1];
+    if (NOT_FORWARDED.has(key)) continue;
+    if (!isVisibleAscii(value)) throw badHeader(key);
+    out.push({ key, value });
+  }
+  return out;
+}
+
+/** Workflow runs and idempotent requests get ids derived from what makes them the same request. */
+function invocationIdFor(target: InvocationTarget, idempotencyKey: string | undefined): InvocationId {
+  if (target.handlerType === "WORKFLOW") return workflowRunInvocationId(target.service, target.key ?? "");
+  if (idempotencyKey !== undefined) return idempotentInvocationId(target.service, target.key ?? "", target.handler, idempotencyKey);
+  const pk = target.key !== undefined ? partitionKeyForKey(target.service, target.key) : randomPartitionKey();
+  return newInvocationId(pk);
+}
+
+/** How long a completed invocation stays: workflow runs and idempotent requests keep their result. */
+function retentionFor(handler: HandlerSchema, idempotencyKey: string | undefined): { completionRetentionMs?: number } {
+  const ms =
+    handler.ty === "WORKFLOW"
+      ? handler.workflowCompletionRetentionMs
+      : idempotencyKey !== undefined
+        ? handler.idempotencyRetentionMs
+        : handler.journalRetentionMs;
+  return ms === undefined ? {} : { completionRetentionMs: ms };
+}
