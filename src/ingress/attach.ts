@@ -42,10 +42,11 @@ export async function attachTo(
   const waiter = ctx.dispatcher.awaitResult(id);
   res.on("close", () => waiter.cancel());
   const status = ctx.dispatcher.status(id);
-  if (status?.status === "completed" || status === null || mode === "output") waiter.cancel();
-  if (status === null || (status.status === "completed" && status.result === undefined)) throw invocationNotFound();
-  if (status.status !== "completed" && mode === "output") throw new NotReadyError();
-  const result = status.status === "completed" ? status.result! : await waiter.result;
+  const running = status !== null && status.status !== "completed";
+  if (!running || mode === "output") waiter.cancel();
+  if (status === null || (!running && status.result === undefined)) throw invocationNotFound();
+  if (running && mode === "output") throw new NotReadyError();
+  const result = running ? await waiter.result : status.result!;
   const handler = result.kind === "success" ? handlerOf(ctx.schema, status.target) : undefined;
   const expiresAt = completionExpiry(ctx.dispatcher, id);
   writeOutcome(res, { id, ...(handler ? { handler } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);

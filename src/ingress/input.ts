@@ -21,7 +21,7 @@ function inputRules(handler: HandlerSchema): InputRule[] {
 
 /** Refuses (400) a request the handler cannot take, before anything is written to the log. */
 export function validateInput(handler: HandlerSchema, contentType: string | undefined, body: Buffer): void {
-  let problem = "the handler declares an input it can never accept (required, without a content type)";
+  let problem = "Bad configuration of the input validation rules: the input is required but has no content type";
   for (const rule of inputRules(handler)) {
     const failure = check(rule, contentType, body);
     if (failure === null) {

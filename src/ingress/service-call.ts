@@ -7,12 +7,12 @@ import { requireKey, type HandlerSchema, type SchemaView } from "../schema/schem
 import { BadRequestError } from "../types/errors.ts";
 import { newInvocationId, type InvocationId } from "../types/ids.ts";
 import type { Header, InvocationTarget } from "../types/invocation.ts";
+import { completionExpiry } from "./attach.ts";
 import { delayParameter } from "./delay.ts";
 import { badHeader, MethodNotAllowedError, scopeUnsupported } from "./errors.ts";
 import { validateInput } from "./input.ts";
 import type { ServiceRequest } from "./paths.ts";
 import { writeOutcome, X_RESTATE_ID } from "./responses.ts";
-import { completionExpiry } from "./attach.ts";
 
 export interface CallContext {
   readonly schema: SchemaView;
@@ -24,7 +24,7 @@ export interface CallContext {
 const NOT_FORWARDED = new Set(["connection", "host", "idempotency-key", "idempotency-expires"]);
 
 /** Restate's failure for a second call of a workflow's run handler (the first one's result stays with it). */
-export const WORKFLOW_ALREADY_INVOKED = { kind: "failure", code: 409, message: "the workflow method was already invoked" } as const;
+const WORKFLOW_ALREADY_INVOKED = { kind: "failure", code: 409, message: "the workflow method was already invoked" } as const;
 
 /**
  * Calls (`200` with the result) and sends (`202` once the invocation is durable) of a handler,
