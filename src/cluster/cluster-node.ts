@@ -2,19 +2,28 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { LogServer } from "../log-server/log-server.ts";
-import { documentCodec, METADATA_KEYS, type Logs } from "../metadata/documents.ts";
+import { documentCodec, METADATA_KEYS, NODES_CODEC, type Logs } from "../metadata/documents.ts";
 import { EtcdMetadataStore } from "../metadata/etcd-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../types/errors.ts";
-import { formatNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../types/ids.ts";
 import { DEFAULT_CLUSTER_ROLES, parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 import { ClusterWorker } from "./cluster-worker.ts";
+import { ClusterController } from "./controller.ts";
+import { ControllerLease } from "./controller-lease.ts";
+import { Heartbeats } from "./heartbeats.ts";
+import { NodeSvc } from "../net/gen/cluster_pb.ts";
+import { NodeDirectory } from "../net/node-directory.ts";
+import { RpcServer } from "../net/server.ts";
+import { PartitionRouter } from "../partition/routing.ts";
 import type { ClusterSettings, NodeConfig } from "./config.ts";
 import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
 
 const JOIN_POLL_MS = 200;
+/** Replicas per partition (leader included), capped by the number of workers. */
+const PARTITION_REPLICATION = 3;
 const JOIN_WARN_EVERY_MS = 5_000;
 
 /**
@@ -25,6 +34,14 @@ const JOIN_WARN_EVERY_MS = 5_000;
 export class ClusterNode {
   private logServer: LogServer | null = null;
   private worker: ClusterWorker | null = null;
+  private rpc: RpcServer | null = null;
+  private directory: NodeDirectory | null = null;
+  private heartbeats: Heartbeats | null = null;
+  private lease: ControllerLease | null = null;
+  private controller: ClusterController | null = null;
+  /** Node ids by role, from the latest NodesConfiguration this node read. */
+  private members: { all: PlainNodeId[]; workers: PlainNodeId[] } = { all: [], workers: [] };
+  private unwatchMembers: (() => void) | null = null;
 
   private constructor(
     readonly me: GenerationalNodeId,
@@ -70,8 +87,24 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * Every node serves the node port (heartbeats, forwarded commands, its roles' RPCs), watches its
+   * peers, and may become cluster controller; then its roles start.
+   */
   private async startRoles(config: NodeConfig): Promise<void> {
     const baseDir = resolve(config.baseDir);
+    this.directory = await NodeDirectory.open(this.metadata, this.log);
+    this.unwatchMembers = this.metadata.watch(METADATA_KEYS.nodesConfiguration, (e) => e.value && this.noteMembers(e.value.value));
+    const nodes = await this.metadata.get(METADATA_KEYS.nodesConfiguration);
+    if (nodes !== null) this.noteMembers(nodes.value);
+    this.heartbeats = new Heartbeats({
+      me: this.me,
+      connections: this.directory.connections,
+      peers: () => this.members.all,
+      localReplicas: () => this.worker?.reports() ?? [],
+      logger: this.log,
+    });
+    this.rpc = new RpcServer({ port: this.nodePort, host: config.bindAddress, logger: this.log }).register(NodeSvc, this.heartbeats.service());
     if (this.roles.includes("log-server")) {
       this.logServer = await LogServer.start({
         me: this.me,
@@ -81,11 +114,40 @@ export class ClusterNode {
         port: this.nodePort,
         host: config.bindAddress,
         logger: this.log,
+        rpc: this.rpc,
       });
     }
+    await this.rpc.listen();
+    this.heartbeats.start();
+    this.lease = new ControllerLease(this.metadata, this.me, this.log);
+    this.controller = new ClusterController({
+      me: this.me.id,
+      metadata: this.metadata,
+      lease: this.lease,
+      heartbeats: this.heartbeats,
+      router: new PartitionRouter(config.partitions),
+      workers: () => this.members.workers,
+      members: () => this.members.all,
+      replicationFactor: PARTITION_REPLICATION,
+      logger: this.log,
+    });
+    this.lease.start();
+    this.controller.start();
     if (this.roles.includes("worker")) {
-      this.worker = await ClusterWorker.start(config, this.me, this.metadata, this.log);
+      this.worker = await ClusterWorker.start(config, this.me, this.metadata, this.log, {
+        rpc: this.rpc,
+        directory: this.directory,
+        heartbeats: this.heartbeats,
+      });
     }
+  }
+
+  private noteMembers(bytes: Uint8Array): void {
+    const config = NODES_CODEC.decode(bytes);
+    this.members = {
+      all: config.nodes.map((n) => n.id),
+      workers: config.nodes.filter((n) => n.roles.includes("worker")).map((n) => n.id),
+    };
   }
 
   /**
@@ -94,7 +156,20 @@ export class ClusterNode {
    */
   async stop(): Promise<void> {
     const errors: unknown[] = [];
-    for (const stop of [() => this.worker?.stop(), () => this.logServer?.close(), () => this.metadata.close()]) {
+    const steps = [
+      () => this.controller?.stop(),
+      () => this.lease?.stop(),
+      () => this.worker?.stop(),
+      () => this.heartbeats?.stop(),
+      () => this.logServer?.close(),
+      () => this.rpc?.close(),
+      () => {
+        this.unwatchMembers?.();
+        this.directory?.close();
+      },
+      () => this.metadata.close(),
+    ];
+    for (const stop of steps) {
       try {
         await stop();
       } catch (e) {

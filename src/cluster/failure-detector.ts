@@ -54,6 +54,11 @@ export class FailureDetector {
     });
   }
 
+  /** Whether `node` ever answered this process: a node not heard from yet is not known to be up. */
+  hasAnswered(node: PlainNodeId): boolean {
+    return (this.peers.get(node)?.lastSeen ?? null) !== null;
+  }
+
   stateOf(node: PlainNodeId, now: number): NodeHealthState | null {
     const peer = this.peers.get(node);
     if (peer === undefined) return null;

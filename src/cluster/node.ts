@@ -11,7 +11,7 @@ import { queryRoutes } from "../admin/query/route.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
-import { PartitionDispatcher } from "../partition/dispatcher.ts";
+import { PartitionDispatcher, type RemoteLeaders } from "../partition/dispatcher.ts";
 import { Invoker } from "../invoker/invoker.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
@@ -35,6 +35,12 @@ export interface NodeFoundation {
   readonly nodeId: number;
   /** Whether `stop` closes `bifrost` and `metadata` (false when their owner closes them). */
   readonly owned: boolean;
+  /**
+   * In a cluster, the placement decides which partitions have a replica here and which of them
+   * lead (`addReplica`, then the processor's `lead`/`resign`); commands for partitions led elsewhere
+   * go to `remote`. Without it the node runs and leads every partition itself.
+   */
+  readonly cluster?: { readonly remote: RemoteLeaders };
 }
 
 /**
@@ -58,6 +64,7 @@ export class Node implements RunningNode {
   adminPort = 0;
   private readonly metadata: MetadataStore;
   private readonly bifrost: Bifrost;
+  private baseDir = "";
 
   private constructor(
     readonly config: NodeConfig,
@@ -68,7 +75,7 @@ export class Node implements RunningNode {
     this.nodeId = foundation.nodeId;
     this.log = rootLogger.child({ node: config.nodeName });
     this.router = new PartitionRouter(config.partitions);
-    this.dispatcher = new PartitionDispatcher(this.nodeId, this.router, this.processors);
+    this.dispatcher = new PartitionDispatcher(this.nodeId, this.router, this.processors, { remote: foundation.cluster?.remote });
     this.registry = new DeploymentRegistry(foundation.metadata);
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
@@ -103,25 +110,12 @@ export class Node implements RunningNode {
   }
 
   private async boot(baseDir: string, routes: AdminRoute[]): Promise<void> {
+    this.baseDir = baseDir;
     await this.registry.load();
-    for (const pid of this.router.partitions) {
-      const store = new PartitionStore(join(baseDir, "partitions", `p${pid}.sqlite`));
-      this.stores.push(store);
-      const processor = new PartitionProcessor({
-        partitionId: pid,
-        logId: this.router.logOf(pid),
-        nodeId: this.nodeId,
-        bifrost: this.bifrost,
-        store,
-        router: this.router,
-        invoker: this.invoker,
-        onResult: (id, result) => this.dispatcher.completeResult(id, result),
-        deliver: (target, command) => this.dispatcher.propose(target, command),
-        logger: this.log,
-      });
-      this.processors.set(pid, processor);
+    if (this.foundation.cluster === undefined) {
+      const processors = this.router.partitions.map((pid) => this.addReplica(pid));
+      await Promise.all(processors.map((p) => p.start()));
     }
-    await Promise.all([...this.processors.values()].map((p) => p.start()));
     this.registerMetrics();
     this.ingress = new IngressServer({
       port: this.config.ingress.port,
@@ -145,6 +139,32 @@ export class Node implements RunningNode {
     this.log.info({ ingressPort: this.ingressPort, adminPort: this.adminPort, partitions: this.config.partitions, baseDir }, "reprise node ready");
   }
 
+  /**
+   * The processor of this node's replica of `pid`, created (following the log, not leading) on
+   * first use; its store lives under the base directory, so a restarted node resumes from it.
+   */
+  addReplica(pid: PartitionId): PartitionProcessor {
+    const existing = this.processors.get(pid);
+    if (existing !== undefined) return existing;
+    const store = new PartitionStore(join(this.baseDir, "partitions", `p${pid}.sqlite`));
+    this.stores.push(store);
+    const processor = new PartitionProcessor({
+      partitionId: pid,
+      logId: this.router.logOf(pid),
+      nodeId: this.nodeId,
+      bifrost: this.bifrost,
+      store,
+      router: this.router,
+      invoker: this.invoker,
+      onResult: (id, result) => this.dispatcher.completeResult(id, result),
+      deliver: (target, command) => this.dispatcher.propose(target, command),
+      logger: this.log,
+    });
+    this.processors.set(pid, processor);
+    processor.follow();
+    return processor;
+  }
+
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
     return new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
@@ -164,7 +184,8 @@ export class Node implements RunningNode {
 
   private registerMetrics(): void {
     collectDefaultMetrics({ register: this.metrics, prefix: "reprise_" });
-    const processors = [...this.processors.values()];
+    // Replicas come and go with the placement in a cluster: read the map at each scrape.
+    const processors = { [Symbol.iterator]: () => this.processors.values() };
     new Gauge({
       name: "reprise_partition_applied_lsn",
       help: "Last LSN applied to the partition store",

@@ -1,6 +1,8 @@
-import type { PartitionPlacement, PartitionTable } from "../metadata/documents.ts";
+import { documentCodec, type PartitionPlacement, type PartitionTable } from "../metadata/documents.ts";
 import { LeaderEpoch, type LogId, type Lsn, type PartitionId, type PlainNodeId } from "../types/ids.ts";
 import type { NodeHealthState } from "./failure-detector.ts";
+
+export const PARTITION_TABLE_CODEC = documentCodec<PartitionTable>();
 
 export interface PartitionSpec {
   readonly partitionId: PartitionId;

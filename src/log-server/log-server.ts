@@ -27,6 +27,11 @@ export interface LogServerOptions {
   readonly logger?: Logger;
   /** Pause between rounds of the provisioning loop. */
   readonly provisioningBackoffMs?: number;
+  /**
+   * The node's RPC server, shared with its other roles; its owner listens and closes it. Without
+   * one the log server listens on `port` itself.
+   */
+  readonly rpc?: RpcServer;
 }
 
 type LogletStateInit = MessageInitShape<typeof LogletStateSchema>;
@@ -64,7 +69,10 @@ export class LogServer {
   ) {
     this.log = (options.logger ?? rootLogger).child({ component: "log-server", node: formatNodeId(options.me) });
     this.store = new RecordStore(join(options.dataDir, "records.sqlite"));
-    this.rpc = new RpcServer({ port: options.port, host: options.host, logger: this.log }).register(LogServerService, answeringRefusals(this.handlers()));
+    this.rpc = (options.rpc ?? new RpcServer({ port: options.port, host: options.host, logger: this.log })).register(
+      LogServerService,
+      answeringRefusals(this.handlers()),
+    );
   }
 
   /** Claims the data directory, starts serving, and provisions storage in the background (see `ready`). */
@@ -73,7 +81,7 @@ export class LogServer {
     const server = new LogServer(options, fresh);
     try {
       server.watchMetadata();
-      server.port = await server.rpc.listen();
+      server.port = options.rpc === undefined ? await server.rpc.listen() : options.port;
     } catch (e) {
       await server.close();
       throw e;
@@ -104,7 +112,7 @@ export class LogServer {
     for (const stop of this.unwatch) stop();
     for (const waiters of this.tailWaiters.values()) for (const wake of waiters) wake();
     await this.provisioningDone;
-    await this.rpc.close();
+    if (this.options.rpc === undefined) await this.rpc.close();
     this.store.close();
   }
 

@@ -107,7 +107,9 @@ export class RpcChannel {
     const session = connect(url);
     // An idle connection must not keep a process alive; pending calls hold their own timers.
     session.unref();
+    const keepalive = watchLiveness(session);
     const drop = (): void => {
+      keepalive.stop();
       if (this.session === session) this.session = null;
     };
     // Streams report the failure to their callers; here we only forget the broken connection.
@@ -118,6 +120,44 @@ export class RpcChannel {
     this.sessionAddress = address;
     return session;
   }
+}
+
+/** A connection must be up this soon, and answer a PING this soon, or it is dropped and redialled. */
+const CONNECT_TIMEOUT_MS = 2_000;
+const PING_INTERVAL_MS = 1_000;
+const PING_TIMEOUT_MS = 2_000;
+
+/**
+ * Detects a connection that silently stopped carrying packets (a dropped link, a frozen peer):
+ * TCP alone would wait out its retransmission backoff, minutes at worst, and a SYN lost to a cut
+ * link is retried only after seconds. An HTTP/2 PING every second, and a bounded connect, destroy
+ * such a connection within a few seconds, so the next call dials afresh as soon as the network
+ * allows, and the calls on it fail now instead of at their timeouts.
+ */
+function watchLiveness(session: ClientHttp2Session): { stop: () => void } {
+  let unansweredSince: number | null = null;
+  const connectTimer = setTimeout(() => session.destroy(new Error(`not connected within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  connectTimer.unref();
+  session.once("connect", () => clearTimeout(connectTimer));
+  const pinger = setInterval(() => {
+    if (session.destroyed || session.connecting) return;
+    if (unansweredSince !== null) {
+      if (Date.now() - unansweredSince > PING_TIMEOUT_MS) session.destroy(new Error(`no PING answer within ${PING_TIMEOUT_MS} ms`));
+      return;
+    }
+    unansweredSince = Date.now();
+    const sent = session.ping((err) => {
+      if (!err) unansweredSince = null;
+    });
+    if (!sent) unansweredSince = null;
+  }, PING_INTERVAL_MS);
+  pinger.unref();
+  return {
+    stop: () => {
+      clearTimeout(connectTimer);
+      clearInterval(pinger);
+    },
+  };
 }
 
 export type ServiceClient<S extends GenService<GenServiceMethods>> = {

@@ -65,11 +65,17 @@ export class InsufficientLogServersError extends UnavailableError {
 
 /**
  * Params for a new replicated segment written by `sequencer`: the nodeset is every log server whose
- * storage state is read-write (only those may receive new segments).
+ * storage state is read-write (only those may receive new segments), less those `excluded` (e.g.
+ * servers the failure detector holds dead, which would only slow every write down).
  */
-export function newReplicatedParams(config: NodesConfiguration, sequencer: GenerationalNodeId, replication: number): ReplicatedLogletParams {
+export function newReplicatedParams(
+  config: NodesConfiguration,
+  sequencer: GenerationalNodeId,
+  replication: number,
+  excluded: (node: PlainNodeId) => boolean = () => false,
+): ReplicatedLogletParams {
   const nodeset = config.nodes
-    .filter((n) => n.roles.includes("log-server") && n.logServer?.storageState === "read-write")
+    .filter((n) => n.roles.includes("log-server") && n.logServer?.storageState === "read-write" && !excluded(n.id))
     .map((n) => n.id)
     .sort((a, b) => a - b);
   if (nodeset.length < replication) throw new InsufficientLogServersError(nodeset.length, replication);

@@ -1,0 +1,126 @@
+import type { Logger } from "../common/logger.ts";
+import { METADATA_KEYS } from "../metadata/documents.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { readModifyWrite } from "../metadata/read-modify-write.ts";
+import type { PartitionRouter } from "../partition/routing.ts";
+import { errorMessage, RepriseError } from "../types/errors.ts";
+import { LeaderEpoch, type PlainNodeId } from "../types/ids.ts";
+import type { ControllerLease } from "./controller-lease.ts";
+import type { Heartbeats } from "./heartbeats.ts";
+import { decidePlacement, PARTITION_TABLE_CODEC, type PartitionSpec, type PlacementChange, type PlacementView } from "./placement.ts";
+
+export interface ControllerOptions {
+  readonly me: PlainNodeId;
+  readonly metadata: MetadataStore;
+  readonly lease: ControllerLease;
+  readonly heartbeats: Heartbeats;
+  readonly router: PartitionRouter;
+  /** The cluster's nodes with the worker role, read at every round. */
+  readonly workers: () => readonly PlainNodeId[];
+  /** Every node of the cluster (for the majority check), read at every round. */
+  readonly members: () => readonly PlainNodeId[];
+  readonly replicationFactor: number;
+  readonly logger: Logger;
+  readonly intervalMs?: number;
+  /** A node back from dead is not made leader again for this long (no leadership ping-pong). */
+  readonly holdBackMs?: number;
+}
+
+const DEFAULT_INTERVAL_MS = 500;
+const DEFAULT_HOLD_BACK_MS = 10_000;
+
+/**
+ * The cluster controller: while this node holds the controller lease, it keeps the partition
+ * table placed (decidePlacement) from the failure detector's view and the replicas' reported
+ * progress. It acts only while it sees a majority of the cluster alive, so a controller cut off in
+ * a minority never judges the majority dead; and every change is a compare-and-swap on the table,
+ * which a stale controller only loses.
+ */
+export class ClusterController {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly lastDead = new Map<PlainNodeId, number>();
+  private readonly specs: PartitionSpec[];
+  /** Leader changes this controller made, per partition (shown by status and the chaos checker). */
+  readonly leaderChanges = new Map<number, number>();
+
+  constructor(private readonly o: ControllerOptions) {
+    this.specs = o.router.partitions.map((pid) => {
+      const { from, to } = o.router.keyRange(pid);
+      return { partitionId: pid, keyRange: { from: from.toString(), to: to.toString() }, logId: o.router.logOf(pid) };
+    });
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => void this.tick(), this.o.intervalMs ?? DEFAULT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One round; exposed so tests can drive it. */
+  tick(): Promise<void> {
+    this.running ??= this.round().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    const now = Date.now();
+    this.noteDeaths(now);
+    if (!this.o.lease.isController) return;
+    const members = this.o.members();
+    const alive = members.filter((n) => this.o.heartbeats.isAlive(n, now)).length;
+    if (alive * 2 <= members.length) return;
+    const view = this.view(now);
+    let changes: PlacementChange[] = [];
+    try {
+      await readModifyWrite(this.o.metadata, METADATA_KEYS.partitionTable, PARTITION_TABLE_CODEC, (table) => {
+        const decision = decidePlacement(table, view);
+        if (decision === "unchanged") return "unchanged";
+        changes = decision.changes;
+        return decision.table;
+      });
+    } catch (e) {
+      if (!(e instanceof RepriseError && e.retryable)) this.o.logger.error({ err: errorMessage(e) }, "placing partitions failed");
+      return;
+    }
+    for (const c of changes) {
+      if (c.what === "leader") this.leaderChanges.set(c.partitionId, (this.leaderChanges.get(c.partitionId) ?? 0) + 1);
+      this.o.logger.info({ partition: c.partitionId, change: c.what, leader: c.leader, previous: c.previousLeader, epoch: c.leaderEpoch }, "partition placement changed");
+    }
+  }
+
+  private view(now: number): PlacementView {
+    const hb = this.o.heartbeats;
+    const holdBackMs = this.o.holdBackMs ?? DEFAULT_HOLD_BACK_MS;
+    return {
+      partitions: this.specs,
+      workers: [...this.o.workers()].sort((a, b) => a - b),
+      replicationFactor: this.o.replicationFactor,
+      health: (node) => (node === this.o.me ? "alive" : (hb.detector.stateOf(node, now) ?? "dead")),
+      heldBack: (node) => {
+        const deadAt = this.lastDead.get(node);
+        return deadAt !== undefined && now - deadAt < holdBackMs;
+      },
+      appliedLsn: (partition, node) => hb.replicaReport(node, partition)?.appliedLsn,
+      highestLogEpoch: (partition) => {
+        let highest: number | undefined;
+        for (const node of this.o.members()) {
+          const epoch = hb.replicaReport(node, partition)?.logEpoch;
+          if (epoch !== undefined && (highest === undefined || epoch > highest)) highest = epoch;
+        }
+        return highest === undefined ? undefined : LeaderEpoch(highest);
+      },
+    };
+  }
+
+  /** Remembers when each node was last seen dead, for the hold-back after it returns. */
+  private noteDeaths(now: number): void {
+    for (const h of this.o.heartbeats.health(now)) if (h.state === "dead") this.lastDead.set(h.node, now);
+  }
+}
