@@ -5,10 +5,10 @@ import { runCommand } from "./command.ts";
 
 const LEFTOVER_WAIT_MS = 2_000;
 
-/** Set for the process inside the private namespace: the network namespace of the runner outside (`net:[inode]`). */
-export const OUTER_NAMESPACE_ENV = "REPRISE_CHAOS_OUTER_NETNS";
+/** (Not REPRISE_*: Reprise reads those as configuration.) Set for the process inside the private namespace: the network namespace of the runner outside (`net:[inode]`). */
+export const OUTER_NAMESPACE_ENV = "CHAOS_OUTER_NETNS";
 /** The file where the process inside lists the pids it started, so the one outside can kill leftovers. */
-export const PID_FILE_ENV = "REPRISE_CHAOS_PID_FILE";
+export const PID_FILE_ENV = "CHAOS_PID_FILE";
 
 /** The harness cannot run here: not root, or a tool it needs is missing. */
 export class ChaosPrerequisiteError extends Error {

@@ -14,8 +14,9 @@ export type ServiceDefinitions = Parameters<typeof restate.createEndpointHandler
 /** Serves real SDK handlers over HTTP/2 (h2c) on a loopback port, exactly as `restate.serve` does. */
 export async function startSdkEndpoint(
   services: ServiceDefinitions,
-  opts: { port?: number; bidirectional?: boolean } = {},
+  opts: { port?: number; bidirectional?: boolean; /** Defaults to 127.0.0.1. */ host?: string } = {},
 ): Promise<SdkEndpoint> {
+  const host = opts.host ?? "127.0.0.1";
   const server = http2.createServer(restate.createEndpointHandler({ services, ...(opts.bidirectional === false ? { bidirectional: false } : {}) }));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
@@ -24,11 +25,11 @@ export async function startSdkEndpoint(
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${bound}`,
+    url: `http://${host}:${bound}`,
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,122 @@
+import { check, type CheckResult } from "./checker.ts";
+import type { ChaosCluster } from "./cluster.ts";
+import type { Firewall } from "./firewall.ts";
+import { hold } from "./hold.ts";
+import { LeaderWatch } from "./leaders.ts";
+import { keysOverPartitions } from "./partition-keys.ts";
+import { runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
+import { measureRecovery } from "./recovery.ts";
+import { readSet, runWorkload, type OpRecord } from "./workload.ts";
+
+export interface RoundSettings {
+  readonly durationMs: number;
+  /** Workload only, before the first fault. */
+  readonly warmupMs: number;
+  /** How long a fault holds. */
+  readonly holdMs: number;
+  /** Workload only, between a recovery and the next fault. */
+  readonly quietMs: number;
+  /** Faults are taken from this list in turn, starting at `firstNemesis` (so rounds cover them all). */
+  readonly nemeses: readonly NemesisName[];
+  readonly firstNemesis: number;
+  readonly lanes: number;
+  /** Objects the workload adds to, spread over the partitions. */
+  readonly keys: number;
+  readonly partitions: number;
+  readonly maxOps: number;
+  readonly requestTimeoutMs: number;
+  readonly opDeadlineMs: number;
+  /** How long to wait for every ingress to answer after a heal before calling it unrecovered. */
+  readonly recoveryWaitMs: number;
+  /** How long the final reads of the objects may take. */
+  readonly readBackMs: number;
+}
+
+export interface FaultResult extends FaultRecord {
+  readonly recoveryMs: number | null;
+  /** Adds acknowledged while the fault held. */
+  readonly acksDuringFault: number;
+}
+
+export interface RoundResult {
+  readonly index: number;
+  readonly durationMs: number;
+  readonly check: CheckResult;
+  readonly faults: readonly FaultResult[];
+  /** Leader changes per partition id, as the partition table showed them. */
+  readonly leaderChanges: ReadonlyMap<number, number>;
+}
+
+export interface RoundEnv {
+  readonly cluster: ChaosCluster;
+  readonly firewall: Firewall;
+  readonly random: () => number;
+  readonly signal: AbortSignal;
+  readonly verify: () => Promise<void>;
+  /** Told about each fault once it has recovered (or not), for progress output. */
+  readonly onFault: (fault: FaultRecord, recoveryMs: number | null) => void;
+}
+
+const BURST_MS = 30_000;
+
+/**
+ * One round: the workload runs for the round's duration while faults follow each other (inject,
+ * hold, heal, wait for recovery, quiet); a fault that would not end before the round does is not
+ * started. Then the objects are read back and checked against what the clients were told.
+ */
+export async function runRound(index: number, env: RoundEnv, s: RoundSettings): Promise<RoundResult> {
+  const startedAt = Date.now();
+  const until = startedAt + s.durationMs;
+  const keys = keysOverPartitions(`r${index}`, s.keys, s.partitions).map((k) => k.key);
+  const leaders = new LeaderWatch(env.cluster);
+  leaders.start();
+  // A failed fault (a node that does not restart) ends the workload early instead of at the round's end.
+  const stopWorkload = new AbortController();
+  const signal = AbortSignal.any([env.signal, stopWorkload.signal]);
+  const workload = runWorkload({
+    ingresses: () => env.cluster.liveIngresses(),
+    keys,
+    tag: `r${index}`,
+    lanes: s.lanes,
+    maxOps: s.maxOps,
+    until,
+    requestTimeoutMs: s.requestTimeoutMs,
+    opDeadlineMs: s.opDeadlineMs,
+    signal,
+  });
+  const faults: Omit<FaultResult, "acksDuringFault">[] = [];
+  let ops: OpRecord[] = [];
+  let lists: (string[] | null)[] = [];
+  let changes: Map<number, number>;
+  try {
+    try {
+      await hold(s.warmupMs, signal);
+      for (let k = s.firstNemesis; !signal.aborted; k++) {
+        const nemesis = s.nemeses[k % s.nemeses.length];
+        const lasts = nemesis === "partition-burst" ? BURST_MS : s.holdMs;
+        if (Date.now() + lasts + s.quietMs > until) break;
+        const fault = await runNemesis(nemesis, { cluster: env.cluster, firewall: env.firewall, random: env.random, holdMs: s.holdMs, signal, verify: env.verify });
+        const recovery = await measureRecovery(env.cluster, s.partitions, fault.healedAt, s.recoveryWaitMs, signal);
+        faults.push({ ...fault, recoveryMs: recovery.recoveryMs });
+        env.onFault(fault, recovery.recoveryMs);
+        await hold(s.quietMs, signal);
+      }
+    } catch (e) {
+      stopWorkload.abort();
+      throw e;
+    } finally {
+      ops = await workload;
+    }
+    const readUntil = Date.now() + s.readBackMs;
+    lists = await Promise.all(keys.map((key) => readSet(() => env.cluster.liveIngresses(), key, s.requestTimeoutMs, readUntil)));
+  } finally {
+    changes = await leaders.stop();
+  }
+  return {
+    index,
+    durationMs: Date.now() - startedAt,
+    check: check(ops, new Map(keys.map((key, i) => [key, lists[i]]))),
+    faults: faults.map((f) => ({ ...f, acksDuringFault: ops.filter((op) => op.outcome === "acked" && op.endedAt >= f.injectedAt && op.endedAt <= f.healedAt).length })),
+    leaderChanges: changes,
+  };
+}
