@@ -143,7 +143,15 @@ export class BifrostImpl implements Bifrost {
       let max = limit - out.length;
       if (next !== undefined) max = Math.min(max, next.baseLsn - lsn);
       const loglet = await this.logletOf(logId, segment);
-      const entries = await loglet.read(LogletOffset(lsn - segment.baseLsn + 1), max);
+      const offset = LogletOffset(lsn - segment.baseLsn + 1);
+      let entries = await loglet.read(offset, max);
+      if (entries.length === 0 && next !== undefined) {
+        // This node's instance of a segment another node sealed (it was the segment's sequencer,
+        // say, and was deposed) may not have learnt the seal: sealing again is idempotent and
+        // makes it fetch the sealed tail from the log servers.
+        await loglet.seal();
+        entries = await loglet.read(offset, max);
+      }
       if (entries.length === 0) {
         if (next === undefined) break;
         // A sealed segment holds every record below the next segment's base.
@@ -164,7 +172,9 @@ export class BifrostImpl implements Bifrost {
       signal?.throwIfAborted();
       const { segment, loglet } = await this.openTail(logId, state);
       const offset = lsn - segment.baseLsn + 1;
-      const tail = offset < 1 ? await loglet.findTail() : await loglet.waitForTail(LogletOffset(offset), signal);
+      const tail = offset < 1 ? await loglet.findTail() : await this.waitOnTailSegment(logId, state, segment.index, loglet, LogletOffset(offset), signal);
+      // The chain moved on while waiting (another node sealed this segment): look at the new tail.
+      if (tail === null) continue;
       const tailLsn = segment.baseLsn + tail.nextOffset - 1;
       if (tailLsn > lsn) return Lsn(tailLsn);
       // Sealed short of `lsn`: the records will go to the next segment.
@@ -377,6 +387,30 @@ export class BifrostImpl implements Bifrost {
   }
 
   /** Resolves once the chain's tail segment is past `index`; re-reads the document now and then in case a watch event was lost. */
+  /**
+   * Waits for the tail segment's loglet to pass `offset`, or for the chain to get a segment after
+   * it, whichever comes first (null): a loglet sealed by another node need not learn it by itself.
+   */
+  private async waitOnTailSegment(
+    logId: LogId,
+    state: LogState,
+    index: number,
+    loglet: Loglet,
+    offset: LogletOffset,
+    signal?: AbortSignal,
+  ): Promise<{ nextOffset: LogletOffset; sealed: boolean } | null> {
+    const done = new AbortController();
+    const both = signal ? AbortSignal.any([signal, done.signal]) : done.signal;
+    try {
+      return await Promise.race([
+        loglet.waitForTail(offset, both),
+        this.waitForSegmentAfter(logId, state, index, { signal: both }).then(() => null),
+      ]);
+    } finally {
+      done.abort();
+    }
+  }
+
   private async waitForSegmentAfter(
     logId: LogId,
     state: LogState,
