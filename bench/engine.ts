@@ -23,7 +23,7 @@ interface BenchTarget {
 /** A single node on embedded defaults. */
 async function startSingleNode(dir: string): Promise<BenchTarget> {
   const server = await startRepriseServer(
-    ["--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0"],
+    ["--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0", "--node-port", "0"],
     {},
     { nodeArgs: serverNodeArgs(), readyTimeoutMs: READY_TIMEOUT_MS },
   );

@@ -10,8 +10,8 @@ import {
 } from "../metadata/documents.ts";
 import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
-import { Lsn, LSN_INVALID, type LogId, type Version } from "../types/ids.ts";
-import type { Bifrost, LogEntry } from "./bifrost.ts";
+import { Lsn, LSN_INVALID, SegmentIndex, type LogId, type Version } from "../types/ids.ts";
+import type { Bifrost, LogEntry, LogTail } from "./bifrost.ts";
 import { LogletOffset, SealedError, type Loglet, type LogletEntry } from "./loglet.ts";
 import type { LogletProvider } from "./loglet-provider.ts";
 
@@ -183,9 +183,14 @@ export class BifrostImpl implements Bifrost {
   }
 
   async findTail(logId: LogId): Promise<Lsn> {
+    return (await this.describeTail(logId)).tail;
+  }
+
+  async describeTail(logId: LogId): Promise<LogTail> {
     const state = await this.state(logId);
     const { segment, loglet } = await this.openTail(logId, state);
-    return Lsn(segment.baseLsn + (await loglet.findTail()).nextOffset - 1);
+    const { nextOffset, sealed } = await loglet.findTail();
+    return { segmentIndex: SegmentIndex(segment.index), tail: Lsn(segment.baseLsn + nextOffset - 1), sealed };
   }
 
   async trim(logId: LogId, upTo: Lsn): Promise<void> {

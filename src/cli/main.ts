@@ -45,7 +45,7 @@ program
   .option("--bind-address <addr>", "address to listen on (default 0.0.0.0)")
   .option("--ingress-port <port>", "client API port (default 8080)", int("--ingress-port"))
   .option("--admin-port <port>", "admin API port (default 9070)", int("--admin-port"))
-  .option("--node-port <port>", "node-to-node port; the log-server role listens here (default 5122)", int("--node-port"))
+  .option("--node-port <port>", "node port: restatectl's API, and node-to-node traffic in a cluster (default 5122)", int("--node-port"))
   .option("--partitions <n>", "number of partitions (default 4)", int("--partitions"))
   .option("--metadata <address>", "metadata store: embedded (single node, default) or etcd://host:port[,host:port] (cluster)", checked(parseMetadataAddress))
   .option("--cluster-name <name>", "cluster to join; checked against the metadata store (default reprise)")
@@ -89,7 +89,7 @@ program
 
 /** The client ports (if the node serves clients), plus the node identity and node port on a cluster node. */
 function readyFields(node: Node | ClusterNode): Omit<ReadyEvent, "event"> {
-  if (node instanceof Node) return { ingress: node.ingressPort, admin: node.adminPort };
+  if (node instanceof Node) return { ingress: node.ingressPort, admin: node.adminPort, nodePort: node.nodePort };
   const ports = node.ingressPort === null || node.adminPort === null ? {} : { ingress: node.ingressPort, admin: node.adminPort };
   return { ...ports, node: formatNodeId(node.me), nodePort: node.nodePort, roles: node.roles };
 }

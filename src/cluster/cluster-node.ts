@@ -8,6 +8,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../types/ids.ts";
+import { defaultAdvertisedHost, isWildcard } from "./advertised-address.ts";
 import { DEFAULT_CLUSTER_ROLES, parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 import { ClusterWorker } from "./cluster-worker.ts";
 import { ClusterController } from "./controller.ts";
@@ -18,6 +19,8 @@ import { NodeDirectory } from "../net/node-directory.ts";
 import { RpcServer } from "../net/server.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import type { ClusterSettings, NodeConfig } from "./config.ts";
+import { storedDocuments } from "./ctl/cluster-documents.ts";
+import { mountControlApi } from "./ctl/control-api.ts";
 import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
 
@@ -42,11 +45,12 @@ export class ClusterNode {
   /** Node ids by role, from the latest NodesConfiguration this node read. */
   private members: { all: PlainNodeId[]; workers: PlainNodeId[] } = { all: [], workers: [] };
   private unwatchMembers: (() => void) | null = null;
+  private readonly startedAtMs = Date.now();
 
   private constructor(
     readonly me: GenerationalNodeId,
     readonly roles: readonly ClusterRole[],
-    /** The node-to-node port; the log-server role listens on it. */
+    /** The node port: node-to-node RPCs (heartbeats, the log server's) and restatectl's API. */
     readonly nodePort: number,
     private readonly metadata: MetadataStore,
     private readonly log: Logger,
@@ -74,10 +78,11 @@ export class ClusterNode {
       // The address is published when joining, before anything listens; port 0 picks a free one now.
       const host = config.bindAddress;
       const nodePort = config.nodeToNode.port === 0 ? await freePort(host) : config.nodeToNode.port;
-      const me = await joinCluster(metadata, { clusterName: settings.name, name: config.nodeName, address: advertisedAddress(config, nodePort, log), roles });
+      const address = advertisedAddress(config, nodePort, log);
+      const me = await joinCluster(metadata, { clusterName: settings.name, name: config.nodeName, address, roles });
       node = new ClusterNode(me, roles, nodePort, metadata, log.child({ nodeId: formatNodeId(me) }));
       await defaultToReplicatedLogs(metadata);
-      await node.startRoles(config);
+      await node.startRoles(config, address);
       node.log.info({ roles, nodePort, ingressPort: node.ingressPort, adminPort: node.adminPort }, "cluster node ready");
       return node;
     } catch (e) {
@@ -91,7 +96,7 @@ export class ClusterNode {
    * Every node serves the node port (heartbeats, forwarded commands, its roles' RPCs), watches its
    * peers, and may become cluster controller; then its roles start.
    */
-  private async startRoles(config: NodeConfig): Promise<void> {
+  private async startRoles(config: NodeConfig, advertised: string): Promise<void> {
     const baseDir = resolve(config.baseDir);
     this.directory = await NodeDirectory.open(this.metadata, this.log);
     this.unwatchMembers = this.metadata.watch(METADATA_KEYS.nodesConfiguration, (e) => e.value && this.noteMembers(e.value.value));
@@ -105,6 +110,19 @@ export class ClusterNode {
       logger: this.log,
     });
     this.rpc = new RpcServer({ port: this.nodePort, host: config.bindAddress, logger: this.log }).register(NodeSvc, this.heartbeats.service());
+    mountControlApi(this.rpc, {
+      me: this.me,
+      clusterName: config.cluster.name,
+      roles: this.roles,
+      boundAddress: `${config.bindAddress}:${this.nodePort}`,
+      advertisedAddress: advertised,
+      startedAtMs: this.startedAtMs,
+      metadata: this.metadata,
+      documents: storedDocuments(this.metadata),
+      worker: () => this.worker?.node.workerSource() ?? null,
+      logReplication: config.cluster.replication,
+      logger: this.log,
+    });
     if (this.roles.includes("log-server")) {
       this.logServer = await LogServer.start({
         me: this.me,
@@ -187,9 +205,8 @@ function advertisedAddress(config: NodeConfig, nodePort: number, log: Logger): s
     const { host, port } = parseAdvertisedAddress(config.cluster.advertisedAddress);
     return `${host}:${port}`;
   }
-  const wildcard = config.bindAddress === "0.0.0.0" || config.bindAddress === "::";
-  if (wildcard) log.warn("advertising 127.0.0.1 to peers: nodes on other hosts cannot reach this one; set --advertised-address");
-  return `${wildcard ? "127.0.0.1" : config.bindAddress}:${nodePort}`;
+  if (isWildcard(config.bindAddress)) log.warn("advertising 127.0.0.1 to peers: nodes on other hosts cannot reach this one; set --advertised-address");
+  return `${defaultAdvertisedHost(config.bindAddress)}:${nodePort}`;
 }
 
 /**

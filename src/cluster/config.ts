@@ -17,7 +17,7 @@ export interface NodeConfig {
     readonly corsAllowedOrigins: readonly string[];
   };
   readonly admin: { readonly port: number };
-  /** Node-to-node traffic in a cluster: the log-server role listens here. */
+  /** The node port: restatectl's API on every node, and node-to-node traffic (the log-server role) in a cluster. */
   readonly nodeToNode: { readonly port: number };
   readonly cluster: ClusterSettings;
   readonly invoker: {

@@ -18,12 +18,19 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
-import type { PartitionId } from "../types/ids.ts";
+import { RpcServer } from "../net/server.ts";
+import { PlainNodeId, type PartitionId } from "../types/ids.ts";
+import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
+import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
+import { mountControlApi } from "./ctl/control-api.ts";
+import type { WorkerSource } from "./ctl/sources.ts";
 
 export interface RunningNode {
   readonly ingressPort: number;
   readonly adminPort: number;
+  /** Where `restatectl` reaches the node (0 on a cluster worker: its cluster node serves that port). */
+  readonly nodePort: number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +69,9 @@ export class Node implements RunningNode {
   private invoker: Invoker;
   ingressPort = 0;
   adminPort = 0;
+  nodePort = 0;
+  /** A single node's node port; a cluster node owns the port of its worker. */
+  private nodeRpc: RpcServer | null = null;
   private readonly metadata: MetadataStore;
   private readonly bifrost: Bifrost;
   private baseDir = "";
@@ -92,7 +102,54 @@ export class Node implements RunningNode {
     mkdirSync(baseDir, { recursive: true });
     const metadata = new EmbeddedMetadataStore(join(baseDir, "metadata.sqlite"));
     const bifrost = await createLocalBifrost(join(baseDir, "bifrost"), metadata);
-    return Node.startOn(config, { metadata, bifrost, nodeId: 1, owned: true }, extraAdminRoutes);
+    const startedAtMs = Date.now();
+    const node = await Node.startOn(config, { metadata, bifrost, nodeId: 1, owned: true }, extraAdminRoutes);
+    try {
+      await node.serveRestatectl(metadata, startedAtMs);
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  /**
+   * The node port with the restatectl API. A single node is node 1 of a cluster of one; it has no
+   * generations (nothing fences it), so it names itself generation 1.
+   */
+  private async serveRestatectl(metadata: MetadataStore, startedAtMs: number): Promise<void> {
+    const me = { id: PlainNodeId(this.nodeId), generation: 1 };
+    const roles = ["admin", "http-ingress", "worker"] as const;
+    const host = this.config.bindAddress;
+    this.nodeRpc = new RpcServer({ host, port: this.config.nodeToNode.port, logger: this.log });
+    const port = await this.nodeRpc.listen();
+    const advertisedAddress = `${defaultAdvertisedHost(host)}:${port}`;
+    mountControlApi(this.nodeRpc, {
+      me,
+      clusterName: this.config.cluster.name,
+      roles,
+      boundAddress: `${host}:${port}`,
+      advertisedAddress,
+      startedAtMs,
+      metadata,
+      documents: singleNodeDocuments(metadata, {
+        clusterName: this.config.cluster.name,
+        node: { id: me.id, generation: me.generation, name: this.config.nodeName, address: advertisedAddress, roles },
+        partitions: this.router.partitions,
+        keyRange: (pid) => this.router.keyRange(pid),
+        logOf: (pid) => this.router.logOf(pid),
+      }),
+      worker: () => this.workerSource(),
+      logReplication: this.config.cluster.replication,
+      logger: this.log,
+    });
+    this.nodePort = port;
+    this.log.info({ nodePort: this.nodePort }, "restatectl API ready");
+  }
+
+  /** What the restatectl API reads of this node's partitions: the processors running now and their log. */
+  workerSource(): WorkerSource {
+    return { processors: this.processors, logOf: (pid) => this.router.logOf(pid), log: this.bifrost };
   }
 
   /** Partitions, invoker, ingress and admin on a given metadata store and log (a cluster's worker role). */
@@ -171,6 +228,7 @@ export class Node implements RunningNode {
   }
 
   async stop(): Promise<void> {
+    await this.nodeRpc?.close();
     await this.ingress?.close();
     await this.admin?.close();
     this.invoker.close();

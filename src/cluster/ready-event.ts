@@ -11,7 +11,7 @@ export interface ReadyEvent {
   readonly admin?: number;
   /** `N<id>:<generation>` of a cluster node or log server. */
   readonly node?: string;
-  /** Node-to-node port (where the log-server role listens). */
+  /** The node port: restatectl's API, and the log-server role in a cluster. */
   readonly nodePort?: number;
   readonly roles?: readonly string[];
 }

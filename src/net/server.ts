@@ -33,6 +33,15 @@ interface Route {
   readonly handle: (request: unknown, ctx: CallContext) => Promise<unknown>;
 }
 
+/**
+ * Raw HTTP/2 streams for every path under `prefix`: another protocol on the same port, such as
+ * the gRPC API restatectl calls (`/restate.` services) beside Reprise's own RPCs.
+ */
+export interface StreamRoute {
+  readonly prefix: string;
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+}
+
 export interface RpcServerOptions {
   readonly host?: string;
   /** 0 picks a free port. */
@@ -44,6 +53,7 @@ export interface RpcServerOptions {
 /** Unary protobuf RPC over cleartext HTTP/2: POST /<service>/<method>, body = one message. */
 export class RpcServer {
   private readonly routes = new Map<string, Route>();
+  private readonly streamRoutes: StreamRoute[] = [];
   private readonly sessions = new Set<Http2Session>();
   private readonly server: Http2Server;
   private readonly log: Logger;
@@ -75,6 +85,12 @@ export class RpcServer {
     return this;
   }
 
+  /** Hands every stream under `route.prefix` to `route` instead of answering it as a Reprise RPC. */
+  mount(route: StreamRoute): this {
+    this.streamRoutes.push(route);
+    return this;
+  }
+
   /** Resolves with the bound port. */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -94,6 +110,8 @@ export class RpcServer {
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = String(headers[":path"] ?? "");
+    const mounted = this.streamRoutes.find((r) => path.startsWith(r.prefix));
+    if (mounted !== undefined) return mounted.handle(stream, headers);
     const abort = new AbortController();
     // Only a stream closed before its answer aborts the handler (an abort builds a DOMException, too costly per call).
     stream.on("close", () => {

@@ -47,7 +47,7 @@ export async function startServerProcess(baseDir: string, args: readonly string[
   const server = await startRepriseServer(
     [
       ...["--base-dir", baseDir, "--bind-address", "127.0.0.1"],
-      ...["--ingress-port", String(ports?.ingress ?? 0), "--admin-port", String(ports?.admin ?? 0)],
+      ...["--ingress-port", String(ports?.ingress ?? 0), "--admin-port", String(ports?.admin ?? 0), "--node-port", "0"],
       ...args,
     ],
     {},

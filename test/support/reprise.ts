@@ -7,7 +7,7 @@ export { tempDir } from "./temp.ts";
 /** An in-process single-node server on loopback with ephemeral ports. */
 export async function startInProcess(baseDir: string, overrides: Record<string, unknown> = {}): Promise<Node> {
   const config = loadConfig({
-    overrides: { baseDir, bindAddress: "127.0.0.1", ingress: { port: 0 }, admin: { port: 0 }, partitions: 2, ...overrides },
+    overrides: { baseDir, bindAddress: "127.0.0.1", ingress: { port: 0 }, admin: { port: 0 }, nodeToNode: { port: 0 }, partitions: 2, ...overrides },
   });
   return Node.start(config);
 }
