@@ -15,7 +15,8 @@ const serverNodeArgs = (): string[] => process.env.BENCH_SERVER_NODE_ARGS?.split
 
 /** A running Reprise server (one node or a whole cluster) the load is sent to. */
 interface BenchTarget {
-  readonly ingress: string;
+  /** Every ingress; the load is spread over them round-robin. */
+  readonly ingresses: readonly string[];
   readonly admin: string;
   stop(): Promise<void>;
 }
@@ -27,13 +28,14 @@ async function startSingleNode(dir: string): Promise<BenchTarget> {
     {},
     { nodeArgs: serverNodeArgs(), readyTimeoutMs: READY_TIMEOUT_MS },
   );
-  return { ingress: `http://127.0.0.1:${server.ready.ingress}`, admin: `http://127.0.0.1:${server.ready.admin}`, stop: () => server.stop() };
+  return { ingresses: [`http://127.0.0.1:${server.ready.ingress}`], admin: `http://127.0.0.1:${server.ready.admin}`, stop: () => server.stop() };
 }
 
 /**
- * A three-node cluster on a real etcd: n1 runs the worker and a log server, n2 and n3 are log
- * servers; partition logs are replicated loglets with replication 2, so every append waits for
- * two fsync'd copies, one of them on another process.
+ * A three-node cluster on a real etcd, every node a worker and a log server: each partition has
+ * a leader and two followers on different nodes, partition logs are replicated loglets with
+ * replication 2 (every append waits for two fsync'd copies, one of them on another process), and
+ * the load goes to all three ingresses (a call whose partition is led elsewhere is forwarded).
  */
 async function startCluster(dir: string): Promise<BenchTarget> {
   const etcd = await startEtcd();
@@ -42,10 +44,11 @@ async function startCluster(dir: string): Promise<BenchTarget> {
     const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2"];
     const start = (name: string, extra: string[], nodeArgs: string[] = []) =>
       startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, { nodeArgs });
+    const worker = ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"];
     const starting = [
-      start("n1", ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"], serverNodeArgs()),
-      start("n2", ["--roles", "log-server", "--join"]),
-      start("n3", ["--roles", "log-server", "--join"]),
+      start("n1", worker, serverNodeArgs()),
+      start("n2", [...worker, "--join"], serverNodeArgs()),
+      start("n3", [...worker, "--join"], serverNodeArgs()),
     ];
     // Each started process is kept for cleanup even if another one fails to start.
     const settled = await Promise.allSettled(starting);
@@ -58,7 +61,7 @@ async function startCluster(dir: string): Promise<BenchTarget> {
     throw e;
   }
   return {
-    ingress: `http://127.0.0.1:${nodes[0].ready.ingress}`,
+    ingresses: nodes.map((n) => `http://127.0.0.1:${n.ready.ingress}`),
     admin: `http://127.0.0.1:${nodes[0].ready.admin}`,
     stop: async () => {
       for (const n of nodes) await n.stop();
@@ -69,23 +72,46 @@ async function startCluster(dir: string): Promise<BenchTarget> {
 
 /** Registers the bench SDK service on `target` and runs the greeter and counter loads against it. */
 async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, durationMs: number, concurrency: number): Promise<LoadResult[]> {
-  const { ingress } = target;
+  const { ingresses } = target;
   const reg = await fetch(`${target.admin}/deployments`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uri: sdkUrl }) });
   if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
+  await awaitServing(ingresses);
+  const at = (i: number, path: string) => `${ingresses[i % ingresses.length]}${path}`;
   // Warm-up: connections, JIT, SQLite caches.
-  await runLoad({ name: "warmup", url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
+  await runLoad({ name: "warmup", url: ingresses[0], pathFor: (i) => at(i, "/Greeter/greet"), body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
   return [
-    await runLoad({ name: `${label}greeter ctx.run (c=${concurrency})`, url: `${ingress}/Greeter/greet`, body: (i) => JSON.stringify(`user-${i}`), concurrency, durationMs, maxRequests: 500_000 }),
+    await runLoad({
+      name: `${label}greeter ctx.run (c=${concurrency})`,
+      url: ingresses[0],
+      pathFor: (i) => at(i, "/Greeter/greet"),
+      body: (i) => JSON.stringify(`user-${i}`),
+      concurrency,
+      durationMs,
+      maxRequests: 500_000,
+    }),
     await runLoad({
       name: `${label}counter 100 keys (c=${concurrency})`,
-      url: ingress,
-      pathFor: (i) => `/Counter/key-${i % 100}/add`,
+      url: ingresses[0],
+      pathFor: (i) => at(i, `/Counter/key-${i % 100}/add`),
       body: () => "1",
       concurrency,
       durationMs,
       maxRequests: 500_000,
     }),
   ];
+}
+
+/** Waits (bounded) until every ingress answers a call: a cluster places its partitions after start. */
+async function awaitServing(ingresses: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (const ingress of ingresses) {
+    for (;;) {
+      const res = await fetch(`${ingress}/Greeter/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: '"warm"' }).catch(() => null);
+      if (res?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`${ingress} did not serve calls within 60 s (last status ${res?.status ?? "no answer"})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 async function runAgainst(
