@@ -163,6 +163,8 @@ describe("the real restatectl against a single Reprise node", () => {
     const log1 = logs.logs.find(([id]) => id === 1)![1];
     assert.deepEqual(log1.chain, [[1, { created_at: null, index: 0, kind: "local", params: String(2 ** 32) }]]);
 
+    const schema = JSON.parse(await ok(ctl("metadata", "get", "--key", "schema_registry"))) as { version: number };
+    assert.ok(schema.version >= 1, "a document of Reprise's own shape is passed on with its version");
     assert.equal((await ok(ctl("metadata", "get", "--key", "no-such-key"))).trim(), "null");
   });
 

@@ -39,6 +39,8 @@ export function grpcRoute(prefix: string, routes: (router: ConnectRouter) => voi
         return respondStatus(stream, Code.Unimplemented, `${path} is not served by this node`);
       }
       serve(stream, headers, handler).catch((e: unknown) => {
+        // A peer that went away mid-answer is no failure of ours.
+        if (stream.destroyed || stream.closed) return log.debug({ path, err: errorMessage(e) }, "grpc caller went away");
         log.error({ path, err: errorMessage(e) }, "grpc call failed");
         respondStatus(stream, Code.Internal, errorMessage(e));
       });
@@ -62,10 +64,11 @@ async function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ha
     body: stream,
     signal: abort.signal,
   });
-  await writeResponse(stream, response);
+  await writeResponse(stream, response, abort.signal);
 }
 
-async function writeResponse(stream: ServerHttp2Stream, response: UniversalServerResponse): Promise<void> {
+/** `closed` ends a wait for the peer to read (a stream closed before draining never drains). */
+async function writeResponse(stream: ServerHttp2Stream, response: UniversalServerResponse, closed: AbortSignal): Promise<void> {
   if (stream.destroyed || stream.closed) return;
   const head: OutgoingHttpHeaders = { ":status": response.status };
   response.header?.forEach((value, name) => (head[name] = value));
@@ -77,7 +80,7 @@ async function writeResponse(stream: ServerHttp2Stream, response: UniversalServe
   if (response.body !== undefined) {
     for await (const chunk of response.body) {
       if (stream.destroyed) return;
-      if (!stream.write(chunk)) await once(stream, "drain");
+      if (!stream.write(chunk)) await once(stream, "drain", { signal: closed });
     }
   }
   stream.end();
