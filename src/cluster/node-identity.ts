@@ -2,7 +2,7 @@ import { FencedNodeError } from "../net/log-server-errors.ts";
 import { METADATA_KEYS, NODES_CODEC, type NodeConfig, type NodesConfiguration, type Role } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite, retryTransition, type RetryOptions } from "../metadata/read-modify-write.ts";
-import { BadRequestError, UnavailableError } from "../types/errors.ts";
+import { BadRequestError, errorMessage, UnavailableError } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
 
 export interface JoinRequest {
@@ -36,14 +36,22 @@ export async function joinCluster(store: MetadataStore, request: JoinRequest, op
     },
     { ...options, defaultAttempts: 20 },
     (attempts, cause) =>
-      new UnavailableError(`node '${request.name}' could not join cluster '${request.clusterName}' after ${attempts} attempts`, "join_unsettled", { cause }),
+      new UnavailableError(
+        `node '${request.name}' could not join cluster '${request.clusterName}' after ${attempts} attempts: ${errorMessage(cause)}; ` +
+          "check that the metadata store (--metadata) is running and reachable from this node",
+        "join_unsettled",
+        { cause },
+      ),
   );
 }
 
 function withJoined(current: NodesConfiguration | null, request: JoinRequest): NodesConfiguration {
   const config = current ?? { clusterName: request.clusterName, nodes: [] };
   if (config.clusterName !== request.clusterName) {
-    throw new BadRequestError(`metadata belongs to cluster '${config.clusterName}', not '${request.clusterName}'`, "cluster_mismatch");
+    throw new BadRequestError(
+      `metadata belongs to cluster '${config.clusterName}', not '${request.clusterName}': start this node with --cluster-name ${config.clusterName}, or point --metadata at cluster '${request.clusterName}''s store`,
+      "cluster_mismatch",
+    );
   }
   const existing = config.nodes.find((n) => n.name === request.name);
   const id = existing?.id ?? PlainNodeId(config.nodes.reduce((max, n) => Math.max(max, n.id), 0) + 1);
