@@ -52,6 +52,7 @@ program
   .option("--roles <list>", "cluster roles, comma-separated: worker, log-server (default both)", checked((v) => parseRoles(v.split(","))))
   .option("--advertised-address <host:port>", "address peers reach the node port at (default <bind address>:<node port>)", checked(parseAdvertisedAddress))
   .option("--replication <n>", "copies of each log record in a cluster (default 2)", positive("--replication"))
+  .option("--partition-replication <n>", "replicas of each partition in a cluster, leader included (default 3, at most the workers)", positive("--partition-replication"))
   .option("--join", "only join an existing cluster (waiting up to cluster.join_timeout_ms for it), never found one")
   .action(async (opts) => {
     const overrides: Record<string, unknown> = {};
@@ -68,6 +69,7 @@ program
     if (opts.roles !== undefined) cluster.roles = opts.roles;
     if (opts.advertisedAddress !== undefined) cluster.advertisedAddress = opts.advertisedAddress;
     if (opts.replication !== undefined) cluster.replication = opts.replication;
+    if (opts.partitionReplication !== undefined) cluster.partitionReplication = opts.partitionReplication;
     if (opts.join) cluster.join = true;
     if (Object.keys(cluster).length > 0) overrides.cluster = cluster;
     const config = loadConfig({ file: opts.configFile ?? process.env.REPRISE_CONFIG_FILE, env: process.env, overrides });

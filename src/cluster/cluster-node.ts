@@ -25,8 +25,6 @@ import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
 
 const JOIN_POLL_MS = 200;
-/** Replicas per partition (leader included), capped by the number of workers. */
-const PARTITION_REPLICATION = 3;
 const JOIN_WARN_EVERY_MS = 5_000;
 
 /**
@@ -146,7 +144,7 @@ export class ClusterNode {
       router: new PartitionRouter(config.partitions),
       workers: () => this.members.workers,
       members: () => this.members.all,
-      replicationFactor: PARTITION_REPLICATION,
+      replicationFactor: config.cluster.partitionReplication,
       logger: this.log,
     });
     this.lease.start();

@@ -39,6 +39,8 @@ export interface ClusterSettings {
   readonly advertisedAddress: string;
   /** Copies of each record in new replicated log segments (a write quorum). */
   readonly replication: number;
+  /** Replicas of each partition (leader included) the controller places, capped by the number of workers. */
+  readonly partitionReplication: number;
   /** Only join a cluster that already exists in the metadata store; never create one. */
   readonly join: boolean;
   /** With `join`: how long to wait for another node to create the cluster. */
@@ -53,7 +55,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   ingress: { port: 8080, bodyLimitBytes: 10 * 1024 * 1024, corsAllowedOrigins: ["*"] },
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
-  cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, join: false, joinTimeoutMs: 60_000 },
+  cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, partitionReplication: 3, join: false, joinTimeoutMs: 60_000 },
   invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000 },
 };
 
@@ -160,6 +162,7 @@ const CLUSTER_SETTINGS: ReadonlyArray<{ key: keyof ClusterSettings; name: string
   { key: "roles", name: "roles", flag: "--roles" },
   { key: "advertisedAddress", name: "advertised_address", flag: "--advertised-address" },
   { key: "replication", name: "replication", flag: "--replication" },
+  { key: "partitionReplication", name: "partition_replication", flag: "--partition-replication" },
   { key: "join", name: "join", flag: "--join" },
   { key: "joinTimeoutMs", name: "join_timeout_ms" },
 ];
@@ -175,6 +178,11 @@ function validateCluster(c: NodeConfig): void {
     advertisedAddress: () => cluster.advertisedAddress === "" || parseAdvertisedAddress(cluster.advertisedAddress),
     replication: () => {
       if (!Number.isInteger(cluster.replication) || cluster.replication < 1) throw new Error(`must be a positive integer, got ${cluster.replication}`);
+    },
+    partitionReplication: () => {
+      if (!Number.isInteger(cluster.partitionReplication) || cluster.partitionReplication < 1) {
+        throw new Error(`must be a positive integer, got ${cluster.partitionReplication}`);
+      }
     },
     joinTimeoutMs: () => {
       if (!Number.isInteger(cluster.joinTimeoutMs) || cluster.joinTimeoutMs < 0) throw new Error(`must be a non-negative integer, got ${cluster.joinTimeoutMs}`);

@@ -24,12 +24,16 @@ describe("cluster configuration", () => {
     try {
       const file = join(dir.path, "reprise.toml");
       writeFileSync(file, 'node_name = "n7"\n[cluster]\nname = "prod"\nmetadata = "etcd://10.0.0.1:2379,10.0.0.2:2379"\nroles = ["log-server"]\njoin = true\n');
-      const c = loadConfig({ file, env: { REPRISE_CLUSTER__ADVERTISED_ADDRESS: "10.0.0.7:5122", REPRISE_CLUSTER__REPLICATION: "3" } });
+      const c = loadConfig({
+        file,
+        env: { REPRISE_CLUSTER__ADVERTISED_ADDRESS: "10.0.0.7:5122", REPRISE_CLUSTER__REPLICATION: "3", REPRISE_CLUSTER__PARTITION_REPLICATION: "2" },
+      });
       assert.equal(c.cluster.name, "prod");
       assert.deepEqual(c.cluster.roles, ["log-server"]);
       assert.equal(c.cluster.join, true);
       assert.equal(c.cluster.advertisedAddress, "10.0.0.7:5122");
       assert.equal(c.cluster.replication, 3);
+      assert.equal(c.cluster.partitionReplication, 2);
       assert.deepEqual(parseMetadataAddress(c.cluster.metadata), { kind: "etcd", endpoints: ["http://10.0.0.1:2379", "http://10.0.0.2:2379"] });
     } finally {
       dir.remove();
@@ -45,6 +49,7 @@ describe("cluster configuration", () => {
     bad({ metadata: "etcd://127.0.0.1" }, /--metadata.*not a host:port/);
     bad({ advertisedAddress: "host:0" }, /--advertised-address.*port 1\.\.65535/);
     bad({ replication: 0 }, /--replication.*positive integer/);
+    bad({ partitionReplication: 1.5 }, /cluster\.partition_replication \(--partition-replication\).*positive integer/);
     assert.throws(() => loadConfig({ env: { REPRISE_CLUSTER__JOIN: "maybe" } }), /cluster\.join.*true or false/);
     assert.throws(() => loadConfig({ overrides: { cluster: { metadata: "etcd://127.0.0.1:2379" } } }), /cluster node needs its own --node-name/);
   });
