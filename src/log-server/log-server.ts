@@ -9,12 +9,13 @@ import { RpcServer, type CallContext, type ServiceImpl } from "../net/server.ts"
 import { LogServer as LogServerService, type LogletStateSchema, type RequestHeader } from "../net/gen/log_server_pb.ts";
 import { decodeDocument, METADATA_KEYS, type Logs, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
+import type { RetryOptions } from "../metadata/read-modify-write.ts";
 import { errorMessage } from "../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../types/ids.ts";
 import { FencedNodeError, LogServerClosedError, MalformedRequestError, NotWritableError, StaleSequencerError, UnknownLogletError } from "../net/log-server-errors.ts";
 import { MAX_OFFSET, RecordStore } from "./record-store.ts";
 import { claimDataDir } from "./storage-marker.ts";
-import { storageStateOf, transitionStorageState } from "./storage-state.ts";
+import { provisionStorage, type LocalStorage } from "./storage-state.ts";
 import { answeringRefusals } from "./refusals.ts";
 
 export interface LogServerOptions {
@@ -27,6 +28,8 @@ export interface LogServerOptions {
   readonly logger?: Logger;
   /** Pause between rounds of the provisioning loop. */
   readonly provisioningBackoffMs?: number;
+  /** Bounds of one round's retries of the storage-state write (defaults: `transitionStorageState`'s). */
+  readonly provisioningRetry?: Pick<RetryOptions, "maxAttempts" | "backoffMs">;
   /**
    * The node's RPC server, shared with its other roles; its owner listens and closes it. Without
    * one the log server listens on `port` itself.
@@ -65,7 +68,8 @@ export class LogServer {
 
   private constructor(
     private readonly options: LogServerOptions,
-    private readonly freshDataDir: boolean,
+    /** The data directory as claimed: its storage id and whether it was new. */
+    readonly storage: LocalStorage,
   ) {
     this.log = (options.logger ?? rootLogger).child({ component: "log-server", node: formatNodeId(options.me) });
     this.store = new RecordStore(join(options.dataDir, "records.sqlite"));
@@ -77,8 +81,8 @@ export class LogServer {
 
   /** Claims the data directory, starts serving, and provisions storage in the background (see `ready`). */
   static async start(options: LogServerOptions): Promise<LogServer> {
-    const { fresh } = claimDataDir(options.dataDir, options.me, options.clusterName);
-    const server = new LogServer(options, fresh);
+    const { marker, fresh } = claimDataDir(options.dataDir, options.me, options.clusterName);
+    const server = new LogServer(options, { id: marker.storageId, fresh });
     try {
       server.watchMetadata();
       server.port = options.rpc === undefined ? await server.rpc.listen() : options.port;
@@ -87,7 +91,7 @@ export class LogServer {
       throw e;
     }
     server.provisioningDone = server.provision();
-    server.log.info({ port: server.port, dataDir: options.dataDir, fresh }, "log server started");
+    server.log.info({ port: server.port, dataDir: options.dataDir, fresh, storageId: marker.storageId }, "log server started");
     return server;
   }
 
@@ -119,21 +123,21 @@ export class LogServer {
   // ---------- provisioning ----------
 
   /**
-   * Converges this node's storage state, retrying until it settles or the server closes: a fresh
-   * directory moves `provisioning → read-write`; a fresh directory for a node the cluster believes
-   * holds data is `data-loss`. Errors are logged and retried, never thrown.
+   * Converges this node's storage state, retrying until it settles or the server closes: a new
+   * node's storage moves `provisioning → read-write`, recording this directory's storage id beside
+   * it; a state recorded for another storage (the directory was wiped) becomes `data-loss`. Each
+   * round decides on the state it reads, so a round after an earlier one's write was applied but
+   * its answer lost (however long the store stayed unreachable) finds its own storage id and
+   * stops. Errors are logged and retried, never thrown.
    */
   private async provision(): Promise<void> {
     const signal = this.closing.signal;
     const backoffMs = this.options.provisioningBackoffMs ?? 200;
     for (let round = 0; !signal.aborted; round++) {
       try {
-        const current = await this.currentStorageState();
-        const lostData = this.freshDataDir && (current === "read-write" || current === "read-only");
-        const target: StorageState = lostData ? "data-loss" : "read-write";
-        const from: StorageState[] = lostData ? ["read-write", "read-only"] : ["provisioning"];
-        if (lostData) this.log.error({ current }, "data directory is new but the cluster expects data here; marking data-loss");
-        this.storageState = await transitionStorageState(this.options.metadata, this.options.me, target, { from, signal });
+        await this.refreshNodesConfig();
+        this.storageState = await provisionStorage(this.options.metadata, this.options.me, this.storage, { ...this.options.provisioningRetry, signal });
+        if (this.storageState === "data-loss") this.log.error({ storageId: this.storage.id }, "the cluster expects data of another storage here (data directory lost); marked data-loss");
         this.log.info({ storageState: this.storageState, rounds: round + 1 }, "storage state settled");
         return;
       } catch (e) {
@@ -148,11 +152,10 @@ export class LogServer {
     }
   }
 
-  private async currentStorageState(): Promise<StorageState | null> {
+  /** Learns the generations (and a newer generation of this node) before provisioning writes. */
+  private async refreshNodesConfig(): Promise<void> {
     const stored = await this.options.metadata.get(METADATA_KEYS.nodesConfiguration);
-    if (stored === null) return null;
-    this.onNodesConfig(stored.value);
-    return storageStateOf(decodeDocument<NodesConfiguration>(stored.value), this.options.me);
+    if (stored !== null) this.onNodesConfig(stored.value);
   }
 
   private fence(byGeneration: number, cause: unknown): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CorruptionError } from "../types/errors.ts";
@@ -12,6 +13,11 @@ export interface StorageMarker {
   readonly nodeId: number;
   /** Generation of the newest process that opened the directory. */
   readonly generation: number;
+  /**
+   * Chosen when the directory is first claimed and kept for its lifetime: it names this storage in
+   * `NodesConfiguration`, so the node can tell its own recorded state from that of a directory it lost.
+   */
+  readonly storageId: string;
   readonly createdAtMs: number;
 }
 
@@ -30,12 +36,22 @@ export function claimDataDir(dir: string, me: GenerationalNodeId, clusterName: s
     }
     if (existing.generation > me.generation) throw FencedNodeError.superseded(me, existing.generation);
   }
-  const marker: StorageMarker = { clusterName, nodeId: me.id, generation: me.generation, createdAtMs: existing?.createdAtMs ?? Date.now() };
-  if (existing?.generation !== me.generation) writeDurably(dir, path, JSON.stringify(marker));
+  const marker: StorageMarker = {
+    clusterName,
+    nodeId: me.id,
+    generation: me.generation,
+    // A marker from before storage ids gets one now; its data is the same storage as before.
+    storageId: existing?.storageId ?? randomUUID(),
+    createdAtMs: existing?.createdAtMs ?? Date.now(),
+  };
+  if (existing?.generation !== me.generation || existing.storageId !== marker.storageId) writeDurably(dir, path, JSON.stringify(marker));
   return { marker, fresh: existing === null };
 }
 
-function readMarker(path: string): StorageMarker | null {
+/** A marker as found on disk: one written before storage ids has none. */
+type StoredMarker = Omit<StorageMarker, "storageId"> & { readonly storageId?: string };
+
+function readMarker(path: string): StoredMarker | null {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -44,9 +60,10 @@ function readMarker(path: string): StorageMarker | null {
     throw e;
   }
   try {
-    const m = JSON.parse(text) as StorageMarker;
+    const m = JSON.parse(text) as Omit<StoredMarker, "storageId"> & { storageId?: unknown };
     if (typeof m.nodeId !== "number" || typeof m.generation !== "number" || typeof m.clusterName !== "string") throw new Error("missing fields");
-    return m;
+    if (m.storageId !== undefined && typeof m.storageId !== "string") throw new Error("storageId is not a string");
+    return m as StoredMarker;
   } catch (e) {
     throw new CorruptionError(`storage marker ${path} is unreadable: ${(e as Error).message}`);
   }

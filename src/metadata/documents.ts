@@ -20,7 +20,17 @@ export interface NodeConfig {
   readonly name: string;
   readonly address: string;
   readonly roles: readonly Role[];
-  readonly logServer?: { readonly storageState: StorageState };
+  readonly logServer?: LogServerConfig;
+}
+
+export interface LogServerConfig {
+  readonly storageState: StorageState;
+  /**
+   * The storage the state describes: the id in the log server's data-directory marker, written
+   * with the state, so a retry by the same storage recognises its own write and a wiped directory
+   * (a new id) does not pass for the old one. Absent in documents written before it existed.
+   */
+  readonly storageId?: string;
 }
 
 export interface NodesConfiguration {

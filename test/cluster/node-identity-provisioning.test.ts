@@ -47,8 +47,9 @@ async function storageState(store: MetadataStore, node: GenerationalNodeId): Pro
   return storageStateOf(NODES_CODEC.decode((await store.get(METADATA_KEYS.nodesConfiguration))!.value), node);
 }
 
-const transition = (store: MetadataStore, node: GenerationalNodeId) =>
-  transitionStorageState(store, node, "read-write", { from: ["provisioning"], backoffMs: 5, maxAttempts: 200 });
+/** The transition as a log server makes it for the storage `storageId` (its data directory's). */
+const transition = (store: MetadataStore, node: GenerationalNodeId, storageId?: string) =>
+  transitionStorageState(store, node, "read-write", { from: ["provisioning"], backoffMs: 5, maxAttempts: 200, ...(storageId !== undefined ? { storageId } : {}) });
 
 function provisioningSuite(name: string, backend: () => Backend): void {
   describe(`provisioning → read-write converges (${name})`, () => {
@@ -65,12 +66,13 @@ function provisioningSuite(name: string, backend: () => Backend): void {
         // The server claims its data directory before anything else; only then is read-write in the
         // metadata this node's own doing (before that it would mean data was lost).
         server = await LogServer.start({ me, clusterName: CLUSTER, dataDir, metadata: lossy, port: 0, provisioningBackoffMs: 10 });
+        const storageId = server.storage.id;
         const racing = Promise.all([
           server.ready(),
           // Two tasks retry the transition until the metadata server has restarted, and a bit more.
           ...Array.from({ length: 2 }, async () => {
             const results = [];
-            for (let i = 0; i < 10 || !restarted; i++) results.push(await transition(lossy, me));
+            for (let i = 0; i < 10 || !restarted; i++) results.push(await transition(lossy, me, storageId));
             return results;
           }),
         ]);
@@ -85,7 +87,7 @@ function provisioningSuite(name: string, backend: () => Backend): void {
         assert.ok(lossy.applied <= 1, `one write did the transition (${lossy.applied})`);
         // Late retries keep succeeding and write nothing.
         const applied = lossy.applied;
-        assert.deepEqual(await Promise.all(Array.from({ length: 10 }, () => transition(lossy, me))), Array(10).fill("read-write"));
+        assert.deepEqual(await Promise.all(Array.from({ length: 10 }, () => transition(lossy, me, storageId))), Array(10).fill("read-write"));
         assert.equal(lossy.applied, applied);
       } finally {
         await server?.close();
@@ -118,7 +120,7 @@ function provisioningSuite(name: string, backend: () => Backend): void {
         assert.equal(await storageState(store, second), "read-write", "the restart kept the applied transition");
         const server = await LogServer.start({ me: second, clusterName: CLUSTER, dataDir, metadata: lossyAgain, port: 0, provisioningBackoffMs: 10 });
         try {
-          const [state, a, c] = await Promise.all([server.ready(), transition(lossyAgain, second), transition(lossyAgain, second)]);
+          const [state, a, c] = await Promise.all([server.ready(), transition(lossyAgain, second, server.storage.id), transition(lossyAgain, second, server.storage.id)]);
           assert.deepEqual([state, a, c], ["read-write", "read-write", "read-write"]);
           assert.equal(server.fenced, false);
           assert.equal(lossyAgain.applied, 0, "nothing left to write");

@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import { toWireNodeId } from "../../src/net/node-id.ts";
 import { NotWritableError } from "../../src/net/log-server-errors.ts";
 import { LogServer } from "../../src/log-server/log-server.ts";
+import { claimDataDir } from "../../src/log-server/storage-marker.ts";
 import { storageStateOf, transitionStorageState } from "../../src/log-server/storage-state.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type StorageState } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
@@ -92,7 +93,9 @@ describe("log-server provisioning is idempotent", () => {
     const metadata = new FlakyMetadataStore();
     await writeNodes(metadata, [{ id: 1 }]);
     metadata.lostAnswers = 3;
-    const task = () => transitionStorageState(metadata, node(1), "read-write", { from: ["provisioning"], backoffMs: 5 });
+    // The tasks transition for the same storage as the server: its directory, claimed first.
+    const { marker } = claimDataDir(join(tmp.path, "concurrent"), node(1), CLUSTER);
+    const task = () => transitionStorageState(metadata, node(1), "read-write", { from: ["provisioning"], backoffMs: 5, storageId: marker.storageId });
     const [a, b, server] = await Promise.all([task(), task(), start(metadata, "concurrent", 1)]);
     try {
       assert.deepEqual([a, b, await server.ready()], ["read-write", "read-write", "read-write"]);

@@ -15,6 +15,8 @@ export class LossyMetadataStore implements MetadataStore {
   dropAnswers = 0;
   /** Once a put is applied, refuse every later call: the node lost the store right after writing. */
   partitionAfterApplied = false;
+  /** Calls refused while partitioned. */
+  refused = 0;
   private partitioned = false;
 
   constructor(private readonly inner: MetadataStore) {}
@@ -45,6 +47,16 @@ export class LossyMetadataStore implements MetadataStore {
     return this.inner.watch(key, onChange);
   }
 
+  /** Ends the partition: later calls reach the inner store again (`partitionAfterApplied` is cleared). */
+  heal(): void {
+    this.partitionAfterApplied = false;
+    this.partitioned = false;
+  }
+
+  get isPartitioned(): boolean {
+    return this.partitioned;
+  }
+
   /** The inner store belongs to the test, which closes it. */
   async close(): Promise<void> {}
 
@@ -58,6 +70,8 @@ export class LossyMetadataStore implements MetadataStore {
   }
 
   private checkReachable(): void {
-    if (this.partitioned) throw new UnavailableError("metadata store unreachable", "metadata_unavailable");
+    if (!this.partitioned) return;
+    this.refused++;
+    throw new UnavailableError("metadata store unreachable", "metadata_unavailable");
   }
 }
