@@ -135,6 +135,7 @@ const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }
   "run-completion": { id: str, completionId: int, result: invocationResult },
   suspend: { id: str, commandCount: int, awaiting },
   end: { id: str, commandCount: int },
+  "pin-deployment": { id: str, deploymentId: str, protocolVersion: int },
   fail: { id: str, code: int, message: str },
   "invocation-response": invocationResponse,
   "timer-fired": { key: str },

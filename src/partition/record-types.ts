@@ -67,6 +67,8 @@ export type Command =
   | { readonly t: "run-completion"; readonly id: InvocationId; readonly completionId: number; readonly result: InvocationResult }
   | { readonly t: "suspend"; readonly id: InvocationId; readonly commandCount: number; readonly awaiting: AwaitingOn }
   | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
+  /** The invoker starts the invocation's first attempt on this deployment; later attempts stay on it. */
+  | { readonly t: "pin-deployment"; readonly id: InvocationId; readonly deploymentId: string; readonly protocolVersion: number }
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
   | InvocationResponse

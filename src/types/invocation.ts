@@ -48,6 +48,12 @@ export interface AwaitingOn {
   readonly namedSignals: readonly string[];
 }
 
+/** The deployment and service protocol version an invocation started on (Restate's deployment pinning). */
+export interface PinnedDeployment {
+  readonly deploymentId: string;
+  readonly protocolVersion: number;
+}
+
 export interface InvocationStatus {
   readonly id: InvocationId;
   readonly status: InvocationStatusKind;
@@ -71,6 +77,8 @@ export interface InvocationStatus {
   readonly result?: InvocationResult;
   /** Epoch of the leader that last (re)started the invocation; informational. */
   readonly leaderEpoch?: LeaderEpoch;
+  /** Set by the first attempt: every later attempt runs on this deployment, whatever is registered since. */
+  readonly pinnedDeployment?: PinnedDeployment;
   // Timestamps (ms since epoch) — always copied from the header of the record that caused them.
   readonly createdAt: number;
   readonly modifiedAt: number;

@@ -13,6 +13,7 @@ import { invoke } from "./lifecycle/invoke.ts";
 import { kill } from "./lifecycle/kill.ts";
 import { announceLeader } from "./lifecycle/leader.ts";
 import { outboxShipped } from "./lifecycle/outbox.ts";
+import { pinDeployment } from "./lifecycle/pin-deployment.ts";
 import { purge } from "./lifecycle/purge.ts";
 import { runCompletion } from "./lifecycle/run-completion.ts";
 import { signal } from "./lifecycle/signal.ts";
@@ -33,6 +34,7 @@ const COMMAND_HANDLERS: CommandHandlers = {
   "run-completion": runCompletion,
   suspend,
   end,
+  "pin-deployment": pinDeployment,
   fail,
   "invocation-response": invocationResponse,
   "timer-fired": timerFired,
