@@ -299,4 +299,27 @@ describe("the real restatectl against a Reprise cluster", { timeout: 180_000 }, 
     assert.deepEqual([n3?.["NODE-ID"], n3?.UPTIME], [`N${nodes[2].nodeId}`, "offline"]);
     assert.ok(status.filter((r) => r.NAME !== "n3").every((r) => r.UPTIME !== "offline"));
   });
+
+  it("follows a failover: after the leader's node is killed, partitions list shows the other worker leading with a higher epoch", async () => {
+    // n3 back first, so the survivors are a majority and the controller may act.
+    nodes[2] = await startNode("n3", "log-server");
+    const before = table(await ok(ctl("partitions", "list")), "ID");
+    const leader0 = before.find((r) => r.ID === "0" && r.MODE === "Leader")!;
+    const victim = nodes.findIndex((n) => `N${n.nodeId}:1` === leader0.NODE);
+    assert.ok(victim === 0 || victim === 1, `partition 0 is led by a worker (${leader0.NODE})`);
+    const survivor = nodes[1 - victim];
+    await nodes[victim].kill9();
+    const epochOf = (r: Record<string, string>) => Number(r.EPOCH.slice(1));
+    let after: Record<string, string>[] = [];
+    await eventually(async () => {
+      const run = await restatectl(home, `http://127.0.0.1:${survivor.nodePort}`, "partitions", "list");
+      if (run.code !== 0) return false;
+      after = table(run.stdout, "ID");
+      const now0 = after.find((r) => r.ID === "0" && r.MODE === "Leader");
+      return now0 !== undefined && now0.NODE === `N${survivor.nodeId}:1` && epochOf(now0) > epochOf(leader0);
+    }, 30_000, "partition 0 led by the surviving worker with a higher epoch");
+    const ingress = `http://127.0.0.1:${survivor.ready.ingress}`;
+    const res = await callJson(ingress, "/Counter/c/add", 1);
+    assert.equal(res.status, 200, await res.clone().text());
+  });
 });
