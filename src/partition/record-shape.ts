@@ -5,6 +5,7 @@ import type {
   Envelope,
   InvocationResponse,
   InvokeRequest,
+  KillCommand,
   OutboxMessage,
   SignalCommand,
 } from "./record-types.ts";
@@ -126,6 +127,7 @@ const invocationResponse = {
 const signal = { target: str, signal: signalId, result: signalResult } satisfies Fields<SignalCommand>;
 const attach = { target: str, caller: str, completionId: int, via: oneOf("attach", "output") } satisfies Fields<AttachCommand>;
 const invoke = { request: invokeRequest };
+const kill = { id: str } satisfies Fields<KillCommand>;
 
 /** One check per command; the mapped type makes a missing command a compile error. */
 const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }>> } = {
@@ -143,8 +145,11 @@ const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }
   signal,
   attach,
   cancel: { id: str },
-  kill: { id: str },
+  kill,
   purge: { id: str },
+  pause: { id: str },
+  resume: { id: str, deploymentId: opt(str) },
+  "restart-as-new": { id: str, newId: str, from: int, randomSeed: str, deploymentId: opt(str) },
 };
 
 const OUTBOX: { readonly [K in OutboxMessage["t"]]: Fields<Extract<OutboxMessage, { t: K }>> } = {
@@ -152,6 +157,7 @@ const OUTBOX: { readonly [K in OutboxMessage["t"]]: Fields<Extract<OutboxMessage
   "invocation-response": invocationResponse,
   signal,
   attach,
+  kill,
 };
 
 const command = tagged("t", Object.fromEntries(Object.entries(COMMANDS).map(([t, fields]) => [t, obj(fields)])));

@@ -78,8 +78,32 @@ export type Command =
   | AttachCommand
   /** Operator requests through the admin API. */
   | { readonly t: "cancel"; readonly id: InvocationId }
-  | { readonly t: "kill"; readonly id: InvocationId }
-  | { readonly t: "purge"; readonly id: InvocationId };
+  | KillCommand
+  | { readonly t: "purge"; readonly id: InvocationId }
+  /** Stop retrying and wait for a resume: from the operator, or from the invoker (retries used up, SDK asked to pause). */
+  | { readonly t: "pause"; readonly id: InvocationId }
+  /**
+   * Run a paused or suspended invocation again, on `deploymentId` when set (the proposer checked it
+   * speaks the pinned protocol version); a backing-off one retries now.
+   */
+  | { readonly t: "resume"; readonly id: InvocationId; readonly deploymentId?: string }
+  /**
+   * A new invocation `newId` of a completed one's target and input, with its journal copied up to
+   * entry `from` (included) plus the completions of the commands copied, pinned to the old one's
+   * deployment or to `deploymentId`. The proposer chose `newId` and `randomSeed` (the old seed when
+   * `from` > 0, so the copied prefix replays the same).
+   */
+  | {
+      readonly t: "restart-as-new";
+      readonly id: InvocationId;
+      readonly newId: InvocationId;
+      readonly from: number;
+      readonly randomSeed: string;
+      readonly deploymentId?: string;
+    };
+
+/** Ends the invocation now; a killed invocation kills the invocations it called too. */
+export type KillCommand = { readonly t: "kill"; readonly id: InvocationId };
 
 /** The result of `target`'s call (or attach / output request), for its journal at `completionId`. */
 export type InvocationResponse = {
@@ -117,9 +141,17 @@ export type OutboxMessage =
   | { readonly t: "invoke"; readonly request: InvokeRequest }
   | InvocationResponse
   | SignalCommand
-  | AttachCommand;
+  | AttachCommand
+  | KillCommand;
 
 /** The invocation an outbox message must reach; its partition's log is where it is appended. */
 export function outboxDestination(m: OutboxMessage): InvocationId {
-  return m.t === "invoke" ? m.request.id : m.target;
+  switch (m.t) {
+    case "invoke":
+      return m.request.id;
+    case "kill":
+      return m.id;
+    default:
+      return m.target;
+  }
 }

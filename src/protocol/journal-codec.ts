@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { Header, InvocationResult, SignalId, SignalResult } from "../types/invocation.ts";
 import * as pb from "./gen/dev/restate/service/protocol_pb.ts";
-import { MessageType } from "./message-type.ts";
+import { isNotificationType, MessageType, messageSchema } from "./message-type.ts";
 
 /**
  * The journal as the partition's state machine sees it: SDK commands decoded once into typed
@@ -64,6 +64,34 @@ export function decodeJournalCommand(type: number, payload: Uint8Array): Decoded
  */
 export function journalCommandName(m: JournalCommandMessages[JournalCommandType]): string | undefined {
   return "name" in m && m.name !== "" ? m.name : undefined;
+}
+
+/**
+ * The completion ids a command waits for (its result, and for calls the callee's id). Restart-as-new
+ * copies a command only together with these completions.
+ */
+export function commandCompletionIds(m: JournalCommandMessages[JournalCommandType]): number[] {
+  const ids: number[] = [];
+  if ("invocationIdNotificationIdx" in m) ids.push(m.invocationIdNotificationIdx);
+  if ("resultCompletionId" in m) ids.push(m.resultCompletionId);
+  return ids;
+}
+
+/** Which notification a journaled one is: a completion (by id) or a signal; undefined for other types. */
+export function notificationKey(type: number, payload: Uint8Array): { readonly completionId: number } | { readonly signal: SignalId } | undefined {
+  if (type === MessageType.SignalNotification) {
+    const m = fromBinary(pb.SignalNotificationMessageSchema, payload);
+    return { signal: m.signalId.case === "name" ? { name: m.signalId.value } : { idx: m.signalId.value ?? 0 } };
+  }
+  const schema = messageSchema(type);
+  if (!schema || !isNotificationType(type)) return undefined;
+  return { completionId: (fromBinary(schema, payload) as unknown as { completionId: number }).completionId };
+}
+
+/** The callee a journaled CallInvocationIdCompletion names, for calls and sends alike; undefined for other entries. */
+export function calledInvocationId(type: number, payload: Uint8Array): string | undefined {
+  if (type !== MessageType.CallInvocationIdCompletionNotification) return undefined;
+  return fromBinary(pb.CallInvocationIdCompletionNotificationMessageSchema, payload).invocationId;
 }
 
 /** State keys are bytes on the wire; the SDK writes UTF-8 strings, which is what state is indexed by. */

@@ -39,7 +39,11 @@ export type InvocationResult =
   | { readonly kind: "success"; readonly value: Uint8Array }
   | { readonly kind: "failure"; readonly code: number; readonly message: string };
 
-export type InvocationStatusKind = "scheduled" | "inboxed" | "invoked" | "suspended" | "completed";
+/**
+ * `paused`: the invoker stopped retrying (retries used up with on-max-attempts = pause, an SDK error
+ * asking to pause, or an operator's pause); it holds its key and waits for a resume, cancel or kill.
+ */
+export type InvocationStatusKind = "scheduled" | "inboxed" | "invoked" | "suspended" | "paused" | "completed";
 
 /** What the runtime waits for before resuming a suspended invocation (leaf ids of the await tree). */
 export interface AwaitingOn {
@@ -63,6 +67,8 @@ export interface InvocationStatus {
   readonly idempotencyKey?: string;
   /** Caller invocation for calls/sends made from a handler; absent for ingress requests. */
   readonly invokedBy?: InvocationId;
+  /** The completed invocation this one was restarted from (admin restart-as-new). */
+  readonly restartedFrom?: InvocationId;
   /** Seed handed to the SDK's deterministic RNG; chosen by whoever proposed the Invoke record. */
   readonly randomSeed: string;
   /** Journal length (commands + notifications). */

@@ -13,8 +13,11 @@ import { invoke } from "./lifecycle/invoke.ts";
 import { kill } from "./lifecycle/kill.ts";
 import { announceLeader } from "./lifecycle/leader.ts";
 import { outboxShipped } from "./lifecycle/outbox.ts";
+import { pause } from "./lifecycle/pause.ts";
 import { pinDeployment } from "./lifecycle/pin-deployment.ts";
 import { purge } from "./lifecycle/purge.ts";
+import { restartAsNew } from "./lifecycle/restart-as-new.ts";
+import { resume } from "./lifecycle/resume.ts";
 import { runCompletion } from "./lifecycle/run-completion.ts";
 import { signal } from "./lifecycle/signal.ts";
 import { suspend } from "./lifecycle/suspend.ts";
@@ -44,6 +47,9 @@ const COMMAND_HANDLERS: CommandHandlers = {
   cancel,
   kill,
   purge,
+  pause,
+  resume,
+  "restart-as-new": restartAsNew,
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { EncodedNotification } from "../../../protocol/journal-codec.ts";
 import type { InvocationId } from "../../../types/ids.ts";
-import type { JournalEntry, SignalId } from "../../../types/invocation.ts";
+import { CANCEL_SIGNAL, type AwaitingOn, type JournalEntry, type SignalId } from "../../../types/invocation.ts";
 import type { ApplyContext } from "../context.ts";
 
 /** Which notification, and under which id, a journal entry delivers. */
@@ -17,24 +17,18 @@ export function deliverSignal(ctx: ApplyContext, id: InvocationId, notification:
 
 /**
  * Journals a notification for `id` once (duplicates are dropped), forwards it to a live attempt,
- * and resumes the invocation if it was suspended waiting for it.
+ * and resumes the invocation if it was suspended waiting for it. A paused invocation keeps what
+ * arrives for its next attempt and resumes only for a cancellation, which it must get to handle.
  */
 function deliver(ctx: ApplyContext, id: InvocationId, notification: EncodedNotification, key: DeliveryKey): void {
   const { tx } = ctx;
   const inv = tx.getInvocation(id);
-  if (!inv || (inv.status !== "invoked" && inv.status !== "suspended")) return;
+  if (!inv || (inv.status !== "invoked" && inv.status !== "suspended" && inv.status !== "paused")) return;
   const signals = inv.deliveredSignals ?? [];
   if ("completionId" in key ? inv.deliveredCompletions.includes(key.completionId) : signals.includes(signalToken(key.signal))) return;
   const entry: JournalEntry = { type: notification.type, payload: notification.payload, appendedAt: ctx.ts, index: inv.journalLength };
   tx.appendJournal(id, entry);
-  const resumes =
-    inv.status === "suspended" &&
-    inv.awaiting !== undefined &&
-    ("completionId" in key
-      ? inv.awaiting.completions.includes(key.completionId)
-      : "idx" in key.signal
-        ? inv.awaiting.signals.includes(key.signal.idx)
-        : inv.awaiting.namedSignals.includes(key.signal.name));
+  const resumes = inv.status === "suspended" ? awaits(inv.awaiting, key) : inv.status === "paused" && "signal" in key && isCancel(key.signal);
   const { awaiting: _a, ...withoutAwaiting } = inv;
   tx.putInvocation({
     ...(resumes ? withoutAwaiting : inv),
@@ -50,6 +44,16 @@ function deliver(ctx: ApplyContext, id: InvocationId, notification: EncodedNotif
     const runAck = "completionId" in key && key.runAck ? { runAck: key.completionId } : {};
     ctx.emit({ t: "notification", id, entry, ...runAck });
   }
+}
+
+function awaits(awaiting: AwaitingOn | undefined, key: DeliveryKey): boolean {
+  if (awaiting === undefined) return false;
+  if ("completionId" in key) return awaiting.completions.includes(key.completionId);
+  return "idx" in key.signal ? awaiting.signals.includes(key.signal.idx) : awaiting.namedSignals.includes(key.signal.name);
+}
+
+function isCancel(s: SignalId): boolean {
+  return "idx" in s && s.idx === CANCEL_SIGNAL;
 }
 
 /** Delivered signals are stored as one list: indexes as numbers, names prefixed so they cannot clash. */

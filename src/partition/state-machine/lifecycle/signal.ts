@@ -1,12 +1,17 @@
 import { signalNotification } from "../../../protocol/journal-codec.ts";
-import type { InvocationId } from "../../../types/ids.ts";
-import type { SignalId, SignalResult } from "../../../types/invocation.ts";
-import type { ApplyContext, CommandHandler } from "../context.ts";
+import { CANCEL_SIGNAL } from "../../../types/invocation.ts";
+import type { CommandHandler } from "../context.ts";
+import { cancelInvocation } from "./cancel.ts";
 import { deliverSignal } from "./deliver.ts";
 
-/** A signal for an invocation of this partition: an awakeable completion or a named signal. */
-export const signal: CommandHandler<"signal"> = (ctx, c) => sendSignal(ctx, c.target, c.signal, c.result);
-
-export function sendSignal(ctx: ApplyContext, target: InvocationId, signal: SignalId, result: SignalResult): void {
-  deliverSignal(ctx, target, signalNotification(signal, result), signal);
-}
+/**
+ * A signal for an invocation of this partition: an awakeable completion or a named signal, or the
+ * built-in CANCEL (e.g. `ctx.cancel(id)` from another handler), which cancels it in any state.
+ */
+export const signal: CommandHandler<"signal"> = (ctx, c) => {
+  if ("idx" in c.signal && c.signal.idx === CANCEL_SIGNAL) {
+    cancelInvocation(ctx, c.target);
+    return;
+  }
+  deliverSignal(ctx, c.target, signalNotification(c.signal, c.result), c.signal);
+};
