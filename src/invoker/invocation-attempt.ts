@@ -10,6 +10,7 @@ import type { CalleeAssignment, Command } from "../partition/records.ts";
 import type { DeploymentSchema } from "../schema/schema.ts";
 import { invocationIdToBytes, type Lsn } from "../types/ids.ts";
 import { errorMessage } from "../types/errors.ts";
+import type { CalleeRequest } from "./callee.ts";
 
 /** How an attempt ended, as far as the invoker's retry loop is concerned. */
 export type AttemptOutcome =
@@ -30,7 +31,7 @@ export interface AttemptOptions {
   readonly snapshot: AttemptSnapshot;
   readonly deployment: DeploymentSchema;
   readonly session: http2.ClientHttp2Session;
-  readonly resolveCallee: (service: string, handler: string, key: string) => CalleeAssignment;
+  readonly resolveCallee: (call: CalleeRequest) => CalleeAssignment;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
   readonly retryCount: number;
@@ -204,14 +205,8 @@ export class InvocationAttempt {
   }
 
   private calleeOf(f: Frame): { callee?: CalleeAssignment } {
-    if (f.type === MessageType.CallCommand) {
-      const m = fromBinary(pb.CallCommandMessageSchema, f.payload);
-      return { callee: this.o.resolveCallee(m.serviceName, m.handlerName, m.key) };
-    }
-    if (f.type === MessageType.OneWayCallCommand) {
-      const m = fromBinary(pb.OneWayCallCommandMessageSchema, f.payload);
-      return { callee: this.o.resolveCallee(m.serviceName, m.handlerName, m.key) };
-    }
+    if (f.type === MessageType.CallCommand) return { callee: this.o.resolveCallee(fromBinary(pb.CallCommandMessageSchema, f.payload)) };
+    if (f.type === MessageType.OneWayCallCommand) return { callee: this.o.resolveCallee(fromBinary(pb.OneWayCallCommandMessageSchema, f.payload)) };
     return {};
   }
 

@@ -1,10 +1,8 @@
 import type { Logger } from "pino";
 import type { SchemaView } from "../schema/schema.ts";
 import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
-import type { CalleeAssignment } from "../partition/records.ts";
-import { partitionKeyForKey, randomPartitionKey, randomSeed } from "../partition/routing.ts";
-import { newInvocationId, type InvocationId, type PartitionId } from "../types/ids.ts";
-import { RepriseError } from "../types/errors.ts";
+import type { InvocationId, PartitionId } from "../types/ids.ts";
+import { assignCallee } from "./callee.ts";
 import { DeploymentSessions } from "./deployment-client.ts";
 import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
 import { retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
@@ -137,7 +135,8 @@ export class Invoker implements InvokerPort {
       snapshot,
       deployment,
       session: this.sessions.session(new URL(deployment.uri).origin),
-      resolveCallee: (service, handlerName, key) => this.resolveCallee(service, handlerName, key),
+      // New ids and seeds are chosen here, by the leader, and carried in the log record.
+      resolveCallee: (call) => assignCallee(this.o.schema(), call),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
       abortTimeoutMs: handler?.abortTimeoutMs ?? this.o.abortTimeoutMs,
       retryCount: task.failures,
@@ -183,17 +182,5 @@ export class Invoker implements InvokerPort {
       task.retryTimer = null;
       if (this.tasks.get(id) === task) this.startAttempt(id, task);
     }, delay);
-  }
-
-  /** New ids and seeds are chosen here, by the leader, and carried in the log record. */
-  private resolveCallee(service: string, handler: string, key: string): CalleeAssignment {
-    try {
-      const { target } = this.o.schema().resolveTarget(service, handler);
-      const pk = target.serviceType === "SERVICE" ? randomPartitionKey() : partitionKeyForKey(service, key);
-      return { invocationId: newInvocationId(pk), randomSeed: randomSeed(), target };
-    } catch (e) {
-      if (e instanceof RepriseError) return { error: { code: e.httpStatus, message: e.message } };
-      throw e;
-    }
   }
 }

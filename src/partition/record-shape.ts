@@ -85,7 +85,7 @@ const targetFields = {
 const target = obj({ ...targetFields, key: opt(str) });
 const responseVia = oneOf("call", "attach", "output");
 const responseSink = tagged("kind", {
-  ingress: obj({ nodeId: int }),
+  ingress: obj({ nodeId: int, requestId: opt(str) }),
   invocation: obj({ caller: str, completionId: int, via: opt(responseVia) }),
 });
 const invokeRequest: Check = obj({

@@ -40,8 +40,10 @@ export interface InvokeRequest {
 }
 
 /**
- * What the proposer resolved for the callee of a Call / OneWayCall command: the new invocation id
- * and seed it chose and the target's type from the schema, or why the target cannot be called.
+ * What the proposer resolved for the callee of a Call / OneWayCall command: the callee's id (derived
+ * for a workflow run or an idempotency key, as the ingress derives it, so a duplicate names the
+ * same invocation; fresh otherwise), a seed, the target's type and retention from the schema, or
+ * why the target cannot be called.
  */
 export type CalleeAssignment =
   | {

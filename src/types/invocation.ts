@@ -24,7 +24,12 @@ export interface Header {
 
 /** Where the result of an invocation goes once it is known. */
 export type ResponseSink =
-  | { readonly kind: "ingress"; readonly nodeId: number }
+  | {
+      readonly kind: "ingress";
+      readonly nodeId: number;
+      /** The waiting request, so an answer meant for it alone (a refusal) reaches only it; absent in older records. */
+      readonly requestId?: string;
+    }
   | {
       readonly kind: "invocation";
       readonly caller: InvocationId;

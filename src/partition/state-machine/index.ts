@@ -24,7 +24,7 @@ import { suspend } from "./lifecycle/suspend.ts";
 import { fail } from "./lifecycle/terminate.ts";
 import { timerFired } from "./lifecycle/timers.ts";
 
-export type { Effect } from "./effects.ts";
+export type { AppliedResult, Effect } from "./effects.ts";
 export { DEFAULT_COMPLETION_RETENTION_MS } from "./lifecycle/invoke.ts";
 
 /** One handler per log command; a command without one does not compile. */
