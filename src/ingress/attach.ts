@@ -46,7 +46,7 @@ export async function attachTo(
   if (!running || mode === "output") waiter.cancel();
   if (status === null || (!running && status.result === undefined)) throw invocationNotFound();
   if (running && mode === "output") throw new NotReadyError();
-  const result = running ? await waiter.result : status.result!;
+  const result = running ? (await waiter.answer).result : status.result!;
   const handler = result.kind === "success" ? handlerOf(ctx.schema, status.target) : undefined;
   const expiresAt = completionExpiry(ctx.dispatcher, id);
   writeOutcome(res, { id, ...(handler ? { handler } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);

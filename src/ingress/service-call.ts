@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, sendJson } from "../common/http-util.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
 import type { InvokeRequest } from "../partition/records.ts";
-import { idempotentInvocationId, partitionKeyForKey, randomPartitionKey, randomSeed, workflowRunInvocationId } from "../partition/routing.ts";
-import { requireKey, type HandlerSchema, type SchemaView } from "../schema/schema.ts";
+import { invocationIdFor, randomSeed } from "../partition/routing.ts";
+import { completionRetentionMs } from "../schema/retention.ts";
+import { requireKey, type SchemaView } from "../schema/schema.ts";
 import { BadRequestError } from "../types/errors.ts";
-import { newInvocationId, type InvocationId } from "../types/ids.ts";
 import type { Header, InvocationTarget } from "../types/invocation.ts";
 import { completionExpiry } from "./attach.ts";
 import { delayParameter } from "./delay.ts";
@@ -22,9 +22,6 @@ export interface CallContext {
 
 /** Headers that are about the HTTP exchange or the ingress's own handling: not passed to handlers. */
 const NOT_FORWARDED = new Set(["connection", "host", "idempotency-key", "idempotency-expires"]);
-
-/** Restate's failure for a second call of a workflow's run handler (the first one's result stays with it). */
-const WORKFLOW_ALREADY_INVOKED = { kind: "failure", code: 409, message: "the workflow method was already invoked" } as const;
 
 /**
  * Calls (`200` with the result) and sends (`202` once the invocation is durable) of a handler,
@@ -60,16 +57,16 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
   const now = Date.now();
   const id = invocationIdFor(target, idempotencyKey);
   const executionTime = delayMs !== undefined && delayMs > 0 ? now + delayMs : undefined;
+  const retentionMs = completionRetentionMs(handler, idempotencyKey !== undefined);
   const request: InvokeRequest = {
     id,
     target,
     argument: body,
     headers,
     randomSeed: randomSeed(),
-    ...(call.send ? {} : { responseSink: { kind: "ingress" as const, nodeId: ctx.dispatcher.nodeId } }),
     ...(executionTime !== undefined ? { executionTime } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-    ...retentionFor(handler, idempotencyKey),
+    ...(retentionMs !== undefined ? { completionRetentionMs: retentionMs } : {}),
   };
   const deduplicated = idempotencyKey !== undefined || handler.ty === "WORKFLOW";
 
@@ -79,18 +76,18 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
     const accepted = { invocationId: id, ...(executionTime !== undefined ? { executionTime: new Date(executionTime).toISOString() } : {}) };
     return sendJson(res, 202, { ...accepted, status: previously ? "PreviouslyAccepted" : "Accepted" }, { [X_RESTATE_ID]: id });
   }
-  if (handler.ty === "WORKFLOW" && ctx.dispatcher.status(id) !== null) {
-    return writeOutcome(res, { id }, WORKFLOW_ALREADY_INVOKED);
-  }
+  // The partition decides what this request gets: a new run's result, an idempotent duplicate's
+  // shared result, or (a second run of a workflow) a refusal meant for this request alone.
   const waiter = ctx.dispatcher.awaitResult(id);
   res.on("close", () => waiter.cancel());
   try {
-    await ctx.dispatcher.dispatch(request);
+    await ctx.dispatcher.dispatch({ ...request, responseSink: { kind: "ingress", nodeId: ctx.dispatcher.nodeId, requestId: waiter.requestId } });
   } catch (e) {
     waiter.cancel();
     throw e;
   }
-  const result = await waiter.result;
+  const { result, refused } = await waiter.answer;
+  if (refused) return writeOutcome(res, { id }, result);
   const expiresAt = deduplicated ? completionExpiry(ctx.dispatcher, id) : undefined;
   writeOutcome(res, { id, handler, ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);
 }
@@ -118,23 +115,4 @@ function forwardedHeaders(req: IncomingMessage): Header[] {
     out.push({ key, value });
   }
   return out;
-}
-
-/** Workflow runs and idempotent requests get ids derived from what makes them the same request. */
-function invocationIdFor(target: InvocationTarget, idempotencyKey: string | undefined): InvocationId {
-  if (target.handlerType === "WORKFLOW") return workflowRunInvocationId(target.service, target.key ?? "");
-  if (idempotencyKey !== undefined) return idempotentInvocationId(target.service, target.key ?? "", target.handler, idempotencyKey);
-  const pk = target.key !== undefined ? partitionKeyForKey(target.service, target.key) : randomPartitionKey();
-  return newInvocationId(pk);
-}
-
-/** How long a completed invocation stays: workflow runs and idempotent requests keep their result. */
-function retentionFor(handler: HandlerSchema, idempotencyKey: string | undefined): { completionRetentionMs?: number } {
-  const ms =
-    handler.ty === "WORKFLOW"
-      ? handler.workflowCompletionRetentionMs
-      : idempotencyKey !== undefined
-        ? handler.idempotencyRetentionMs
-        : handler.journalRetentionMs;
-  return ms === undefined ? {} : { completionRetentionMs: ms };
 }

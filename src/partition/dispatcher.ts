@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
 import type { InvocationResult, InvocationStatus } from "../types/invocation.ts";
 import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId } from "../types/ids.ts";
 import type { PartitionProcessor } from "./processor.ts";
+import type { AppliedResult } from "./state-machine/index.ts";
 import type { Command, InvokeRequest } from "./records.ts";
 import type { PartitionRouter } from "./routing.ts";
 
@@ -16,34 +18,59 @@ export interface InvocationDispatcher {
   /** Appends a command to the log of the partition that owns `target`; resolves when durable. */
   propose(target: InvocationId, command: Command): Promise<void>;
   /** Registers interest in a result; call before `dispatch` so no result can be missed. */
-  awaitResult(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void };
+  awaitResult(id: InvocationId): ResultWaiter;
   /** The invocation's status as the owning partition has applied it, or null. */
   status(id: InvocationId): InvocationStatus | null;
   readonly nodeId: number;
 }
 
+/** What a waiting request learns from the partition. */
+export interface ResultAnswer {
+  readonly result: InvocationResult;
+  /** The partition refused this request (a second run of a workflow): `result` says why, it is not the invocation's outcome. */
+  readonly refused: boolean;
+}
+
+/** One request waiting for an invocation's result on this node. */
+export interface ResultWaiter {
+  /** Names this waiter in the request's ingress response sink, so an answer for this request alone reaches only it. */
+  readonly requestId: string;
+  readonly answer: Promise<ResultAnswer>;
+  cancel(): void;
+}
+
 /** Node-local result waiters, fed by partition processors as they apply results. */
 export class ResultWaiters {
-  private readonly waiters = new Map<InvocationId, Set<(r: InvocationResult) => void>>();
+  private readonly waiters = new Map<InvocationId, Map<string, (a: ResultAnswer) => void>>();
 
-  register(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void } {
-    let set = this.waiters.get(id);
-    if (!set) this.waiters.set(id, (set = new Set()));
-    let resolver!: (r: InvocationResult) => void;
-    const result = new Promise<InvocationResult>((r) => (resolver = r));
-    set.add(resolver);
-    const cancel = () => {
-      set.delete(resolver);
-      if (set.size === 0) this.waiters.delete(id);
-    };
-    return { result, cancel };
+  register(id: InvocationId): ResultWaiter {
+    let byRequest = this.waiters.get(id);
+    if (!byRequest) this.waiters.set(id, (byRequest = new Map()));
+    const requestId = randomUUID();
+    let resolver!: (a: ResultAnswer) => void;
+    const answer = new Promise<ResultAnswer>((r) => (resolver = r));
+    byRequest.set(requestId, resolver);
+    return { requestId, answer, cancel: () => this.remove(id, requestId) };
   }
 
-  complete(id: InvocationId, result: InvocationResult): void {
-    const set = this.waiters.get(id);
-    if (!set) return;
-    this.waiters.delete(id);
-    for (const w of set) w(result);
+  complete({ id, result, requestId, refused }: AppliedResult): void {
+    const byRequest = this.waiters.get(id);
+    if (!byRequest) return;
+    const answer: ResultAnswer = { result, refused: refused === true };
+    if (requestId === undefined) {
+      this.waiters.delete(id);
+      for (const w of byRequest.values()) w(answer);
+      return;
+    }
+    const w = byRequest.get(requestId);
+    this.remove(id, requestId);
+    w?.(answer);
+  }
+
+  private remove(id: InvocationId, requestId: string): void {
+    const byRequest = this.waiters.get(id);
+    if (!byRequest?.delete(requestId)) return;
+    if (byRequest.size === 0) this.waiters.delete(id);
   }
 }
 
@@ -136,12 +163,12 @@ export class PartitionDispatcher implements InvocationDispatcher {
     return this.processorFor(id)?.store.read((tx) => tx.getInvocation(id)) ?? null;
   }
 
-  awaitResult(id: InvocationId): { result: Promise<InvocationResult>; cancel: () => void } {
+  awaitResult(id: InvocationId): ResultWaiter {
     return this.waiters.register(id);
   }
 
-  completeResult(id: InvocationId, result: InvocationResult): void {
-    this.waiters.complete(id, result);
+  completeResult(applied: AppliedResult): void {
+    this.waiters.complete(applied);
   }
 
   /** The local replica of the invocation's partition, if this node has one. */

@@ -4,7 +4,6 @@ import type { PartitionStore, ReadOnlyPartitionStore, TimerEntry } from "../stor
 import { LeaderEpoch, Lsn, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
 import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { BatchingAppender } from "./appender.ts";
-import type { InvocationResult } from "../types/invocation.ts";
 import {
   decodeEnvelope,
   decodeOutboxMessage,
@@ -14,7 +13,7 @@ import {
   type Envelope,
 } from "./records.ts";
 import type { PartitionRouter } from "./routing.ts";
-import { StateMachine, type Effect } from "./state-machine/index.ts";
+import { StateMachine, type AppliedResult, type Effect } from "./state-machine/index.ts";
 import { TimerQueue } from "./timer-queue.ts";
 
 /** What the leader hands to the invoker; the invoker only reads the store, the apply path writes it. */
@@ -45,7 +44,7 @@ export interface PartitionProcessorOptions {
   readonly router: PartitionRouter;
   readonly invoker: InvokerPort;
   /** Called on every replica that applies a result, so waiters on this node are answered. */
-  readonly onResult: (id: InvocationId, result: InvocationResult) => void;
+  readonly onResult: (applied: AppliedResult) => void;
   /**
    * Delivers an outbox message to the partition that owns `target`, wherever its leader runs;
    * resolves once it is durable there (the dispatcher).
@@ -223,7 +222,7 @@ export class PartitionProcessor {
 
   private handleEffects(effects: Effect[]): void {
     for (const e of effects) {
-      if (e.t === "result") this.o.onResult(e.id, e.result);
+      if (e.t === "result") this.o.onResult(e);
       if (e.t === "leader") {
         this.announced = { epoch: e.epoch, nodeId: e.nodeId };
         if (this.myEpoch !== null && e.epoch === this.myEpoch && e.nodeId === this.o.nodeId) this.becomeLeader(e.epoch);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { LogId, PartitionId, PartitionKey, newInvocationId, partitionKeyOf, type InvocationId } from "../types/ids.ts";
+import type { InvocationTarget } from "../types/invocation.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -21,6 +22,18 @@ export function idempotentInvocationId(service: string, objectKey: string, handl
 /** A workflow's run handler executes once per workflow key: its id is derived from the key. */
 export function workflowRunInvocationId(service: string, workflowKey: string): InvocationId {
   return newInvocationId(partitionKeyForKey(service, workflowKey), digest16("workflow", service, workflowKey));
+}
+
+/**
+ * The id of a new request, from the ingress or from a handler's call: a workflow run's and an
+ * idempotent request's are derived from what makes them the same request, any other is fresh
+ * (on the key's partition for keyed targets).
+ */
+export function invocationIdFor(target: InvocationTarget, idempotencyKey: string | undefined): InvocationId {
+  if (target.handlerType === "WORKFLOW") return workflowRunInvocationId(target.service, target.key ?? "");
+  if (idempotencyKey !== undefined) return idempotentInvocationId(target.service, target.key ?? "", target.handler, idempotencyKey);
+  const pk = target.key !== undefined ? partitionKeyForKey(target.service, target.key) : randomPartitionKey();
+  return newInvocationId(pk);
 }
 
 function digest16(...parts: string[]): Uint8Array {

@@ -12,9 +12,18 @@ export type Effect =
   | { readonly t: "invoke"; readonly id: InvocationId }
   /** A notification was journaled; forward it to a live attempt. `runAck` marks a stored run result. */
   | { readonly t: "notification"; readonly id: InvocationId; readonly entry: JournalEntry; readonly runAck?: number }
-  /** The invocation has a result: wake ingress waiters on this node. */
-  | { readonly t: "result"; readonly id: InvocationId; readonly result: InvocationResult }
+  /** The invocation has a result, or one ingress request got its own answer: wake waiters on this node. */
+  | ({ readonly t: "result" } & AppliedResult)
   | { readonly t: "timer"; readonly timer: TimerEntry }
   | { readonly t: "outbox"; readonly entry: OutboxEntry }
   /** Any live attempt for this invocation is obsolete (completed or killed). */
   | { readonly t: "abort"; readonly id: InvocationId };
+
+/** A result for the ingress waiters of `id` on a node: all of them, or only the request `requestId` names. */
+export interface AppliedResult {
+  readonly id: InvocationId;
+  readonly result: InvocationResult;
+  readonly requestId?: string;
+  /** The request was refused (a second run of a workflow); `result` is not the invocation's outcome. */
+  readonly refused?: true;
+}

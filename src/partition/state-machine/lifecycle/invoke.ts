@@ -1,13 +1,16 @@
 import { encodeInputCommand } from "../../../protocol/journal-codec.ts";
 import { MessageType } from "../../../protocol/message-type.ts";
-import type { InvocationStatus } from "../../../types/invocation.ts";
-import type { CommandHandler } from "../context.ts";
+import type { InvocationResult, InvocationStatus, ResponseSink } from "../../../types/invocation.ts";
+import type { ApplyContext, CommandHandler } from "../context.ts";
 import { delayedInvokeTimerKey } from "../timer-keys.ts";
 import { schedule } from "./key-lock.ts";
-import { addSink } from "./response-sinks.ts";
+import { addSink, isRepeatedRequest, sendResultTo } from "./response-sinks.ts";
 
 /** Completed invocations (and their journals) are kept this long unless the handler says otherwise. */
 export const DEFAULT_COMPLETION_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Restate's answer to a second run of a workflow (from the ingress or a handler): the first run keeps its result. */
+export const WORKFLOW_ALREADY_INVOKED: InvocationResult = { kind: "failure", code: 409, message: "the workflow method was already invoked" };
 
 /** A new invocation: journals its input and runs it now, at its execution time, or after the key's holder. */
 export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
@@ -15,8 +18,8 @@ export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
   const existing = tx.getInvocation(req.id);
   if (existing) {
     // Same id again: an idempotent request, a second workflow run, or a re-shipped outbox
-    // message. Never a second execution; the new caller gets the (eventual) result.
-    if (req.responseSink) addSink(ctx, existing, req.responseSink);
+    // message. Never a second execution.
+    if (req.responseSink) answerDuplicate(ctx, existing, req.responseSink);
     return;
   }
   tx.appendJournal(req.id, { index: 0, type: MessageType.InputCommand, payload: encodeInputCommand(req.headers, req.argument), appendedAt: ts });
@@ -46,6 +49,15 @@ export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
   }
   schedule(ctx, status);
 };
+
+/**
+ * A duplicate idempotent request waits for the (eventual) result; a new request to run a workflow
+ * again is refused with Restate's 409, whether the run is going on or completed.
+ */
+function answerDuplicate(ctx: ApplyContext, inv: InvocationStatus, sink: ResponseSink): void {
+  if (inv.target.handlerType === "WORKFLOW" && !isRepeatedRequest(inv, sink)) sendResultTo(ctx, inv.id, sink, WORKFLOW_ALREADY_INVOKED, true);
+  else addSink(ctx, inv, sink);
+}
 
 /** Idempotency is scoped by target: the same key on another handler is another request. */
 export function idempotencyScope(req: { target: { service: string; handler: string; key?: string }; idempotencyKey?: string }): string {
