@@ -22,6 +22,8 @@ export interface FaultContext {
   readonly signal: AbortSignal;
   /** Throws unless the firewall can attribute every connection; run before every injection. */
   readonly verify: () => Promise<void>;
+  /** Called the moment the heal is issued, so recovery is measured from then, also while a killed node restarts. */
+  readonly healing: (at: number) => void;
 }
 
 /** One fault, injected and healed. */
@@ -104,7 +106,9 @@ async function partitioned(ctx: FaultContext, nemesis: NemesisName, sides: NodeS
   } finally {
     await ctx.firewall.heal();
   }
-  return { nemesis, description, injectedAt, healedAt: Date.now(), droppedPackets };
+  const healedAt = Date.now();
+  ctx.healing(healedAt);
+  return { nemesis, description, injectedAt, healedAt, droppedPackets };
 }
 
 /** kill -9 of a random node's Reprise process; restarted (next generation) after the hold. */
@@ -116,6 +120,7 @@ async function killAndRestart(ctx: FaultContext): Promise<FaultRecord> {
   await hold(ctx.holdMs, ctx.signal);
   // The restart is the heal; recovery counts from when it began, so a slow start shows there.
   const healedAt = Date.now();
+  ctx.healing(healedAt);
   await ctx.cluster.restartReprise(victim.name);
   return { nemesis: "kill", description: `kill -9 ${victim.name}, restarted after the hold`, injectedAt, healedAt };
 }
@@ -128,7 +133,9 @@ async function pause(ctx: FaultContext): Promise<FaultRecord> {
   ctx.cluster.pauseReprise(victim.name);
   await hold(ctx.holdMs, ctx.signal);
   ctx.cluster.resumeReprise(victim.name);
-  return { nemesis: "pause", description: `SIGSTOP ${victim.name}, SIGCONT after the hold`, injectedAt, healedAt: Date.now() };
+  const healedAt = Date.now();
+  ctx.healing(healedAt);
+  return { nemesis: "pause", description: `SIGSTOP ${victim.name}, SIGCONT after the hold`, injectedAt, healedAt };
 }
 
 /** Ten 2-second partitions of a random node each, a second apart; recovery counts from the last heal. */
@@ -140,15 +147,18 @@ async function burst(ctx: FaultContext): Promise<FaultRecord> {
     const victim = pick(ctx.cluster.nodes, ctx.random);
     victims.push(victim.name);
     const others = ctx.cluster.nodes.filter((n) => n !== victim);
-    const one = await partitioned(ctx, "partition-burst", [[victim], others], "", BURST_HOLD_MS);
+    // Recovery counts from the last heal only.
+    const one = await partitioned({ ...ctx, healing: () => {} }, "partition-burst", [[victim], others], "", BURST_HOLD_MS);
     droppedPackets += one.droppedPackets ?? 0;
     if (i < BURST_COUNT - 1) await hold(BURST_GAP_MS, ctx.signal);
   }
+  const healedAt = Date.now();
+  ctx.healing(healedAt);
   return {
     nemesis: "partition-burst",
     description: `${victims.length} x ${BURST_HOLD_MS / 1000} s partitions of ${victims.join(",")}`,
     injectedAt,
-    healedAt: Date.now(),
+    healedAt,
     droppedPackets,
   };
 }

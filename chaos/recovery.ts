@@ -14,7 +14,7 @@ export interface Recovery {
 }
 
 /**
- * After a heal: calls through every live ingress to every partition (a read of a probe object on
+ * After a heal: calls through every ingress to every partition (a read of a probe object on
  * that partition, which goes through the partition's log) until each has answered once, for at
  * most `maxWaitMs`. A partition left stuck by the fault shows as no recovery, not as a fast one.
  */
@@ -33,7 +33,8 @@ export async function measureRecovery(cluster: ChaosCluster, partitions: number,
     }
     return null;
   };
-  const ingresses = cluster.liveIngresses();
+  // Every ingress, not only the live ones: after a heal each node is meant to be back (a killed one is restarting now).
+  const ingresses = cluster.allIngresses();
   const perIngress: Record<string, number | null> = {};
   await Promise.all(
     ingresses.map(async ({ node, url }) => {

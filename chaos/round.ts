@@ -5,7 +5,7 @@ import { hold } from "./hold.ts";
 import { LeaderWatch } from "./leaders.ts";
 import { keysOverPartitions } from "./partition-keys.ts";
 import { runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
-import { measureRecovery } from "./recovery.ts";
+import { measureRecovery, type Recovery } from "./recovery.ts";
 import { readSet, runWorkload, type OpRecord } from "./workload.ts";
 
 export interface RoundSettings {
@@ -95,8 +95,13 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
         const nemesis = s.nemeses[k % s.nemeses.length];
         const lasts = nemesis === "partition-burst" ? BURST_MS : s.holdMs;
         if (Date.now() + lasts + s.quietMs > until) break;
-        const fault = await runNemesis(nemesis, { cluster: env.cluster, firewall: env.firewall, random: env.random, holdMs: s.holdMs, signal, verify: env.verify });
-        const recovery = await measureRecovery(env.cluster, s.partitions, fault.healedAt, s.recoveryWaitMs, signal);
+        let recovering: Promise<Recovery> | null = null;
+        const healing = (at: number): void => void (recovering = measureRecovery(env.cluster, s.partitions, at, s.recoveryWaitMs, signal));
+        const fault = await runNemesis(nemesis, { cluster: env.cluster, firewall: env.firewall, random: env.random, holdMs: s.holdMs, signal, verify: env.verify, healing });
+        if (recovering === null) throw new Error(`${nemesis} returned without healing`);
+        const recovery: Recovery = await recovering;
+        // Interrupted: the probes were cut short, so there is no recovery time to report.
+        if (signal.aborted) break;
         faults.push({ ...fault, recoveryMs: recovery.recoveryMs });
         env.onFault(fault, recovery.recoveryMs);
         await hold(s.quietMs, signal);
@@ -108,7 +113,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
       ops = await workload;
     }
     const readUntil = Date.now() + s.readBackMs;
-    lists = await Promise.all(keys.map((key) => readSet(() => env.cluster.liveIngresses(), key, s.requestTimeoutMs, readUntil)));
+    lists = await Promise.all(keys.map((key) => readSet(() => env.cluster.liveIngresses(), key, s.requestTimeoutMs, readUntil, env.signal)));
   } finally {
     changes = await leaders.stop();
   }

@@ -99,10 +99,10 @@ export async function runWorkload(o: WorkloadOptions): Promise<OpRecord[]> {
   return records;
 }
 
-/** The list an object holds, read through any live ingress, retried until `deadline`; null if no read succeeded. */
-export async function readSet(ingresses: () => readonly { url: string }[], key: string, requestTimeoutMs: number, deadline: number): Promise<string[] | null> {
+/** The list an object holds, read through any live ingress, retried until `deadline` (or an abort); null if no read succeeded. */
+export async function readSet(ingresses: () => readonly { url: string }[], key: string, requestTimeoutMs: number, deadline: number, signal: AbortSignal): Promise<string[] | null> {
   let turn = 0;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !signal.aborted) {
     const live = ingresses();
     if (live.length > 0) {
       try {
