@@ -6,6 +6,7 @@ import { rootLogger } from "../common/logger.ts";
 import { AdminServer, type AdminRoute } from "../admin/server.ts";
 import { DeploymentRegistry } from "../admin/deployments.ts";
 import { invocationRoutes } from "../admin/invocations.ts";
+import { partitionRoutes } from "../admin/partitions.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
 import { queryRoutes } from "../admin/query/route.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
@@ -17,9 +18,11 @@ import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
 import { PartitionRouter } from "../partition/routing.ts";
+import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
 import { PlainNodeId, type PartitionId } from "../types/ids.ts";
+import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
@@ -189,7 +192,7 @@ export class Node implements RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes: [...invocationRoutes(this.dispatcher), ...queryRoutes(this.queryEngine()), ...routes],
+      routes: [...invocationRoutes(this.dispatcher), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -213,13 +216,27 @@ export class Node implements RunningNode {
       store,
       router: this.router,
       invoker: this.invoker,
-      onResult: (applied) => this.dispatcher.completeResult(applied),
+      onResult: (id, result) => this.dispatcher.completeResult(id, result),
       deliver: (target, command) => this.dispatcher.propose(target, command),
       logger: this.log,
     });
     this.processors.set(pid, processor);
     processor.follow();
     return processor;
+  }
+
+  /** Rebuilds this node's replica of `pid` from the log in a scratch store and compares the two. */
+  private verify(pid: PartitionId): Promise<VerifyReport> {
+    const processor = this.processors.get(pid);
+    if (processor === undefined) throw new NotFoundError(`partition ${pid} has no replica on this node`, "partition_not_found");
+    return verifyPartition({
+      partitionId: pid,
+      logId: this.router.logOf(pid),
+      bifrost: this.bifrost,
+      live: processor.store,
+      scratchDir: join(this.baseDir, "scratch"),
+      logger: this.log,
+    });
   }
 
   /** SQL introspection over this node's partition stores and schema registry. */

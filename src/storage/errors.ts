@@ -13,3 +13,10 @@ export class SnapshotUnsupportedError extends RepriseError {
     super("snapshot_unsupported", `partition store ${path} is in memory and cannot open snapshots`, false);
   }
 }
+
+/** A table the store does not have, or one it cannot list in key order: the caller's or the schema's bug. */
+export class TableScanError extends RepriseError {
+  constructor(path: string, message: string) {
+    super("table_scan_failed", `partition store ${path}: ${message}`, false);
+  }
+}

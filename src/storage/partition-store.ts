@@ -27,6 +27,12 @@ export interface ReadOnlyPartitionStore {
  * Durability comes from the log, so the store uses synchronous=NORMAL; `appliedLsn` is written in
  * the same transaction as the changes it covers, so after a crash the processor resumes from it.
  */
+/** Free pages that make a write give space back to the file system, and how many it gives back at most. */
+const RECLAIM_ABOVE_FREE_PAGES = 256;
+const RECLAIM_PAGES_PER_WRITE = 1024;
+/** A checkpointed WAL is cut back to this size instead of keeping its largest size for good. */
+const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+
 export class PartitionStore implements ReadOnlyPartitionStore {
   /** A separate object with only the read side, so no cast turns a reader's store into a writer's. */
   readonly readOnly: ReadOnlyPartitionStore;
@@ -36,11 +42,14 @@ export class PartitionStore implements ReadOnlyPartitionStore {
   private readonly runWrite: (fn: (tx: WriteTxn) => unknown) => unknown;
   private readonly runRead: { deferred: (fn: (tx: ReadTxn) => unknown) => unknown };
   private readonly snapshots: SnapshotReaders;
+  private readonly freePages: Database.Statement<[], number>;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    useIncrementalVacuum(this.db);
     this.db.pragma("journal_mode = WAL");
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(PARTITION_STORE_SCHEMA);
     this.readTxn = prepareReadTxn(this.db);
@@ -48,6 +57,7 @@ export class PartitionStore implements ReadOnlyPartitionStore {
     this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => fn(writeTxn));
     this.runRead = this.db.transaction((fn: (tx: ReadTxn) => unknown) => fn(this.readTxn));
     this.snapshots = new SnapshotReaders(path);
+    this.freePages = this.db.prepare<[], number>("PRAGMA freelist_count").pluck();
     this.readOnly = Object.freeze({
       path,
       read: <T>(fn: (tx: ReadTxn) => T): T => this.read(fn),
@@ -55,9 +65,15 @@ export class PartitionStore implements ReadOnlyPartitionStore {
     });
   }
 
-  /** Runs `fn` inside one write transaction; all changes and the applied LSN commit together. */
+  /**
+   * Runs `fn` inside one write transaction; all changes and the applied LSN commit together. Space
+   * that deletions (retention, purges) freed is then handed back to the file system, a bounded
+   * amount per write, so the file shrinks instead of keeping its largest size.
+   */
   write<T>(fn: (tx: WriteTxn) => T): T {
-    return this.runWrite(fn as (tx: WriteTxn) => unknown) as T;
+    const result = this.runWrite(fn as (tx: WriteTxn) => unknown) as T;
+    if (this.freePages.get()! > RECLAIM_ABOVE_FREE_PAGES) this.db.pragma(`incremental_vacuum(${RECLAIM_PAGES_PER_WRITE})`);
+    return result;
   }
 
   /**
@@ -82,4 +98,15 @@ export class PartitionStore implements ReadOnlyPartitionStore {
     this.snapshots.close();
     this.db.close();
   }
+}
+
+/**
+ * Keeps freed pages reclaimable (`incremental_vacuum`). SQLite fixes the mode when the first table
+ * is created, so a store created without it is rebuilt once (VACUUM) to switch.
+ */
+function useIncrementalVacuum(db: Database.Database): void {
+  const INCREMENTAL = 2;
+  if (db.pragma("auto_vacuum", { simple: true }) === INCREMENTAL) return;
+  db.pragma("auto_vacuum = INCREMENTAL");
+  if (db.pragma("auto_vacuum", { simple: true }) !== INCREMENTAL) db.exec("VACUUM");
 }

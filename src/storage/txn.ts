@@ -20,6 +20,7 @@ import { OUTBOX_DDL, outboxRead, outboxWrite, type OutboxRead, type OutboxWrite 
 import { PROMISE_DDL, promiseRead, promiseWrite, type PromiseRead, type PromiseWrite } from "./tables/promise.ts";
 import { STATE_DDL, stateRead, stateWrite, type StateRead, type StateWrite } from "./tables/state.ts";
 import { TIMER_DDL, timerRead, timerWrite, type TimerRead, type TimerWrite } from "./tables/timer.ts";
+import { tableRowsRead, type TableRowsRead } from "./tables/table-rows.ts";
 
 export const PARTITION_STORE_SCHEMA = [
   FSM_DDL,
@@ -45,7 +46,8 @@ export interface ReadTxn
     TimerRead,
     OutboxRead,
     IdempotencyRead,
-    PromiseRead {}
+    PromiseRead,
+    TableRowsRead {}
 
 /** Write side, only ever used by the partition processor's apply path. */
 export interface WriteTxn
@@ -77,6 +79,7 @@ export function prepareReadTxn(db: Database.Database): ReadTxn {
     ...outboxRead(db),
     ...idempotencyRead(db),
     ...promiseRead(db),
+    ...tableRowsRead(db),
   });
 }
 
