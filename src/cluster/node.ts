@@ -216,7 +216,7 @@ export class Node implements RunningNode {
       store,
       router: this.router,
       invoker: this.invoker,
-      onResult: (id, result) => this.dispatcher.completeResult(id, result),
+      onResult: (applied) => this.dispatcher.completeResult(applied),
       deliver: (target, command) => this.dispatcher.propose(target, command),
       logger: this.log,
     });
