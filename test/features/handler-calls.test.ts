@@ -172,6 +172,19 @@ describe("calls and sends from handlers", () => {
     assert.equal(onboardings.get(key), 1);
   });
 
+  it("concurrent first runs of a workflow from the ingress: one runs, every other request gets the 409", async () => {
+    const key = "wf-race";
+    const runs = Array.from({ length: 5 }, (_, i) => callJson(ingress, `/Onboarding/${key}/run`, `racer-${i}@example.com`));
+    await eventually(() => onboardings.get(key) === 1, 10_000, "the run to start");
+    assert.equal((await callJson(ingress, `/Onboarding/${key}/go`, "race")).status, 200);
+    const answers = await Promise.all(runs);
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409, 409, 409]);
+    assert.equal(new Set(answers.map((r) => r.headers.get("x-restate-id"))).size, 1, "all name the one run");
+    const refusal = (await answers.find((r) => r.status === 409)!.json()) as { message: string };
+    assert.equal(refusal.message, "the workflow method was already invoked");
+    assert.equal(onboardings.get(key), 1);
+  });
+
   it("headers reach the callee", async () => {
     assert.deepEqual(await json(callJson(ingress, "/Shop/callWithHeader", "with-header")), { tenant: "acme", idempotencyKey: null });
   });
