@@ -8,6 +8,7 @@ import { base62EncodeFixed } from "../types/ids.ts";
 import {
   EMPTY_SCHEMA,
   payloadSchema,
+  retryPolicyOf,
   SchemaView,
   type DeploymentSchema,
   type HandlerSchema,
@@ -139,6 +140,7 @@ function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: 
     ...optional("idempotencyRetentionMs", h.idempotencyRetention ?? s.idempotencyRetention),
     ...optional("workflowCompletionRetentionMs", h.workflowCompletionRetention),
     ...optional("ingressPrivate", h.ingressPrivate ?? s.ingressPrivate),
+    ...optional("retryPolicy", retryPolicyOf(h)),
     ...optional("documentation", h.documentation),
     ...optional("metadata", h.metadata),
   }));
@@ -153,6 +155,7 @@ function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: 
     ...optional("abortTimeoutMs", s.abortTimeout),
     ...optional("journalRetentionMs", s.journalRetention),
     ...optional("idempotencyRetentionMs", s.idempotencyRetention),
+    ...optional("retryPolicy", retryPolicyOf(s)),
     ...optional("documentation", s.documentation),
     ...optional("metadata", s.metadata),
   };

@@ -1,4 +1,4 @@
-import type { DeploymentSchema, HandlerSchema, ServiceSchema } from "../schema/schema.ts";
+import type { DeploymentSchema, HandlerSchema, RetryPolicyOverrides, ServiceSchema } from "../schema/schema.ts";
 
 /** Restate's admin API spells enums in PascalCase and fields in snake_case; so do we. */
 const SERVICE_TY = { SERVICE: "Service", VIRTUAL_OBJECT: "VirtualObject", WORKFLOW: "Workflow" } as const;
@@ -19,6 +19,18 @@ export function handlerJson(h: HandlerSchema) {
     ...(h.abortTimeoutMs !== undefined ? { abort_timeout: humanDuration(h.abortTimeoutMs) } : {}),
     ...(h.journalRetentionMs !== undefined ? { journal_retention: humanDuration(h.journalRetentionMs) } : {}),
     ...(h.idempotencyRetentionMs !== undefined ? { idempotency_retention: humanDuration(h.idempotencyRetentionMs) } : {}),
+    ...(h.retryPolicy !== undefined ? { retry_policy: retryPolicyJson(h.retryPolicy) } : {}),
+  };
+}
+
+/** The retry settings a handler declares, as Restate lists them (only those set; durations in its friendly format). */
+function retryPolicyJson(p: RetryPolicyOverrides) {
+  return {
+    ...(p.initialIntervalMs !== undefined ? { initial_interval: `${p.initialIntervalMs}ms` } : {}),
+    ...(p.factor !== undefined ? { exponentiation_factor: p.factor } : {}),
+    ...(p.maxAttempts !== undefined ? { max_attempts: p.maxAttempts } : {}),
+    ...(p.maxIntervalMs !== undefined ? { max_interval: `${p.maxIntervalMs}ms` } : {}),
+    ...(p.onMaxAttempts !== undefined ? { on_max_attempts: p.onMaxAttempts === "pause" ? "Pause" : "Kill" } : {}),
   };
 }
 

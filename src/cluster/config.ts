@@ -146,6 +146,10 @@ function validate(c: NodeConfig): NodeConfig {
     const problem = corsOriginProblem(origin);
     if (problem !== null) throw new BadRequestError(`ingress.cors_allowed_origins: ${problem}`, "config_invalid");
   }
+  const { onMaxAttempts } = c.invoker.retry;
+  if (onMaxAttempts !== "pause" && onMaxAttempts !== "kill") {
+    throw new BadRequestError(`invoker.retry.on_max_attempts must be pause or kill, got '${onMaxAttempts}'`, "config_invalid");
+  }
   validateCluster(c);
   return c;
 }

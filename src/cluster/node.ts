@@ -192,7 +192,7 @@ export class Node implements RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes: [...invocationRoutes(this.dispatcher), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
+      routes: [...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();

@@ -17,7 +17,14 @@ export type AttemptOutcome =
   | { readonly kind: "ended" }
   | { readonly kind: "suspended" }
   | { readonly kind: "aborted" }
-  | { readonly kind: "failed"; readonly message: string; readonly retryAfterMs?: number; readonly madeProgress: boolean };
+  | {
+      readonly kind: "failed";
+      readonly message: string;
+      readonly retryAfterMs?: number;
+      readonly madeProgress: boolean;
+      /** What the SDK asked for in its ErrorMessage (V7 `behavior`), with its error: retry unless it said otherwise. */
+      readonly requested?: { readonly behavior: "pause" | "fail"; readonly code: number; readonly message: string };
+    };
 
 export interface AttemptSnapshot {
   readonly status: InvocationStatus;
@@ -189,11 +196,13 @@ export class InvocationAttempt {
       case MessageType.Error: {
         const m = fromBinary(pb.ErrorMessageSchema, f.payload);
         const where = m.relatedCommandName ? ` (command '${m.relatedCommandName}')` : "";
+        const requested = REQUESTED_BEHAVIOR[m.behavior];
         this.finish({
           kind: "failed",
           message: `[${m.code}] ${m.message}${where}`,
           madeProgress: this.madeProgress,
           ...(m.nextRetryDelay !== undefined ? { retryAfterMs: Number(m.nextRetryDelay) } : {}),
+          ...(requested ? { requested: { behavior: requested, code: m.code || 500, message: m.message } } : {}),
         });
         return;
       }
@@ -245,6 +254,9 @@ export class InvocationAttempt {
     this.resolveOutcome(outcome);
   }
 }
+
+/** ErrorBehavior values other than RETRY (0, also what SDKs before V7 send by leaving the field out). */
+const REQUESTED_BEHAVIOR: Readonly<Record<number, "pause" | "fail">> = { [pb.ErrorBehavior.PAUSE]: "pause", [pb.ErrorBehavior.FAIL]: "fail" };
 
 function flattenFuture(f: pb.Future | undefined): AwaitingOn {
   const completions: number[] = [];

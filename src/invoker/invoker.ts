@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import type { SchemaView } from "../schema/schema.ts";
 import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
+import type { Command } from "../partition/records.ts";
 import type { InvocationId, PartitionId } from "../types/ids.ts";
 import { assignCallee } from "./callee.ts";
 import { DeploymentSessions } from "./deployment-client.ts";
-import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
-import { retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
+import { InvocationAttempt, type AttemptOutcome, type AttemptSnapshot } from "./invocation-attempt.ts";
+import { effectiveRetryPolicy, retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
 
 export interface InvokerOptions {
   readonly schema: () => SchemaView;
@@ -27,7 +28,12 @@ interface InvocationTask {
   lastDeploymentId?: string;
   lastFailure?: string;
   nextRetryAt?: number;
+  /** The policy of the handler the last attempt ran (the node's until one started). */
+  retryPolicy?: RetryPolicy;
 }
+
+/** Why an attempt failed, and whether the SDK asked for something other than a retry. */
+type AttemptFailure = Pick<Extract<AttemptOutcome, { kind: "failed" }>, "message" | "retryAfterMs" | "requested">;
 
 /** What the invoker knows about an invocation it drives; in memory on the leader, as in Restate. */
 export interface InvokerInvocationState {
@@ -126,10 +132,12 @@ export class Invoker implements InvokerPort {
     const schema = this.o.schema();
     const deployment = schema.deploymentForService(snapshot.status.target.service);
     if (!deployment) {
-      this.scheduleRetry(id, task, `no deployment registered for service '${snapshot.status.target.service}'`);
+      this.scheduleRetry(id, task, { message: `no deployment registered for service '${snapshot.status.target.service}'` });
       return;
     }
-    const handler = schema.service(snapshot.status.target.service)?.handlers.find((h) => h.name === snapshot.status.target.handler);
+    const service = schema.service(snapshot.status.target.service);
+    const handler = service?.handlers.find((h) => h.name === snapshot.status.target.handler);
+    task.retryPolicy = effectiveRetryPolicy(this.o.retry, service?.retryPolicy, handler?.retryPolicy);
     const attempt = new InvocationAttempt({
       leader: task.leader,
       snapshot,
@@ -154,7 +162,7 @@ export class Invoker implements InvokerPort {
       task.attempt = null;
       if (outcome.kind === "failed") {
         if (outcome.madeProgress) task.failures = 0;
-        this.scheduleRetry(id, task, outcome.message, outcome.retryAfterMs);
+        this.scheduleRetry(id, task, outcome);
         return;
       }
       if (outcome.kind === "aborted") return;
@@ -164,19 +172,32 @@ export class Invoker implements InvokerPort {
     });
   }
 
-  private scheduleRetry(id: InvocationId, task: InvocationTask, reason: string, overrideMs?: number): void {
+  /**
+   * After a failed attempt: retry with backoff, unless the SDK asked to pause or fail (V7 error
+   * behavior) or the attempts are used up, when the policy's on-max-attempts pauses or fails it.
+   */
+  private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailure): void {
     task.failures++;
-    task.lastFailure = reason;
-    const { retry } = this.o;
-    if (retry.maxAttempts > 0 && task.failures >= retry.maxAttempts) {
+    task.lastFailure = failure.message;
+    const policy = task.retryPolicy ?? this.o.retry;
+    const exhausted = policy.maxAttempts > 0 && task.failures >= policy.maxAttempts;
+    const stop: Command | null = failure.requested
+      ? failure.requested.behavior === "pause"
+        ? { t: "pause", id }
+        : { t: "fail", id, code: failure.requested.code, message: failure.requested.message }
+      : !exhausted
+        ? null
+        : policy.onMaxAttempts === "pause"
+          ? { t: "pause", id }
+          : { t: "fail", id, code: 500, message: `gave up after ${task.failures} attempts: ${failure.message}` };
+    if (stop) {
       this.tasks.delete(id);
-      task.leader
-        .propose({ t: "fail", id, code: 500, message: `gave up after ${task.failures} attempts: ${reason}` })
-        .catch((e) => this.log.warn({ invocationId: id, err: (e as Error).message }, "could not record terminal failure"));
+      this.log.warn({ invocationId: id, attempts: task.failures, reason: failure.message }, stop.t === "pause" ? "pausing invocation" : "failing invocation");
+      task.leader.propose(stop).catch((e) => this.log.warn({ invocationId: id, err: (e as Error).message }, "could not record the end of retries"));
       return;
     }
-    const delay = overrideMs ?? retryDelayMs(retry, task.failures);
-    this.log.debug({ invocationId: id, delay, reason }, "retrying invocation");
+    const delay = failure.retryAfterMs ?? retryDelayMs(policy, task.failures);
+    this.log.debug({ invocationId: id, delay, reason: failure.message }, "retrying invocation");
     task.nextRetryAt = Date.now() + delay;
     task.retryTimer = setTimeout(() => {
       task.retryTimer = null;

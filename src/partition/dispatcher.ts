@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
-import type { InvocationResult, InvocationStatus } from "../types/invocation.ts";
+import type { InvocationResult, InvocationStatus, JournalEntry } from "../types/invocation.ts";
 import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId } from "../types/ids.ts";
 import type { PartitionProcessor } from "./processor.ts";
 import type { AppliedResult } from "./state-machine/index.ts";
@@ -21,6 +21,8 @@ export interface InvocationDispatcher {
   awaitResult(id: InvocationId): ResultWaiter;
   /** The invocation's status as the owning partition has applied it, or null. */
   status(id: InvocationId): InvocationStatus | null;
+  /** The invocation's journal as the owning partition has applied it (empty when it has none). */
+  journal(id: InvocationId): readonly JournalEntry[];
   readonly nodeId: number;
 }
 
@@ -161,6 +163,10 @@ export class PartitionDispatcher implements InvocationDispatcher {
 
   status(id: InvocationId): InvocationStatus | null {
     return this.processorFor(id)?.store.read((tx) => tx.getInvocation(id)) ?? null;
+  }
+
+  journal(id: InvocationId): readonly JournalEntry[] {
+    return this.processorFor(id)?.store.read((tx) => tx.getJournal(id)) ?? [];
   }
 
   awaitResult(id: InvocationId): ResultWaiter {

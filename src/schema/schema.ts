@@ -1,8 +1,22 @@
 import type { HandlerType, InvocationTarget, ServiceType } from "../types/invocation.ts";
 import { NotFoundError, BadRequestError } from "../types/errors.ts";
-import type { InputPayload, OutputPayload } from "../protocol/manifest.ts";
+import type { InputPayload, InvocationOptions, OutputPayload } from "../protocol/manifest.ts";
 
 export type ProtocolMode = "BIDI_STREAM" | "REQUEST_RESPONSE";
+
+/**
+ * Retry settings a service or handler declares in its manifest (Restate's `retry_policy_*`); each
+ * unset field falls back from handler to service to the node's default policy.
+ */
+export interface RetryPolicyOverrides {
+  readonly initialIntervalMs?: number;
+  readonly factor?: number;
+  readonly maxIntervalMs?: number;
+  /** Attempts in all, the first included; 0 retries forever. */
+  readonly maxAttempts?: number;
+  /** What happens once the attempts are used up: the invocation pauses, or fails ("kill"). */
+  readonly onMaxAttempts?: "pause" | "kill";
+}
 
 export interface HandlerSchema {
   readonly name: string;
@@ -26,6 +40,7 @@ export interface HandlerSchema {
   readonly idempotencyRetentionMs?: number;
   readonly workflowCompletionRetentionMs?: number;
   readonly ingressPrivate?: boolean;
+  readonly retryPolicy?: RetryPolicyOverrides;
   readonly documentation?: string;
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -41,6 +56,7 @@ export interface ServiceSchema {
   readonly abortTimeoutMs?: number;
   readonly journalRetentionMs?: number;
   readonly idempotencyRetentionMs?: number;
+  readonly retryPolicy?: RetryPolicyOverrides;
   readonly documentation?: string;
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -80,6 +96,18 @@ export function payloadSchema(input: InputPayload | undefined, output: OutputPay
   if (output === undefined) return { ...inputs, outputContentType: "application/json" };
   if (output.contentType === undefined) return inputs;
   return { ...inputs, outputContentType: output.contentType, ...(output.setContentTypeIfEmpty ? { outputSetContentTypeIfEmpty: true } : {}) };
+}
+
+/** The retry settings a service's or handler's manifest declares; undefined when it declares none. */
+export function retryPolicyOf(o: InvocationOptions): RetryPolicyOverrides | undefined {
+  const policy: RetryPolicyOverrides = {
+    ...(o.retryPolicyInitialInterval !== undefined ? { initialIntervalMs: o.retryPolicyInitialInterval } : {}),
+    ...(o.retryPolicyExponentiationFactor !== undefined ? { factor: o.retryPolicyExponentiationFactor } : {}),
+    ...(o.retryPolicyMaxInterval !== undefined ? { maxIntervalMs: o.retryPolicyMaxInterval } : {}),
+    ...(o.retryPolicyMaxAttempts !== undefined ? { maxAttempts: o.retryPolicyMaxAttempts } : {}),
+    ...(o.retryPolicyOnMaxAttempts !== undefined ? { onMaxAttempts: o.retryPolicyOnMaxAttempts === "PAUSE" ? "pause" : "kill" } : {}),
+  };
+  return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
 /** The `schema_registry` metadata document. */
