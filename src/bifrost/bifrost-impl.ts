@@ -10,7 +10,7 @@ import {
 } from "../metadata/documents.ts";
 import { PreconditionFailedError, type MetadataStore } from "../metadata/metadata-store.ts";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
-import { Lsn, LSN_INVALID, SegmentIndex, type LogId, type Version } from "../types/ids.ts";
+import { Lsn, SegmentIndex, type LogId, type Version } from "../types/ids.ts";
 import type { Bifrost, LogEntry, LogTail } from "./bifrost.ts";
 import { LogletOffset, SealedError, type Loglet, type LogletEntry } from "./loglet.ts";
 import type { LogletProvider } from "./loglet-provider.ts";
@@ -135,6 +135,12 @@ export class BifrostImpl implements Bifrost {
     let lsn = Math.max(from, 1);
     while (out.length < limit) {
       const segments = state.chain.segments;
+      // Segments below the first one were trimmed away and dropped from the chain.
+      if (lsn < segments[0].baseLsn) {
+        pushMerged(out, { lsn: Lsn(lsn), trimGapTo: Lsn(segments[0].baseLsn - 1) });
+        lsn = segments[0].baseLsn;
+        continue;
+      }
       // The last segment based at or below `lsn` (an earlier one with the same base is empty).
       let i = segments.length - 1;
       while (i > 0 && segments[i].baseLsn > lsn) i--;
@@ -204,11 +210,39 @@ export class BifrostImpl implements Bifrost {
       const loglet = await this.logletOf(logId, segment);
       await loglet.trim(LogletOffset(last - segment.baseLsn + 1));
     }
+    await this.dropTrimmedSegments(logId, upTo);
+  }
+
+  /**
+   * Takes the segments that hold nothing above `upTo` out of the chain (compare-and-swap on `Logs`),
+   * so the chain does not grow with every reconfiguration. The tail segment always stays; what lies
+   * below the first remaining segment reads as trimmed.
+   */
+  private async dropTrimmedSegments(logId: LogId, upTo: Lsn): Promise<void> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.refresh();
+      const chain = current?.doc.logs.find((c) => c.logId === logId);
+      if (current === null || chain === undefined) return;
+      const segments = chain.segments;
+      const firstKept = segments.findIndex((s, i) => i === segments.length - 1 || segments[i + 1].baseLsn - 1 > upTo);
+      if (firstKept <= 0) return;
+      const doc: Logs = { ...current.doc, logs: current.doc.logs.map((c) => (c.logId === logId ? { ...c, segments: segments.slice(firstKept) } : c)) };
+      try {
+        const version = await this.metadata.put(METADATA_KEYS.logs, encodeDocument(doc), { kind: "matches", version: current.version });
+        this.applyLogs(version, doc);
+        this.log.info({ logId, dropped: segments.slice(0, firstKept).map((s) => s.index), firstBaseLsn: segments[firstKept].baseLsn }, "trimmed segments dropped from the chain");
+        return;
+      } catch (e) {
+        if (!(e instanceof PreconditionFailedError)) throw e;
+      }
+    }
+    throw new UnavailableError(`log ${logId}: Logs document kept changing; gave up dropping trimmed segments after ${MAX_CAS_ATTEMPTS} attempts`);
   }
 
   async getTrimPoint(logId: LogId): Promise<Lsn> {
     const state = await this.state(logId);
-    let trimPoint: number = LSN_INVALID;
+    // Everything below the first segment of the chain was trimmed (its segments dropped).
+    let trimPoint: number = state.chain.segments[0].baseLsn - 1;
     for (const segment of state.chain.segments) {
       const offset = await (await this.logletOf(logId, segment)).getTrimPoint();
       if (offset > 0) trimPoint = segment.baseLsn + offset - 1;
