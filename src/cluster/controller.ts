@@ -24,10 +24,17 @@ export interface ControllerOptions {
   readonly intervalMs?: number;
   /** A node back from dead is not made leader again for this long (no leadership ping-pong). */
   readonly holdBackMs?: number;
+  /**
+   * A new controller judges no node dead before it has held the lease this long: its failure
+   * detector may still remember silences from before (its own isolation, say), which only fresh
+   * heartbeats can correct. Initial placement does not wait.
+   */
+  readonly settleMs?: number;
 }
 
 const DEFAULT_INTERVAL_MS = 500;
 const DEFAULT_HOLD_BACK_MS = 10_000;
+const DEFAULT_SETTLE_MS = 5_000;
 
 /**
  * The cluster controller: while this node holds the controller lease, it keeps the partition
@@ -98,11 +105,16 @@ export class ClusterController {
   private view(now: number): PlacementView {
     const hb = this.o.heartbeats;
     const holdBackMs = this.o.holdBackMs ?? DEFAULT_HOLD_BACK_MS;
+    const settled = now - this.o.lease.heldSince >= (this.o.settleMs ?? DEFAULT_SETTLE_MS);
     return {
       partitions: this.specs,
       workers: [...this.o.workers()].sort((a, b) => a - b),
       replicationFactor: this.o.replicationFactor,
-      health: (node) => (node === this.o.me ? "alive" : (hb.detector.stateOf(node, now) ?? "dead")),
+      health: (node) => {
+        if (node === this.o.me) return "alive";
+        const state = hb.detector.stateOf(node, now) ?? "dead";
+        return state === "dead" && !settled ? "suspect" : state;
+      },
       heldBack: (node) => {
         const deadAt = this.lastDead.get(node);
         return deadAt !== undefined && now - deadAt < holdBackMs;

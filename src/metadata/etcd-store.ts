@@ -1,4 +1,4 @@
-import { ExponentialBackoff, noop } from "cockatiel";
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, noop } from "cockatiel";
 import { ClientClosedError, Etcd3, GRPCResourceExhastedError, isRecoverableError, type IKeyValue, type ITxnResponse, type Namespace, type Watcher } from "etcd3";
 import { rootLogger, type Logger } from "../common/logger.ts";
 import { errorMessage, RepriseError, UnavailableError } from "../types/errors.ts";
@@ -21,7 +21,12 @@ export interface EtcdMetadataStoreOptions {
   readonly logger?: Logger;
 }
 
-const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+const DEFAULT_CALL_TIMEOUT_MS = 3_000;
+/**
+ * How long an etcd endpoint that just failed is skipped before one call tries it again; doubled
+ * after each failed trial, so a member cut off for long costs one call's deadline every 4 s.
+ */
+const ENDPOINT_HOLD_OFF_MS = { initial: 500, max: 4_000 };
 
 /** etcd refused a request for a reason retrying cannot fix (bad auth, invalid argument, ...). */
 export class MetadataBackendError extends RepriseError {
@@ -59,11 +64,21 @@ export class EtcdMetadataStore implements MetadataStore {
       hosts: [...options.endpoints],
       dialTimeout: timeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
-      // No client-side retries or circuit breaker: a retried CAS whose first attempt was applied
-      // must surface to the caller's read-modify-write loop, and an open breaker would refuse calls
-      // for seconds after etcd is back. Watches reconnect quickly and resume from their revision.
+      // No client-side retries: a retried CAS whose first attempt was applied must surface to the
+      // caller's read-modify-write loop. But an endpoint that just failed is skipped for a moment:
+      // a member cut off in a minority hangs every call until its deadline, and without this one
+      // call in three would wait that long while the majority's members answer at once. When
+      // every endpoint is held off the call fails fast (retryable); each comes back after its
+      // hold-off for one trial call. A single endpoint is never held off: there is
+      // no other to turn to. Watches reconnect and resume from their revision.
       faultHandling: {
-        host: () => noop,
+        host: () =>
+          options.endpoints.length > 1
+            ? circuitBreaker(handleWhen(isRecoverableError), {
+                halfOpenAfter: new ExponentialBackoff({ initialDelay: ENDPOINT_HOLD_OFF_MS.initial, maxDelay: ENDPOINT_HOLD_OFF_MS.max }),
+                breaker: new ConsecutiveBreaker(1),
+              })
+            : noop,
         global: noop,
         // etcd3 wants a backoff state (it calls `next()` on it), not a factory.
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }).next(),
@@ -71,9 +86,9 @@ export class EtcdMetadataStore implements MetadataStore {
       grpcOptions: {
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1_000,
-        // Finds a dead connection under a quiet watch; etcd allows pings every 5 s at most.
-        "grpc.keepalive_time_ms": 10_000,
-        "grpc.keepalive_timeout_ms": 5_000,
+        // Finds a dead connection under a quiet watch; etcd refuses pings more often than every 5 s.
+        "grpc.keepalive_time_ms": 6_000,
+        "grpc.keepalive_timeout_ms": 2_000,
       },
     });
     this.kv = options.prefix ? this.client.namespace(options.prefix) : this.client;
@@ -172,6 +187,7 @@ function checkTxn(key: string, res: ITxnResponse): ITxnResponse {
 function toMetadataError(key: string, e: unknown): RepriseError {
   if (e instanceof RepriseError) return e;
   if (e instanceof ClientClosedError) return new UnavailableError(`metadata store is closed (key '${key}')`, "metadata_store_closed", { cause: e });
+  if (isBrokenCircuitError(e)) return new UnavailableError(`every etcd endpoint failed just now (key '${key}'); retry shortly`, "metadata_unavailable", { cause: e });
   // etcd3 counts RESOURCE_EXHAUSTED as recoverable, but here it means a value over etcd's request
   // limit or a full database: the same request fails again until an operator acts.
   if (e instanceof Error && isRecoverableError(e) && !(e instanceof GRPCResourceExhastedError)) {

@@ -25,10 +25,14 @@ export interface ReplicatedLogletOptions {
   readonly waitPollMs?: number;
 }
 
-/** Appends go to the loglet's sequencer only; a node that is not it must reconfigure the log to write. */
+/**
+ * Appends go to the loglet's sequencer only; a node that is not it must reconfigure the log to
+ * write. Retryable: it means the log moved to another writer (a new partition leader), and the
+ * caller's retry goes to that writer.
+ */
 export class NotSequencerError extends RepriseError {
   constructor(id: string, sequencer: GenerationalNodeId, me: GenerationalNodeId) {
-    super("not_sequencer", `loglet ${id}: this node (${formatNodeId(me)}) is not its sequencer ${formatNodeId(sequencer)}`, false, 409);
+    super("not_sequencer", `loglet ${id}: this node (${formatNodeId(me)}) is not its sequencer ${formatNodeId(sequencer)}`, true, 503);
   }
 }
 
