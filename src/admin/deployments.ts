@@ -2,30 +2,63 @@ import { randomBytes } from "node:crypto";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { decodeDocument, documentCodec, METADATA_KEYS } from "../metadata/documents.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
-import { discoverEndpoint, type EndpointManifest } from "../protocol/discovery.ts";
-import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.ts";
+import { discoverEndpoint } from "../protocol/discovery.ts";
+import type { RequestIdentity } from "../protocol/request-identity.ts";
+import { ConflictError, NotFoundError } from "../types/errors.ts";
 import { base62EncodeFixed } from "../types/ids.ts";
 import {
-  EMPTY_SCHEMA,
-  payloadSchema,
-  retryPolicyOf,
-  SchemaView,
-  type DeploymentSchema,
-  type HandlerSchema,
-  type SchemaRegistry,
-  type ServiceSchema,
-} from "../schema/schema.ts";
+  addDeployment,
+  deploymentAt,
+  removeDeployment,
+  updateDeployment,
+  type DiscoveredDeployment,
+  type RegistrationChange,
+  type RegistrationResult,
+} from "../schema/registry-changes.ts";
+import { EMPTY_SCHEMA, SchemaView, type DeploymentSchema, type SchemaRegistry, type ServiceSchema } from "../schema/schema.ts";
 
-export interface RegisterRequest {
+/** Where and how to reach a deployment, as a registration or an update gives it. */
+export interface DeploymentAddress {
   readonly uri: string;
+  readonly additionalHeaders: Readonly<Record<string, string>>;
+  readonly useHttp11: boolean;
+}
+
+export interface RegisterRequest extends DeploymentAddress {
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Replace an existing deployment at the same address (and allow breaking changes). */
+  readonly overwrite: boolean;
+  /** Allow a service to change its type. */
+  readonly allowBreaking: boolean;
+  /** Discover and check, answer as a registration would, change nothing. */
+  readonly dryRun: boolean;
+}
+
+export interface UpdateRequest {
+  readonly uri?: string;
   readonly additionalHeaders?: Readonly<Record<string, string>>;
-  /** Replace services already owned by another deployment (Restate's default is true). */
-  readonly force?: boolean;
+  readonly useHttp11?: boolean;
+  /** Take the services from the rediscovered manifest too. */
+  readonly overwrite: boolean;
+  readonly dryRun: boolean;
+}
+
+export interface Registration {
+  readonly result: RegistrationResult;
+  readonly deployment: DeploymentSchema;
+  readonly services: readonly ServiceSchema[];
+}
+
+export interface RegistryOptions {
+  readonly discoveryTimeoutMs?: number;
+  /** Signs discovery requests, as the invoker signs invocations. */
+  readonly identity?: RequestIdentity;
 }
 
 /**
  * Owns the schema registry document: registration runs discovery, then a versioned CAS on the
- * metadata store, so concurrent registrations and retries converge.
+ * metadata store, so concurrent registrations and retries converge. A dry run computes the same
+ * change on the current registry and writes nothing.
  */
 export class DeploymentRegistry {
   private view: SchemaView = new SchemaView(EMPTY_SCHEMA);
@@ -33,7 +66,7 @@ export class DeploymentRegistry {
 
   constructor(
     private readonly store: MetadataStore,
-    private readonly discoveryTimeoutMs = 10_000,
+    private readonly o: RegistryOptions = {},
   ) {}
 
   async load(): Promise<void> {
@@ -52,65 +85,95 @@ export class DeploymentRegistry {
     return this.view;
   }
 
-  async register(req: RegisterRequest, now: number): Promise<{ deployment: DeploymentSchema; services: ServiceSchema[] }> {
-    const uri = req.uri.replace(/\/+$/, "");
-    const { manifest, protocolVersion, sdkVersion, httpVersion } = await discoverEndpoint(uri, {
-      timeoutMs: this.discoveryTimeoutMs,
-      headers: req.additionalHeaders ?? {},
-    });
-    if (httpVersion !== "2") {
-      throw new BadRequestError(
-        `deployment ${uri} answered discovery over HTTP/1.1 only; Reprise invokes deployments over HTTP/2 (h2c or h2). Serve it with an HTTP/2 server, e.g. restate.serve(...)`,
-        "http2_required",
-      );
-    }
-    const force = req.force ?? true;
-    let registered!: { deployment: DeploymentSchema; services: ServiceSchema[] };
-    await this.update((registry) => {
-      const existing = registry.deployments.find((d) => d.uri === uri);
-      const id = existing?.id ?? newDeploymentId();
-      const services = manifest.services.map((s) => {
-        const prior = registry.services.find((x) => x.name === s.name);
-        if (prior && prior.deploymentId !== id && prior.ty !== s.ty && !force) {
-          throw new ConflictError(
-            `service '${s.name}' is already registered as ${prior.ty} by deployment ${prior.deploymentId}; register with force=true to replace it`,
-          );
-        }
-        return toServiceSchema(s, id, (prior?.revision ?? 0) + 1);
+  async register(req: RegisterRequest, now: number): Promise<Registration> {
+    const uri = normalizeUri(req.uri);
+    const change = (registry: SchemaRegistry, d: DiscoveredDeployment) =>
+      addDeployment(registry, d, {
+        overwrite: req.overwrite,
+        allowBreaking: req.allowBreaking || req.overwrite,
+        newId,
+        now,
+        ...(req.metadata ? { metadata: req.metadata } : {}),
       });
-      const deployment: DeploymentSchema = {
-        id,
-        uri,
-        protocolMode: manifest.protocolMode,
-        minProtocolVersion: manifest.minProtocolVersion,
-        maxProtocolVersion: manifest.maxProtocolVersion,
-        protocolVersion,
-        additionalHeaders: req.additionalHeaders ?? {},
-        services: services.map((s) => ({ name: s.name, revision: s.revision })),
-        createdAt: existing?.createdAt ?? now,
-        ...(sdkVersion ? { sdkVersion } : {}),
-      };
-      registered = { deployment, services };
-      const names = new Set(services.map((s) => s.name));
-      return {
-        deployments: [...registry.deployments.filter((d) => d.id !== id), deployment].map((d) =>
-          d.id === id ? d : { ...d, services: d.services.filter((s) => !names.has(s.name)) },
-        ),
-        services: [...registry.services.filter((s) => !names.has(s.name)), ...services],
-      };
+    const newId = newDeploymentId();
+    // As in Restate, a known address without overwrite is answered before any discovery.
+    const known = req.overwrite ? undefined : deploymentAt(this.view.registry, uri);
+    if (known) return { result: "unchanged", deployment: known, services: this.view.servicesOf(known.id) };
+    const discovered = await this.discover({ ...req, uri });
+    if (req.dryRun) return change(this.view.registry, discovered);
+    let applied!: RegistrationChange;
+    await this.update((registry) => {
+      applied = change(registry, discovered);
+      return applied.result === "unchanged" ? "unchanged" : applied.registry;
     });
-    return registered;
+    return applied;
   }
 
-  async remove(id: string): Promise<void> {
-    if (!this.view.deployment(id)) throw new NotFoundError(`deployment '${id}' not found`, "deployment_not_found");
+  async updateDeployment(id: string, req: UpdateRequest): Promise<{ deployment: DeploymentSchema; services: readonly ServiceSchema[] }> {
+    const existing = this.requireDeployment(id);
+    const address: DeploymentAddress = {
+      uri: normalizeUri(req.uri ?? existing.uri),
+      additionalHeaders: req.additionalHeaders ?? existing.additionalHeaders,
+      useHttp11: req.useHttp11 ?? existing.httpVersion === "HTTP/1.1",
+    };
+    const discovered = await this.discover(address);
+    if (req.dryRun) return updateDeployment(this.view.registry, id, discovered, req);
+    let updated!: { deployment: DeploymentSchema; services: readonly ServiceSchema[] };
     await this.update((registry) => {
-      if (!registry.deployments.some((d) => d.id === id)) return "unchanged";
-      return {
-        deployments: registry.deployments.filter((d) => d.id !== id),
-        services: registry.services.filter((s) => s.deploymentId !== id),
-      };
+      const change = updateDeployment(registry, id, discovered, req);
+      updated = change;
+      return change.registry;
     });
+    return updated;
+  }
+
+  /**
+   * Removes a deployment. Without `force` only a drained one: it serves no service's active
+   * revision and no unfinished invocation is pinned to it (`pinnedInvocations` counts them).
+   */
+  async remove(id: string, opts: { readonly force: boolean; readonly pinnedInvocations: (deploymentId: string) => number }): Promise<void> {
+    this.requireDeployment(id);
+    if (!opts.force) {
+      const active = this.view.listServices().filter((s) => s.deploymentId === id).map((s) => s.name);
+      if (active.length > 0) {
+        throw new ConflictError(
+          `deployment ${id} serves the latest revision of ${active.map((n) => `'${n}'`).join(", ")}; removing it makes them unavailable. Remove it with force=true to do so anyway`,
+          "deployment_active",
+        );
+      }
+      const pinned = opts.pinnedInvocations(id);
+      if (pinned > 0) {
+        throw new ConflictError(
+          `deployment ${id} is still draining: ${pinned} unfinished invocation(s) are pinned to it and would break. Remove it with force=true to do so anyway`,
+          "deployment_draining",
+        );
+      }
+    }
+    await this.update((registry) => (registry.deployments.some((d) => d.id === id) ? removeDeployment(registry, id) : "unchanged"));
+  }
+
+  /** A deployment by id, or a 404 naming it. */
+  requireDeployment(id: string): DeploymentSchema {
+    const d = this.view.deployment(id);
+    if (!d) throw new NotFoundError(`deployment '${id}' not found`, "deployment_not_found");
+    return d;
+  }
+
+  private async discover(address: DeploymentAddress): Promise<DiscoveredDeployment> {
+    const { manifest, protocolVersion, sdkVersion, httpVersion } = await discoverEndpoint(address.uri, {
+      timeoutMs: this.o.discoveryTimeoutMs ?? 10_000,
+      headers: address.additionalHeaders,
+      useHttp11: address.useHttp11,
+      ...(this.o.identity ? { identity: this.o.identity } : {}),
+    });
+    return {
+      uri: address.uri,
+      additionalHeaders: address.additionalHeaders,
+      httpVersion: httpVersion === "1.1" ? "HTTP/1.1" : "HTTP/2.0",
+      manifest,
+      protocolVersion,
+      ...(sdkVersion ? { sdkVersion } : {}),
+    };
   }
 
   /** Versioned CAS on the registry document; the local view follows the written version. */
@@ -125,42 +188,10 @@ export class DeploymentRegistry {
   }
 }
 
+function normalizeUri(uri: string): string {
+  return uri.replace(/\/+$/, "");
+}
+
 function newDeploymentId(): string {
   return `dp_1${base62EncodeFixed(BigInt("0x" + randomBytes(16).toString("hex")), 22)}`;
-}
-
-function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: string, revision: number): ServiceSchema {
-  const handlers: HandlerSchema[] = s.handlers.map((h) => ({
-    name: h.name,
-    ty: h.ty ?? (s.ty === "VIRTUAL_OBJECT" ? "EXCLUSIVE" : s.ty === "WORKFLOW" ? "SHARED" : "EXCLUSIVE"),
-    ...payloadSchema(h.input, h.output),
-    ...optional("inactivityTimeoutMs", h.inactivityTimeout ?? s.inactivityTimeout),
-    ...optional("abortTimeoutMs", h.abortTimeout ?? s.abortTimeout),
-    ...optional("journalRetentionMs", h.journalRetention ?? s.journalRetention),
-    ...optional("idempotencyRetentionMs", h.idempotencyRetention ?? s.idempotencyRetention),
-    ...optional("workflowCompletionRetentionMs", h.workflowCompletionRetention),
-    ...optional("ingressPrivate", h.ingressPrivate ?? s.ingressPrivate),
-    ...optional("retryPolicy", retryPolicyOf(h)),
-    ...optional("documentation", h.documentation),
-    ...optional("metadata", h.metadata),
-  }));
-  return {
-    name: s.name,
-    ty: s.ty,
-    handlers,
-    deploymentId,
-    revision,
-    public: !(s.ingressPrivate ?? false),
-    ...optional("inactivityTimeoutMs", s.inactivityTimeout),
-    ...optional("abortTimeoutMs", s.abortTimeout),
-    ...optional("journalRetentionMs", s.journalRetention),
-    ...optional("idempotencyRetentionMs", s.idempotencyRetention),
-    ...optional("retryPolicy", retryPolicyOf(s)),
-    ...optional("documentation", s.documentation),
-    ...optional("metadata", s.metadata),
-  };
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

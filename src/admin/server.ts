@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 import { readBody, sendError, sendJson } from "../common/http-util.ts";
 import { BadRequestError, NotFoundError, RepriseError } from "../types/errors.ts";
 import type { DeploymentRegistry } from "./deployments.ts";
-import { deploymentJson, serviceJson } from "./rest-model.ts";
+import { serviceJson } from "./rest-model.ts";
 
 export interface AdminOptions {
   readonly port: number;
@@ -13,19 +13,26 @@ export interface AdminOptions {
   readonly registry: DeploymentRegistry;
   readonly metrics: Registry;
   readonly logger: Logger;
-  /** Extra routes (introspection, invocation management) mounted by other subsystems. */
+  /** The `publickeyv1_...` key SDK endpoints verify Reprise's requests with. */
+  readonly requestIdentityPublicKey?: string;
+  /** Extra routes (deployments, introspection, invocation management) mounted by other subsystems. */
   readonly routes?: readonly AdminRoute[];
+}
+
+/** What a route learns about the request besides its path: the admin API version in its prefix (0 without one). */
+export interface RouteContext {
+  readonly apiVersion: number;
 }
 
 export interface AdminRoute {
   readonly method: string;
   readonly pattern: RegExp;
-  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, body: Buffer): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, body: Buffer, ctx: RouteContext): Promise<void>;
 }
 
 const JSON_LIMIT = 1024 * 1024;
 const MIN_ADMIN_API_VERSION = 1;
-const MAX_ADMIN_API_VERSION = 2;
+const MAX_ADMIN_API_VERSION = 3;
 /** Clients (the `restate` CLI) prefix paths with the API version they negotiated through /version, e.g. /v2/services. */
 const API_VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
@@ -50,7 +57,8 @@ export class AdminServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = stripApiVersion(new URL(req.url ?? "/", "http://admin").pathname).replace(/\/+$/, "") || "/";
+    const { path: versionless, apiVersion } = stripApiVersion(new URL(req.url ?? "/", "http://admin").pathname);
+    const path = versionless.replace(/\/+$/, "") || "/";
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
@@ -58,7 +66,7 @@ export class AdminServer {
       pathMatched = true;
       if (route.method !== req.method) continue;
       const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, JSON_LIMIT);
-      return route.handle(req, res, m, body);
+      return route.handle(req, res, m, body, { apiVersion });
     }
     if (pathMatched) throw new RepriseError("method_not_allowed", `method ${req.method} not allowed on ${path}`, false, 405);
     throw new NotFoundError(`no such admin endpoint: ${req.method} ${path}`);
@@ -83,46 +91,9 @@ export class AdminServer {
         res.writeHead(200, { "content-type": this.o.metrics.contentType });
         res.end(text);
       }),
-      route("POST", /^\/deployments$/, async (_q, res, _m, body) => {
-        const req = parseJsonObject(body);
-        const uri = req.uri;
-        if (typeof uri !== "string" || uri.length === 0) {
-          throw new BadRequestError("request body must be JSON with a 'uri' field naming the deployment, e.g. {\"uri\": \"http://localhost:9080\"}", "missing_uri");
-        }
-        try {
-          new URL(uri);
-        } catch {
-          throw new BadRequestError(`'${uri}' is not a valid URL`, "invalid_uri");
-        }
-        const headers = req.additional_headers ?? {};
-        if (typeof headers !== "object" || headers === null) throw new BadRequestError("'additional_headers' must be an object", "invalid_headers");
-        const { deployment, services } = await registry.register(
-          { uri, additionalHeaders: headers as Record<string, string>, ...(typeof req.force === "boolean" ? { force: req.force } : {}) },
-          Date.now(),
-        );
-        sendJson(res, 201, {
-          id: deployment.id,
-          services: services.map(serviceJson),
-          min_protocol_version: deployment.minProtocolVersion,
-          max_protocol_version: deployment.maxProtocolVersion,
-          ...(deployment.sdkVersion ? { sdk_version: deployment.sdkVersion } : {}),
-        });
-      }),
-      route("GET", /^\/deployments$/, async (_q, res) => {
-        const view = registry.schema;
-        sendJson(res, 200, {
-          deployments: view.listDeployments().map((d) => deploymentJson(d, view.listServices().filter((s) => s.deploymentId === d.id))),
-        });
-      }),
-      route("GET", /^\/deployments\/([^/]+)$/, async (_q, res, m) => {
-        const view = registry.schema;
-        const d = view.deployment(decodeURIComponent(m[1]));
-        if (!d) throw new NotFoundError(`deployment '${m[1]}' not found`, "deployment_not_found");
-        sendJson(res, 200, deploymentJson(d, view.listServices().filter((s) => s.deploymentId === d.id)));
-      }),
-      route("DELETE", /^\/deployments\/([^/]+)$/, async (_q, res, m) => {
-        await registry.remove(decodeURIComponent(m[1]));
-        res.writeHead(202).end();
+      route("GET", /^\/request-identity$/, async (_q, res) => {
+        if (this.o.requestIdentityPublicKey === undefined) throw new NotFoundError("this server does not sign requests to deployments", "request_identity_disabled");
+        sendJson(res, 200, { scheme: "v1", public_key: this.o.requestIdentityPublicKey });
       }),
       route("GET", /^\/services$/, async (_q, res) => sendJson(res, 200, { services: registry.schema.listServices().map(serviceJson) })),
       route("GET", /^\/services\/([^/]+)$/, async (_q, res, m) => {
@@ -139,14 +110,14 @@ export class AdminServer {
   }
 }
 
-function stripApiVersion(path: string): string {
+function stripApiVersion(path: string): { path: string; apiVersion: number } {
   const m = API_VERSION_PREFIX.exec(path);
-  if (!m) return path;
+  if (!m) return { path, apiVersion: 0 };
   const version = Number(m[1]);
   if (version < MIN_ADMIN_API_VERSION || version > MAX_ADMIN_API_VERSION) {
     throw new NotFoundError(`admin API version ${version} is not supported (supported: ${MIN_ADMIN_API_VERSION}..${MAX_ADMIN_API_VERSION})`, "unsupported_api_version");
   }
-  return path.slice(m[0].length) || "/";
+  return { path: path.slice(m[0].length) || "/", apiVersion: version };
 }
 
 export function parseJsonObject(body: Buffer): Record<string, unknown> {

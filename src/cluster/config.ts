@@ -24,6 +24,16 @@ export interface NodeConfig {
     readonly retry: RetryPolicy;
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
+    /**
+     * State sent with an attempt (keys and values) at most, as Restate's eager_state_size_limit;
+     * the SDK reads the rest on demand. 0 sends none.
+     */
+    readonly eagerStateSizeLimitBytes: number;
+    /**
+     * PEM file with the Ed25519 private key that signs requests to deployments; empty: a key
+     * generated on first start and kept at `<base-dir>/request-identity.pem`.
+     */
+    readonly requestIdentityPrivateKeyPemFile: string;
   };
 }
 
@@ -56,7 +66,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
   cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, partitionReplication: 3, join: false, joinTimeoutMs: 60_000 },
-  invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000 },
+  invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "" },
 };
 
 type Json = { [k: string]: unknown };
@@ -149,6 +159,9 @@ function validate(c: NodeConfig): NodeConfig {
   const { onMaxAttempts } = c.invoker.retry;
   if (onMaxAttempts !== "pause" && onMaxAttempts !== "kill") {
     throw new BadRequestError(`invoker.retry.on_max_attempts must be pause or kill, got '${onMaxAttempts}'`, "config_invalid");
+  }
+  if (!Number.isSafeInteger(c.invoker.eagerStateSizeLimitBytes) || c.invoker.eagerStateSizeLimitBytes < 0) {
+    throw new BadRequestError(`invoker.eager_state_size_limit_bytes must be a non-negative integer, got ${c.invoker.eagerStateSizeLimitBytes}`, "config_invalid");
   }
   validateCluster(c);
   return c;

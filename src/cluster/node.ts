@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { rootLogger } from "../common/logger.ts";
 import { AdminServer, type AdminRoute } from "../admin/server.ts";
 import { DeploymentRegistry } from "../admin/deployments.ts";
+import { deploymentRoutes } from "../admin/deployment-routes.ts";
 import { invocationRoutes } from "../admin/invocations.ts";
 import { partitionRoutes } from "../admin/partitions.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
@@ -14,6 +15,7 @@ import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
 import { PartitionDispatcher, type RemoteLeaders } from "../partition/dispatcher.ts";
 import { Invoker } from "../invoker/invoker.ts";
+import type { RequestIdentity } from "../protocol/request-identity.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
@@ -25,6 +27,7 @@ import { PlainNodeId, type PartitionId } from "../types/ids.ts";
 import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
+import { loadRequestIdentity } from "./request-identity-key.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
 import { mountControlApi } from "./ctl/control-api.ts";
 import type { WorkerSource } from "./ctl/sources.ts";
@@ -70,6 +73,8 @@ export class Node implements RunningNode {
   private ingress: IngressServer | null = null;
   private admin: AdminServer | null = null;
   private invoker: Invoker;
+  /** Signs requests to deployments (Restate's request identity). */
+  readonly identity: RequestIdentity;
   ingressPort = 0;
   adminPort = 0;
   nodePort = 0;
@@ -89,12 +94,16 @@ export class Node implements RunningNode {
     this.log = rootLogger.child({ node: config.nodeName });
     this.router = new PartitionRouter(config.partitions);
     this.dispatcher = new PartitionDispatcher(this.nodeId, this.router, this.processors, { remote: foundation.cluster?.remote });
-    this.registry = new DeploymentRegistry(foundation.metadata);
+    this.identity = loadRequestIdentity(config.invoker.requestIdentityPrivateKeyPemFile, resolve(config.baseDir));
+    this.log.info({ publicKey: this.identity.publicKey }, "signing requests to deployments; SDK endpoints verify them with identityKeys: [publicKey]");
+    this.registry = new DeploymentRegistry(foundation.metadata, { identity: this.identity });
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
       retry: config.invoker.retry,
       inactivityTimeoutMs: config.invoker.inactivityTimeoutMs,
       abortTimeoutMs: config.invoker.abortTimeoutMs,
+      eagerStateLimitBytes: config.invoker.eagerStateSizeLimitBytes,
+      identity: this.identity,
       logger: this.log,
     });
   }
@@ -192,7 +201,10 @@ export class Node implements RunningNode {
       registry: this.registry,
       metrics: this.metrics,
       logger: this.log,
-      routes: [...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
+      requestIdentityPublicKey: this.identity.publicKey,
+      routes: [
+        ...deploymentRoutes({ registry: this.registry, pinnedInvocations: (id) => this.pinnedInvocations(id) }),
+        ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -237,6 +249,15 @@ export class Node implements RunningNode {
       scratchDir: join(this.baseDir, "scratch"),
       logger: this.log,
     });
+  }
+
+  /** Unfinished invocations pinned to a deployment, over this node's partition replicas. */
+  private pinnedInvocations(deploymentId: string): number {
+    let n = 0;
+    for (const s of this.stores) {
+      n += s.readOnly.read((tx) => tx.listInvocations().filter((inv) => inv.status !== "completed" && inv.pinnedDeployment?.deploymentId === deploymentId).length);
+    }
+    return n;
   }
 
   /** SQL introspection over this node's partition stores and schema registry. */

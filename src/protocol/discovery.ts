@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import { RepriseError, errorMessage } from "../types/errors.ts";
 import { ManifestValidationError, parseEndpointManifest, type EndpointManifest } from "./manifest.ts";
+import type { RequestIdentity } from "./request-identity.ts";
 
 export type {
   EndpointManifest,
@@ -59,6 +60,10 @@ export interface DiscoveryOptions {
   readonly timeoutMs: number;
   /** Extra request headers (e.g. auth) also meant for invocations. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Ask over HTTP/1.1 only (Restate's `use_http_11`), for servers that cannot take HTTP/2 prior knowledge. */
+  readonly useHttp11?: boolean;
+  /** Signs the request, as every request to a deployment is. */
+  readonly identity?: RequestIdentity;
 }
 
 export interface DiscoveryResult {
@@ -68,7 +73,7 @@ export interface DiscoveryResult {
   readonly protocolVersion: number;
   /** From `x-restate-server`, e.g. `restate-sdk-typescript/1.17.2`. */
   readonly sdkVersion?: string;
-  /** "1.1" only when the endpoint refused HTTP/2. */
+  /** "1.1" when asked for (`useHttp11`) or when the endpoint refused HTTP/2. */
   readonly httpVersion: "2" | "1.1";
 }
 
@@ -79,8 +84,16 @@ export interface DiscoveryResult {
 export async function discoverEndpoint(url: string, opts: DiscoveryOptions): Promise<DiscoveryResult> {
   const target = parseUrl(url);
   const deadline = Date.now() + opts.timeoutMs;
-  const headers = { ...lowercaseKeys(opts.headers ?? {}), accept: ACCEPT };
+  const headers = { ...lowercaseKeys(opts.headers ?? {}), ...opts.identity?.headers("/discover"), accept: ACCEPT };
 
+  if (opts.useHttp11) {
+    try {
+      return interpret(url, await getHttp1(target, headers, deadline), "1.1");
+    } catch (e) {
+      if (e instanceof DiscoveryError) throw e;
+      throw toDiscoveryError(url, e, "over HTTP/1.1");
+    }
+  }
   let response: RawResponse;
   let httpVersion: "2" | "1.1" = "2";
   try {

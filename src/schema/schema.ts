@@ -3,6 +3,8 @@ import { NotFoundError, BadRequestError } from "../types/errors.ts";
 import type { InputPayload, InvocationOptions, OutputPayload } from "../protocol/manifest.ts";
 
 export type ProtocolMode = "BIDI_STREAM" | "REQUEST_RESPONSE";
+/** How Reprise reaches a deployment: HTTP/2 (h2c or h2), or HTTP/1.1 (`use_http_11`, or an endpoint without HTTP/2). */
+export type HttpVersion = "HTTP/2.0" | "HTTP/1.1";
 
 /**
  * Retry settings a service or handler declares in its manifest (Restate's `retry_policy_*`); each
@@ -41,6 +43,8 @@ export interface HandlerSchema {
   readonly workflowCompletionRetentionMs?: number;
   readonly ingressPrivate?: boolean;
   readonly retryPolicy?: RetryPolicyOverrides;
+  /** The SDK reads state on demand: attempts start with no state (Restate's `enable_lazy_state`). */
+  readonly enableLazyState?: boolean;
   readonly documentation?: string;
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -56,6 +60,7 @@ export interface ServiceSchema {
   readonly abortTimeoutMs?: number;
   readonly journalRetentionMs?: number;
   readonly idempotencyRetentionMs?: number;
+  readonly enableLazyState?: boolean;
   readonly retryPolicy?: RetryPolicyOverrides;
   readonly documentation?: string;
   readonly metadata?: Readonly<Record<string, string>>;
@@ -69,10 +74,15 @@ export interface DeploymentSchema {
   readonly maxProtocolVersion: number;
   /** The version Reprise speaks to this deployment: the highest both sides support. */
   readonly protocolVersion: number;
+  /** Absent in registries written before HTTP/1.1 deployments were supported: HTTP/2. */
+  readonly httpVersion?: HttpVersion;
   readonly additionalHeaders: Readonly<Record<string, string>>;
+  /** The service revisions this deployment registered; a newer deployment may hold the active one. */
   readonly services: readonly { readonly name: string; readonly revision: number }[];
   readonly createdAt: number;
   readonly sdkVersion?: string;
+  /** Free-form labels given at registration (e.g. the git commit). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export type PayloadSchema = Pick<
@@ -110,7 +120,11 @@ export function retryPolicyOf(o: InvocationOptions): RetryPolicyOverrides | unde
   return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
-/** The `schema_registry` metadata document. */
+/**
+ * The `schema_registry` metadata document. `services` holds every revision still served by a
+ * registered deployment (one per service and deployment); the active one of a service is its
+ * highest revision. Invocations pinned to an older deployment run on that deployment's revision.
+ */
 export interface SchemaRegistry {
   readonly deployments: readonly DeploymentSchema[];
   readonly services: readonly ServiceSchema[];
@@ -120,16 +134,31 @@ export const EMPTY_SCHEMA: SchemaRegistry = { deployments: [], services: [] };
 
 /** Read-only lookups over one version of the registry. */
 export class SchemaView {
-  private readonly services: Map<string, ServiceSchema>;
+  /** The active revision of each service. */
+  private readonly services = new Map<string, ServiceSchema>();
   private readonly deployments: Map<string, DeploymentSchema>;
 
   constructor(readonly registry: SchemaRegistry) {
-    this.services = new Map(registry.services.map((s) => [s.name, s]));
+    for (const s of registry.services) {
+      const active = this.services.get(s.name);
+      if (!active || active.revision < s.revision) this.services.set(s.name, s);
+    }
     this.deployments = new Map(registry.deployments.map((d) => [d.id, d]));
   }
 
+  /** The active revision of a service. */
   service(name: string): ServiceSchema | undefined {
     return this.services.get(name);
+  }
+
+  /** The revision of a service that a given deployment serves (what invocations pinned to it run). */
+  serviceOf(deploymentId: string, name: string): ServiceSchema | undefined {
+    return this.registry.services.find((s) => s.deploymentId === deploymentId && s.name === name);
+  }
+
+  /** Every service revision a deployment serves, active or not. */
+  servicesOf(deploymentId: string): ServiceSchema[] {
+    return this.registry.services.filter((s) => s.deploymentId === deploymentId).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   deployment(id: string): DeploymentSchema | undefined {

@@ -1,6 +1,6 @@
 import type { Node } from "../../src/cluster/node.ts";
 import { registerDeployment, startInProcess } from "./reprise.ts";
-import { startSdkEndpoint, type SdkEndpoint, type ServiceDefinitions } from "./sdk-endpoint.ts";
+import { startSdkEndpoint, type SdkEndpoint, type SdkEndpointOptions, type ServiceDefinitions } from "./sdk-endpoint.ts";
 import { tempDir } from "./temp.ts";
 
 /** An in-process node with an SDK endpoint registered as its deployment. */
@@ -22,6 +22,10 @@ export interface FixtureOptions {
   readonly config?: Record<string, unknown>;
   /** false: the endpoint serves request/response only. */
   readonly bidirectional?: boolean;
+  /** How the endpoint is served (HTTP/1.1, identity keys, ...). */
+  readonly endpoint?: SdkEndpointOptions;
+  /** More fields of the registration request (e.g. `use_http_11`). */
+  readonly registration?: Record<string, unknown>;
 }
 
 /** Starts the endpoint, then the node, then registers the endpoint; fails if registration is refused. */
@@ -35,11 +39,11 @@ export async function startFixture(opts: FixtureOptions): Promise<Fixture> {
     dir.remove();
   };
   try {
-    sdk = await startSdkEndpoint(opts.services, opts.bidirectional === undefined ? {} : { bidirectional: opts.bidirectional });
+    sdk = await startSdkEndpoint(opts.services, { ...opts.endpoint, ...(opts.bidirectional === undefined ? {} : { bidirectional: opts.bidirectional }) });
     node = await startInProcess(dir.path, opts.config);
     const ingress = `http://127.0.0.1:${node.ingressPort}`;
     const admin = `http://127.0.0.1:${node.adminPort}`;
-    const res = await registerDeployment(admin, sdk.url);
+    const res = await registerDeployment(admin, sdk.url, opts.registration);
     if (res.status !== 201) throw new Error(`registering ${sdk.url} answered ${res.status}: ${await res.text()}`);
     return { node, sdk, ingress, admin, dir: dir.path, stop };
   } catch (e) {

@@ -12,11 +12,12 @@ export async function startInProcess(baseDir: string, overrides: Record<string, 
   return Node.start(config);
 }
 
-export async function registerDeployment(admin: string, uri: string): Promise<Response> {
+/** POST /deployments; `extra` adds fields of Restate's request (`force`, `dry_run`, `use_http_11`, ...). */
+export async function registerDeployment(admin: string, uri: string, extra: Record<string, unknown> = {}): Promise<Response> {
   return fetch(`${admin}/deployments`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ uri }),
+    body: JSON.stringify({ uri, ...extra }),
   });
 }
 
