@@ -4,21 +4,15 @@ import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
 import type { Command } from "../partition/records.ts";
 import type { InvocationId, PartitionId } from "../types/ids.ts";
 import { assignCallee } from "./callee.ts";
-import type { RequestIdentity } from "../protocol/request-identity.ts";
-import { planAttempt } from "./attempt-plan.ts";
-import { DeploymentClient } from "./deployment-client.ts";
-import { InvocationAttempt, type AttemptOutcome } from "./invocation-attempt.ts";
-import { effectiveRetryPolicy, retryDelayMs, type RetryPolicy } from "./retry-policy.ts";
+import { DeploymentSessions } from "./deployment-client.ts";
+import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
+import { decideRetry, effectiveRetryPolicy, type AttemptFailureReport, type RetryPolicy } from "./retry-policy.ts";
 
 export interface InvokerOptions {
   readonly schema: () => SchemaView;
   readonly retry: RetryPolicy;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
-  /** State sent with an attempt, keys and values, at most; the SDK reads the rest on demand. */
-  readonly eagerStateLimitBytes: number;
-  /** Signs every request to a deployment. */
-  readonly identity?: RequestIdentity;
   readonly logger: Logger;
 }
 
@@ -38,8 +32,6 @@ interface InvocationTask {
   retryPolicy?: RetryPolicy;
 }
 
-/** Why an attempt failed, and whether the SDK asked for something other than a retry. */
-type AttemptFailure = Pick<Extract<AttemptOutcome, { kind: "failed" }>, "message" | "retryAfterMs" | "requested">;
 
 /** What the invoker knows about an invocation it drives; in memory on the leader, as in Restate. */
 export interface InvokerInvocationState {
@@ -57,7 +49,7 @@ export interface InvokerInvocationState {
  */
 export class Invoker implements InvokerPort {
   private readonly tasks = new Map<InvocationId, InvocationTask>();
-  private readonly client = new DeploymentClient();
+  private readonly sessions = new DeploymentSessions();
   private readonly log: Logger;
 
   constructor(private readonly o: InvokerOptions) {
@@ -114,32 +106,41 @@ export class Invoker implements InvokerPort {
 
   close(): void {
     for (const id of [...this.tasks.keys()]) this.abort(id);
-    this.client.close();
+    this.sessions.close();
   }
 
   private startAttempt(id: InvocationId, task: InvocationTask): void {
     task.rerun = false;
     // Read and register in one synchronous step: every notification applied after this snapshot
     // reaches the attempt through `notify`, none is missed or sent twice.
-    const plan = task.leader.store.read((tx) => planAttempt(tx, id, this.o.schema(), this.o.eagerStateLimitBytes));
-    if (plan.kind === "gone") {
+    const snapshot = task.leader.store.read((tx): AttemptSnapshot | null => {
+      const status = tx.getInvocation(id);
+      if (!status || status.status !== "invoked") return null;
+      const keyed = status.target.serviceType !== "SERVICE";
+      return {
+        status,
+        journal: tx.getJournal(id),
+        state: keyed ? tx.getState(status.target.service, status.target.key ?? "") : null,
+      };
+    });
+    if (!snapshot) {
       this.tasks.delete(id);
       return;
     }
-    if (plan.kind === "unavailable") {
-      this.scheduleRetry(id, task, { message: plan.reason });
+    const schema = this.o.schema();
+    const deployment = schema.deploymentForService(snapshot.status.target.service);
+    if (!deployment) {
+      this.scheduleRetry(id, task, { message: `no deployment registered for service '${snapshot.status.target.service}'` });
       return;
     }
-    const { snapshot, deployment, service, handler } = plan;
+    const service = schema.service(snapshot.status.target.service);
+    const handler = service?.handlers.find((h) => h.name === snapshot.status.target.handler);
     task.retryPolicy = effectiveRetryPolicy(this.o.retry, service?.retryPolicy, handler?.retryPolicy);
     const attempt = new InvocationAttempt({
       leader: task.leader,
       snapshot,
       deployment,
-      protocolVersion: plan.protocolVersion,
-      pin: plan.pin,
-      client: this.client,
-      ...(this.o.identity ? { identity: this.o.identity } : {}),
+      session: this.sessions.session(new URL(deployment.uri).origin),
       // New ids and seeds are chosen here, by the leader, and carried in the log record.
       resolveCallee: (call) => assignCallee(this.o.schema(), call),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
@@ -173,27 +174,18 @@ export class Invoker implements InvokerPort {
    * After a failed attempt: retry with backoff, unless the SDK asked to pause or fail (V7 error
    * behavior) or the attempts are used up, when the policy's on-max-attempts pauses or fails it.
    */
-  private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailure): void {
+  private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailureReport): void {
     task.failures++;
     task.lastFailure = failure.message;
-    const policy = task.retryPolicy ?? this.o.retry;
-    const exhausted = policy.maxAttempts > 0 && task.failures >= policy.maxAttempts;
-    const stop: Command | null = failure.requested
-      ? failure.requested.behavior === "pause"
-        ? { t: "pause", id }
-        : { t: "fail", id, code: failure.requested.code, message: failure.requested.message }
-      : !exhausted
-        ? null
-        : policy.onMaxAttempts === "pause"
-          ? { t: "pause", id }
-          : { t: "fail", id, code: 500, message: `gave up after ${task.failures} attempts: ${failure.message}` };
-    if (stop) {
+    const decision = decideRetry(task.retryPolicy ?? this.o.retry, task.failures, failure);
+    if (decision.t !== "retry") {
       this.tasks.delete(id);
-      this.log.warn({ invocationId: id, attempts: task.failures, reason: failure.message }, stop.t === "pause" ? "pausing invocation" : "failing invocation");
+      this.log.warn({ invocationId: id, attempts: task.failures, reason: failure.message }, decision.t === "pause" ? "pausing invocation" : "failing invocation");
+      const stop: Command = decision.t === "pause" ? { t: "pause", id } : { t: "fail", id, code: decision.code, message: decision.message };
       task.leader.propose(stop).catch((e) => this.log.warn({ invocationId: id, err: (e as Error).message }, "could not record the end of retries"));
       return;
     }
-    const delay = failure.retryAfterMs ?? retryDelayMs(policy, task.failures);
+    const delay = decision.delayMs;
     this.log.debug({ invocationId: id, delay, reason: failure.message }, "retrying invocation");
     task.nextRetryAt = Date.now() + delay;
     task.retryTimer = setTimeout(() => {
