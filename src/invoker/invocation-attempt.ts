@@ -1,5 +1,4 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type http2 from "node:http2";
 import type { Logger } from "pino";
 import * as pb from "../protocol/gen/dev/restate/service/protocol_pb.ts";
 import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
@@ -7,11 +6,13 @@ import { MessageType, isCommandType, isCustomType } from "../protocol/message-ty
 import type { LeaderHandle } from "../partition/processor.ts";
 import type { AwaitingOn, InvocationStatus, JournalEntry } from "../types/invocation.ts";
 import type { CalleeAssignment, Command } from "../partition/records.ts";
+import type { RequestIdentity } from "../protocol/request-identity.ts";
 import type { DeploymentSchema } from "../schema/schema.ts";
 import { invocationIdToBytes, type Lsn } from "../types/ids.ts";
 import { errorMessage } from "../types/errors.ts";
-import type { AttemptFailureReport } from "./retry-policy.ts";
+import type { DeploymentClient, Exchange } from "./deployment-client.ts";
 import type { CalleeRequest } from "./callee.ts";
+import type { AttemptFailureReport } from "./retry-policy.ts";
 
 /** How an attempt ended, as far as the invoker's retry loop is concerned. */
 export type AttemptOutcome =
@@ -23,15 +24,23 @@ export type AttemptOutcome =
 export interface AttemptSnapshot {
   readonly status: InvocationStatus;
   readonly journal: readonly JournalEntry[];
-  /** Eager state for keyed targets (complete, so the SDK never needs a lazy read). */
+  /** Eager state for keyed targets: all of it, or (`partialState`) what fits; null sends none. */
   readonly state: ReadonlyMap<string, Uint8Array> | null;
+  /** The SDK must read keys missing from `state` from the runtime (GetLazyState) rather than take them as unset. */
+  readonly partialState: boolean;
 }
 
 export interface AttemptOptions {
   readonly leader: LeaderHandle;
   readonly snapshot: AttemptSnapshot;
   readonly deployment: DeploymentSchema;
-  readonly session: http2.ClientHttp2Session;
+  /** The service protocol version to speak: the pinned one, or the deployment's for a first attempt. */
+  readonly protocolVersion: number;
+  /** Propose pinning the invocation to `deployment` before anything the SDK sends. */
+  readonly pin: boolean;
+  readonly client: DeploymentClient;
+  /** Signs the request (Restate's request identity). */
+  readonly identity?: RequestIdentity;
   readonly resolveCallee: (call: CalleeRequest) => CalleeAssignment;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
@@ -40,11 +49,12 @@ export interface AttemptOptions {
 }
 
 /**
- * One HTTP/2 stream to a deployment: replays the journal, turns every message the SDK sends into a
- * proposed log record (in order), and forwards notifications the partition applies meanwhile.
+ * One request to a deployment (an HTTP/2 stream or an HTTP/1.1 exchange): replays the journal,
+ * turns every message the SDK sends into a proposed log record (in order), and forwards
+ * notifications the partition applies meanwhile (bidirectional deployments only).
  */
 export class InvocationAttempt {
-  private stream: http2.ClientHttp2Stream | null = null;
+  private stream: Exchange | null = null;
   private readonly decoder = new FrameDecoder();
   private commandCount: number;
   private lastProposal: Promise<Lsn | void> = Promise.resolve();
@@ -69,49 +79,57 @@ export class InvocationAttempt {
   }
 
   start(): void {
-    const { snapshot, deployment, session } = this.o;
+    const { snapshot, deployment, protocolVersion } = this.o;
     const { status } = snapshot;
-    const contentType = `application/vnd.restate.invocation.v${deployment.protocolVersion}`;
-    let stream: http2.ClientHttp2Stream;
+    // The pin is proposed first, so it is applied before anything this attempt journals.
+    if (this.o.pin) this.propose({ t: "pin-deployment", id: status.id, deploymentId: deployment.id, protocolVersion });
+    const contentType = `application/vnd.restate.invocation.v${protocolVersion}`;
+    const path = `/invoke/${encodeURIComponent(status.target.service)}/${encodeURIComponent(status.target.handler)}`;
+    let stream: Exchange;
     try {
-      stream = session.request({
-        ":method": "POST",
-        ":path": `${new URL(deployment.uri).pathname.replace(/\/$/, "")}/invoke/${encodeURIComponent(status.target.service)}/${encodeURIComponent(status.target.handler)}`,
-        "content-type": contentType,
-        accept: contentType,
-        ...deployment.additionalHeaders,
-      });
+      stream = this.o.client.open(
+        deployment,
+        path,
+        {
+          "content-type": contentType,
+          accept: contentType,
+          ...this.o.identity?.headers(path, status.target.serviceType === "SERVICE" ? undefined : status.target.key),
+          ...deployment.additionalHeaders,
+        },
+        {
+          onResponse: (httpStatus) => (this.httpStatus = httpStatus),
+          onData: (chunk) => {
+            if (this.httpStatus === 200) this.onData(chunk);
+            else this.errorBody += chunk.toString("utf8").slice(0, 2000);
+          },
+          onEnd: () => {
+            let reason = `deployment answered HTTP ${this.httpStatus}: ${this.errorBody.trim() || "(empty body)"}`;
+            if (this.httpStatus === 200) {
+              reason = "deployment closed the stream without End, Suspension or Error";
+              try {
+                this.decoder.end();
+              } catch (e) {
+                reason = `deployment closed the stream mid-frame: ${errorMessage(e)}`;
+              }
+            }
+            this.finish({ kind: "failed", message: reason, madeProgress: this.madeProgress });
+          },
+          onError: (e) => this.finish({ kind: "failed", message: `request to ${deployment.uri} failed: ${errorMessage(e)}`, madeProgress: this.madeProgress }),
+          onClose: (detail) => this.finish({ kind: "failed", message: `request to ${deployment.uri}: ${detail}`, madeProgress: this.madeProgress }),
+        },
+      );
     } catch (e) {
-      this.finish({ kind: "failed", message: `cannot open stream to ${deployment.uri}: ${errorMessage(e)}`, madeProgress: false });
+      this.finish({ kind: "failed", message: `cannot open a request to ${deployment.uri}: ${errorMessage(e)}`, madeProgress: false });
       return;
     }
     this.stream = stream;
-    stream.on("response", (headers) => (this.httpStatus = Number(headers[":status"])));
-    stream.on("data", (chunk: Buffer) => {
-      if (this.httpStatus === 200) this.onData(chunk);
-      else this.errorBody += chunk.toString("utf8").slice(0, 2000);
-    });
-    stream.on("end", () => {
-      let reason = `deployment answered HTTP ${this.httpStatus}: ${this.errorBody.trim() || "(empty body)"}`;
-      if (this.httpStatus === 200) {
-        reason = "deployment closed the stream without End, Suspension or Error";
-        try {
-          this.decoder.end();
-        } catch (e) {
-          reason = `deployment closed the stream mid-frame: ${errorMessage(e)}`;
-        }
-      }
-      this.finish({ kind: "failed", message: reason, madeProgress: this.madeProgress });
-    });
-    stream.on("error", (e) => this.finish({ kind: "failed", message: `stream to ${deployment.uri} failed: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
-    stream.on("close", () => this.finish({ kind: "failed", message: `stream to ${deployment.uri} closed (code ${stream.rstCode})`, madeProgress: this.madeProgress }));
 
     const start = create(pb.StartMessageSchema, {
       id: invocationIdToBytes(status.id),
       debugId: status.id,
       knownEntries: snapshot.journal.length,
       stateMap: [...(snapshot.state ?? new Map()).entries()].map(([k, v]) => ({ key: Buffer.from(k, "utf8"), value: v })),
-      partialState: snapshot.state === null,
+      partialState: snapshot.partialState,
       key: status.target.key ?? "",
       retryCountSinceLastStoredEntry: this.o.retryCount,
       randomSeed: BigInt(status.randomSeed),
@@ -121,14 +139,14 @@ export class InvocationAttempt {
     for (const e of snapshot.journal) frames.push(encodeFrame(e.type, e.payload));
     stream.write(Buffer.concat(frames));
     // Request/response deployments get everything up front; they suspend to receive more.
-    if (deployment.protocolMode === "REQUEST_RESPONSE") stream.end();
+    if (deployment.protocolMode === "REQUEST_RESPONSE") stream.endRequest();
     this.touch();
   }
 
   /** A notification the partition journaled after this attempt's snapshot. */
   notify(entry: { type: number; payload: Uint8Array }, runAck?: number): void {
     const s = this.stream;
-    if (this.finished || !s || s.writableEnded || s.destroyed) return;
+    if (this.finished || !s || !s.requestOpen) return;
     if (runAck !== undefined && this.requestedAck.has(runAck)) {
       const ack = toBinary(pb.ProposeRunCompletionAckMessageSchema, create(pb.ProposeRunCompletionAckMessageSchema, { completionId: runAck }));
       s.write(encodeFrame(MessageType.ProposeRunCompletionAck, ack));
@@ -219,19 +237,20 @@ export class InvocationAttempt {
     p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
   }
 
-  /** The SDK must show signs of life; after the inactivity timeout we ask it to suspend, then abort. */
+  /**
+   * The SDK must show signs of life; after the inactivity timeout we ask it to suspend (a
+   * request/response SDK was asked from the start), then abort.
+   */
   private touch(): void {
     if (this.inactivity) clearTimeout(this.inactivity);
     this.inactivity = setTimeout(() => {
       const s = this.stream;
       if (this.finished || !s) return;
-      if (!s.writableEnded) {
-        s.end();
-        this.inactivity = setTimeout(
-          () => this.finish({ kind: "failed", message: "abort timeout: deployment did not finish after it was asked to suspend", madeProgress: this.madeProgress }),
-          this.o.abortTimeoutMs,
-        );
-      }
+      if (s.requestOpen) s.endRequest();
+      this.inactivity = setTimeout(
+        () => this.finish({ kind: "failed", message: "abort timeout: deployment did not finish after it was asked to suspend", madeProgress: this.madeProgress }),
+        this.o.abortTimeoutMs,
+      );
     }, this.o.inactivityTimeoutMs);
   }
 
@@ -240,9 +259,10 @@ export class InvocationAttempt {
     this.finished = true;
     if (this.inactivity) clearTimeout(this.inactivity);
     const s = this.stream;
-    if (s && !s.destroyed) {
-      if (outcome.kind === "ended" || outcome.kind === "suspended") s.end();
-      else s.close();
+    if (s) {
+      if (outcome.kind === "ended" || outcome.kind === "suspended") {
+        if (s.requestOpen) s.endRequest();
+      } else s.abort();
     }
     if (outcome.kind === "failed") this.o.logger.warn({ invocationId: this.o.snapshot.status.id, reason: outcome.message }, "invocation attempt failed");
     this.resolveOutcome(outcome);

@@ -4,8 +4,10 @@ import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
 import type { Command } from "../partition/records.ts";
 import type { InvocationId, PartitionId } from "../types/ids.ts";
 import { assignCallee } from "./callee.ts";
-import { DeploymentSessions } from "./deployment-client.ts";
-import { InvocationAttempt, type AttemptSnapshot } from "./invocation-attempt.ts";
+import type { RequestIdentity } from "../protocol/request-identity.ts";
+import { planAttempt } from "./attempt-plan.ts";
+import { DeploymentClient } from "./deployment-client.ts";
+import { InvocationAttempt } from "./invocation-attempt.ts";
 import { decideRetry, effectiveRetryPolicy, type AttemptFailureReport, type RetryPolicy } from "./retry-policy.ts";
 
 export interface InvokerOptions {
@@ -13,6 +15,10 @@ export interface InvokerOptions {
   readonly retry: RetryPolicy;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
+  /** State sent with an attempt, keys and values, at most; the SDK reads the rest on demand. */
+  readonly eagerStateLimitBytes: number;
+  /** Signs every request to a deployment. */
+  readonly identity?: RequestIdentity;
   readonly logger: Logger;
 }
 
@@ -49,7 +55,7 @@ export interface InvokerInvocationState {
  */
 export class Invoker implements InvokerPort {
   private readonly tasks = new Map<InvocationId, InvocationTask>();
-  private readonly sessions = new DeploymentSessions();
+  private readonly client = new DeploymentClient();
   private readonly log: Logger;
 
   constructor(private readonly o: InvokerOptions) {
@@ -106,41 +112,32 @@ export class Invoker implements InvokerPort {
 
   close(): void {
     for (const id of [...this.tasks.keys()]) this.abort(id);
-    this.sessions.close();
+    this.client.close();
   }
 
   private startAttempt(id: InvocationId, task: InvocationTask): void {
     task.rerun = false;
     // Read and register in one synchronous step: every notification applied after this snapshot
     // reaches the attempt through `notify`, none is missed or sent twice.
-    const snapshot = task.leader.store.read((tx): AttemptSnapshot | null => {
-      const status = tx.getInvocation(id);
-      if (!status || status.status !== "invoked") return null;
-      const keyed = status.target.serviceType !== "SERVICE";
-      return {
-        status,
-        journal: tx.getJournal(id),
-        state: keyed ? tx.getState(status.target.service, status.target.key ?? "") : null,
-      };
-    });
-    if (!snapshot) {
+    const plan = task.leader.store.read((tx) => planAttempt(tx, id, this.o.schema(), this.o.eagerStateLimitBytes));
+    if (plan.kind === "gone") {
       this.tasks.delete(id);
       return;
     }
-    const schema = this.o.schema();
-    const deployment = schema.deploymentForService(snapshot.status.target.service);
-    if (!deployment) {
-      this.scheduleRetry(id, task, { message: `no deployment registered for service '${snapshot.status.target.service}'` });
+    if (plan.kind === "unavailable") {
+      this.scheduleRetry(id, task, { message: plan.reason });
       return;
     }
-    const service = schema.service(snapshot.status.target.service);
-    const handler = service?.handlers.find((h) => h.name === snapshot.status.target.handler);
+    const { snapshot, deployment, service, handler } = plan;
     task.retryPolicy = effectiveRetryPolicy(this.o.retry, service?.retryPolicy, handler?.retryPolicy);
     const attempt = new InvocationAttempt({
       leader: task.leader,
       snapshot,
       deployment,
-      session: this.sessions.session(new URL(deployment.uri).origin),
+      protocolVersion: plan.protocolVersion,
+      pin: plan.pin,
+      client: this.client,
+      ...(this.o.identity ? { identity: this.o.identity } : {}),
       // New ids and seeds are chosen here, by the leader, and carried in the log record.
       resolveCallee: (call) => assignCallee(this.o.schema(), call),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
