@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.ts";
 import { corsOriginProblem } from "../ingress/cors.ts";
+import { parseSnapshotDestination, type SnapshotDestination } from "../snapshots/destination.ts";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 
 export interface NodeConfig {
@@ -20,6 +22,11 @@ export interface NodeConfig {
   /** The node port: restatectl's API on every node, and node-to-node traffic (the log-server role) in a cluster. */
   readonly nodeToNode: { readonly port: number };
   readonly cluster: ClusterSettings;
+  readonly snapshots: SnapshotSettings;
+  readonly log: {
+    /** How often each partition's log is trimmed to what is safe to lose (see `LogTrimmer`); 0: never. */
+    readonly trimIntervalMs: number;
+  };
   readonly invoker: {
     readonly retry: RetryPolicy;
     readonly inactivityTimeoutMs: number;
@@ -57,6 +64,28 @@ export interface ClusterSettings {
   readonly joinTimeoutMs: number;
 }
 
+/** Partition snapshots and their repository. */
+export interface SnapshotSettings {
+  /**
+   * `none`, `file:///dir` or `s3://bucket/prefix`; empty: `file://<base-dir>/snapshots` on a single
+   * node, none in a cluster (a cluster without a repository never trims its logs).
+   */
+  readonly destination: string;
+  /** A snapshot of a partition every this many applied records; 0: not by count. */
+  readonly intervalNumRecords: number;
+  /** A snapshot of a partition this often if it changed; 0: not by time. */
+  readonly intervalMs: number;
+  /** Snapshots kept per partition (the newest, and older ones to fall back on). */
+  readonly numRetained: number;
+  /** S3: empty values leave the AWS SDK's own resolution (environment, profiles). */
+  readonly awsRegion: string;
+  readonly awsEndpointUrl: string;
+  readonly awsAccessKeyId: string;
+  readonly awsSecretAccessKey: string;
+  /** S3 path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need. */
+  readonly awsForcePathStyle: boolean;
+}
+
 export const DEFAULT_CONFIG: NodeConfig = {
   baseDir: "./reprise-data",
   nodeName: "node-1",
@@ -66,6 +95,18 @@ export const DEFAULT_CONFIG: NodeConfig = {
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
   cluster: { name: "reprise", metadata: "embedded", roles: [], advertisedAddress: "", replication: 2, partitionReplication: 3, join: false, joinTimeoutMs: 60_000 },
+  snapshots: {
+    destination: "",
+    intervalNumRecords: 10_000,
+    intervalMs: 3_600_000,
+    numRetained: 2,
+    awsRegion: "",
+    awsEndpointUrl: "",
+    awsAccessKeyId: "",
+    awsSecretAccessKey: "",
+    awsForcePathStyle: false,
+  },
+  log: { trimIntervalMs: 60_000 },
   invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "" },
 };
 
@@ -164,6 +205,7 @@ function validate(c: NodeConfig): NodeConfig {
     throw new BadRequestError(`invoker.eager_state_size_limit_bytes must be a non-negative integer, got ${c.invoker.eagerStateSizeLimitBytes}`, "config_invalid");
   }
   validateCluster(c);
+  validateSnapshots(c);
   return c;
 }
 
@@ -225,6 +267,45 @@ function validateCluster(c: NodeConfig): void {
     if (setting.key === "name" || setting.key === "metadata") continue;
     if (JSON.stringify(cluster[setting.key]) !== JSON.stringify(DEFAULT_CONFIG.cluster[setting.key])) {
       throw new BadRequestError(`${label(setting)} applies to cluster nodes only; give the cluster's metadata store with --metadata etcd://host:port`, "config_invalid");
+    }
+  }
+}
+
+/** Snapshot and trim settings with the flag that sets each; errors name both. */
+const SNAPSHOT_SETTINGS: ReadonlyArray<{ name: string; flag?: string; check: (c: NodeConfig) => unknown }> = [
+  { name: "snapshots.destination", flag: "--snapshot-destination", check: (c) => snapshotDestination(c) },
+  { name: "snapshots.interval_num_records", flag: "--snapshot-interval-records", check: (c) => nonNegativeInteger(c.snapshots.intervalNumRecords) },
+  { name: "snapshots.interval_ms", flag: "--snapshot-interval-ms", check: (c) => nonNegativeInteger(c.snapshots.intervalMs) },
+  {
+    name: "snapshots.num_retained",
+    check: (c) => {
+      if (!Number.isInteger(c.snapshots.numRetained) || c.snapshots.numRetained < 1) throw new Error(`must be a positive integer, got ${c.snapshots.numRetained}`);
+    },
+  },
+  {
+    name: "snapshots.aws_secret_access_key",
+    check: (c) => {
+      if ((c.snapshots.awsAccessKeyId === "") !== (c.snapshots.awsSecretAccessKey === "")) throw new Error("give snapshots.aws_access_key_id and the secret together, or neither");
+    },
+  },
+  { name: "log.trim_interval_ms", flag: "--log-trim-interval-ms", check: (c) => nonNegativeInteger(c.log.trimIntervalMs) },
+];
+
+function nonNegativeInteger(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`must be a non-negative integer, got ${n}`);
+}
+
+/** Where this node's snapshots go (see `SnapshotSettings.destination`). */
+export function snapshotDestination(c: NodeConfig): SnapshotDestination {
+  return parseSnapshotDestination(c.snapshots.destination, { baseDir: resolve(c.baseDir), cluster: isClusterMode(c) });
+}
+
+function validateSnapshots(c: NodeConfig): void {
+  for (const setting of SNAPSHOT_SETTINGS) {
+    try {
+      setting.check(c);
+    } catch (e) {
+      throw new BadRequestError(`${setting.name}${setting.flag ? ` (${setting.flag})` : ""}: ${errorMessage(e)}`, "config_invalid");
     }
   }
 }

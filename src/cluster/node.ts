@@ -10,6 +10,7 @@ import { invocationRoutes } from "../admin/invocations.ts";
 import { partitionRoutes } from "../admin/partitions.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
 import { queryRoutes } from "../admin/query/route.ts";
+import { snapshotRoutes } from "../admin/snapshots.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
@@ -27,6 +28,7 @@ import { PlainNodeId, type PartitionId } from "../types/ids.ts";
 import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
+import { NodeSnapshots } from "./node-snapshots.ts";
 import { loadRequestIdentity } from "./request-identity-key.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
 import { mountControlApi } from "./ctl/control-api.ts";
@@ -68,6 +70,10 @@ export class Node implements RunningNode {
   readonly processors = new Map<PartitionId, PartitionProcessor>();
   readonly dispatcher: PartitionDispatcher;
   private readonly stores: PartitionStore[] = [];
+  /** Each replica's store by partition, for what only the store's owner may do (make it durable). */
+  private readonly storeOf = new Map<PartitionId, PartitionStore>();
+  /** Snapshots, the restorer new processors get, and log trimming; set at boot. */
+  private snapshots: NodeSnapshots | null = null;
   private readonly log: Logger;
   private readonly metrics = new Registry();
   private ingress: IngressServer | null = null;
@@ -181,10 +187,21 @@ export class Node implements RunningNode {
   private async boot(baseDir: string, routes: AdminRoute[]): Promise<void> {
     this.baseDir = baseDir;
     await this.registry.load();
+    this.snapshots = new NodeSnapshots({
+      config: this.config,
+      baseDir,
+      bifrost: this.bifrost,
+      clustered: this.foundation.cluster !== undefined,
+      processors: this.processors,
+      logOf: (pid) => this.router.logOf(pid),
+      persist: (pid) => this.storeOf.get(pid)!.persist(),
+      logger: this.log,
+    });
     if (this.foundation.cluster === undefined) {
       const processors = this.router.partitions.map((pid) => this.addReplica(pid));
       await Promise.all(processors.map((p) => p.start()));
     }
+    this.snapshots.start();
     this.registerMetrics();
     this.ingress = new IngressServer({
       port: this.config.ingress.port,
@@ -204,7 +221,7 @@ export class Node implements RunningNode {
       requestIdentityPublicKey: this.identity.publicKey,
       routes: [
         ...deploymentRoutes({ registry: this.registry, pinnedInvocations: (id) => this.pinnedInvocations(id) }),
-        ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
+        ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...snapshotRoutes(this.snapshots), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -220,6 +237,7 @@ export class Node implements RunningNode {
     if (existing !== undefined) return existing;
     const store = new PartitionStore(join(this.baseDir, "partitions", `p${pid}.sqlite`));
     this.stores.push(store);
+    this.storeOf.set(pid, store);
     const processor = new PartitionProcessor({
       partitionId: pid,
       logId: this.router.logOf(pid),
@@ -231,6 +249,7 @@ export class Node implements RunningNode {
       onResult: (applied) => this.dispatcher.completeResult(applied),
       deliver: (target, command) => this.dispatcher.propose(target, command),
       logger: this.log,
+      snapshots: this.snapshots?.restorer,
     });
     this.processors.set(pid, processor);
     processor.follow();
@@ -270,6 +289,7 @@ export class Node implements RunningNode {
     await this.ingress?.close();
     await this.admin?.close();
     this.invoker.close();
+    await this.snapshots?.stop();
     await Promise.all([...this.processors.values()].map((p) => p.stop()));
     for (const s of this.stores) s.close();
     this.registry.close();
@@ -298,6 +318,19 @@ export class Node implements RunningNode {
       registers: [this.metrics],
       collect() {
         for (const p of processors) this.set({ partition: String(p.partitionId) }, p.leaderEpoch);
+      },
+    });
+    const snapshots = this.snapshots;
+    new Gauge({
+      name: "reprise_partition_archived_lsn",
+      help: "Applied LSN of the partition's newest snapshot in the repository, as last learnt",
+      labelNames: ["partition"],
+      registers: [this.metrics],
+      collect() {
+        for (const p of processors) {
+          const archived = snapshots?.knownArchivedLsn(p.partitionId);
+          if (archived !== undefined) this.set({ partition: String(p.partitionId) }, archived);
+        }
       },
     });
     const invoker = this.invoker;

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
-import { isTrimGap, type Bifrost } from "../bifrost/bifrost.ts";
+import { isTrimGap, type Bifrost, type LogRecord } from "../bifrost/bifrost.ts";
+import type { StoreRestorer } from "../snapshots/bootstrap.ts";
+import { TrimGapError } from "../snapshots/errors.ts";
 import type { PartitionStore, ReadOnlyPartitionStore, TimerEntry } from "../storage/partition-store.ts";
-import { LeaderEpoch, Lsn, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
+import { LeaderEpoch, Lsn, LSN_INVALID, type InvocationId, type LogId, type PartitionId } from "../types/ids.ts";
 import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { BatchingAppender } from "./appender.ts";
 import {
@@ -52,6 +54,11 @@ export interface PartitionProcessorOptions {
   readonly deliver: (target: InvocationId, command: Command) => Promise<void>;
   readonly logger: Logger;
   readonly readBatch?: number;
+  /**
+   * Installs snapshots into the store: before following, when the store is empty, and when the
+   * log is trimmed past the store. Without it a trim gap stops the partition.
+   */
+  readonly snapshots?: StoreRestorer;
 }
 
 /**
@@ -172,6 +179,7 @@ export class PartitionProcessor {
   private async followLog(): Promise<void> {
     const { bifrost, logId, store } = this.o;
     const batchSize = this.o.readBatch ?? 256;
+    if (this.applied === LSN_INVALID && !(await this.restoreFromSnapshot(LSN_INVALID))) return;
     while (!this.abort.signal.aborted) {
       const from = Lsn(this.appliedLsn + 1);
       let entries;
@@ -187,15 +195,20 @@ export class PartitionProcessor {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
+      const first = entries[0];
+      // The log is trimmed past this store: only a snapshot can bring the records in between.
+      if (isTrimGap(first)) {
+        if (!(await this.restoreFromSnapshot(first.trimGapTo))) return;
+        continue;
+      }
+      // A gap further on is handled when a read starts there.
+      const gap = entries.findIndex(isTrimGap);
+      const records = (gap < 0 ? entries : entries.slice(0, gap)) as LogRecord[];
       const effects: Effect[] = [];
-      const last = entries[entries.length - 1];
-      const upTo = Lsn(isTrimGap(last) ? last.trimGapTo : last.lsn);
+      const upTo = records[records.length - 1].lsn;
       try {
         store.write((tx) => {
-          for (const entry of entries) {
-            // Records below a trim point are already reflected in the snapshot this store came from.
-            if (!isTrimGap(entry)) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
-          }
+          for (const entry of records) this.sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
           tx.setAppliedLsn(upTo);
         });
       } catch (e) {
@@ -203,18 +216,41 @@ export class PartitionProcessor {
         // other one, so the partition stops here and says why.
         return this.halt(e as Error);
       }
-      this.applied = upTo;
       this.handleEffects(effects);
-      const applied = upTo;
-      const ready = this.appliedWaiters.filter((w) => w.lsn <= applied);
-      this.appliedWaiters = this.appliedWaiters.filter((w) => w.lsn > applied);
-      for (const w of ready) w.resolve();
+      this.advanceTo(upTo);
     }
+  }
+
+  /**
+   * Brings the store to `required` (the end of a trim gap; LSN_INVALID: an empty store, only if a
+   * snapshot is at hand) from a snapshot. False if the partition halted or is stopping.
+   */
+  private async restoreFromSnapshot(required: Lsn): Promise<boolean> {
+    const { snapshots, partitionId, logId, store } = this.o;
+    try {
+      if (snapshots === undefined) {
+        if (required <= this.applied) return true;
+        throw new TrimGapError(partitionId, { from: Lsn(this.applied + 1), to: required }, "no snapshot repository is configured to restore them from");
+      }
+      this.advanceTo(await snapshots.restore({ partitionId, logId, store, required, signal: this.abort.signal }));
+      return true;
+    } catch (e) {
+      if (!this.abort.signal.aborted) this.halt(e as Error);
+      return false;
+    }
+  }
+
+  /** The store has applied up to `lsn`: waiters up to there are answered. */
+  private advanceTo(lsn: Lsn): void {
+    this.applied = lsn;
+    const ready = this.appliedWaiters.filter((w) => w.lsn <= lsn);
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.lsn > lsn);
+    for (const w of ready) w.resolve();
   }
 
   private halt(e: Error): void {
     this.halted = e;
-    this.log.error({ err: errorMessage(e), appliedLsn: this.applied }, "partition processor halted: a record cannot be applied");
+    this.log.error({ err: errorMessage(e), appliedLsn: this.applied }, "partition processor halted");
     this.stepDown();
     for (const w of this.appliedWaiters) w.reject(e);
     this.appliedWaiters = [];

@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { CorruptionError } from "../types/errors.ts";
+import type { Lsn } from "../types/ids.ts";
 import { SnapshotUnsupportedError } from "./errors.ts";
 import { SnapshotReaders, type StoreSnapshot } from "./snapshot.ts";
 import { PARTITION_STORE_SCHEMA, prepareReadTxn, prepareWriteTxn, type ReadTxn, type WriteTxn } from "./txn.ts";
@@ -24,8 +26,10 @@ export interface ReadOnlyPartitionStore {
 
 /**
  * The partition store: a materialised view of one partition's log up to `appliedLsn`, in SQLite.
- * Durability comes from the log, so the store uses synchronous=NORMAL; `appliedLsn` is written in
- * the same transaction as the changes it covers, so after a crash the processor resumes from it.
+ * Durability comes from the log, so the store uses synchronous=NORMAL (a crash may lose the newest
+ * commits, which are replayed); `persist` makes everything so far durable where the log is to be
+ * trimmed. `appliedLsn` is written in the same transaction as the changes it covers, so after a
+ * crash the processor resumes from it.
  */
 /** Free pages that make a write give space back to the file system, and how many it gives back at most. */
 const RECLAIM_ABOVE_FREE_PAGES = 256;
@@ -92,6 +96,60 @@ export class PartitionStore implements ReadOnlyPartitionStore {
   openSnapshot(): StoreSnapshot {
     if (this.db.memory) throw new SnapshotUnsupportedError(this.path);
     return this.snapshots.open();
+  }
+
+  /**
+   * Makes every commit so far survive a crash and returns the applied LSN that now does. A commit
+   * under synchronous=FULL syncs the WAL, which holds every earlier commit a checkpoint has not
+   * copied yet (a checkpoint syncs the database file it copies to); rewriting the applied LSN
+   * gives that commit a page to write. One fsync, so callers do it now and then (before a trim).
+   */
+  persist(): Lsn {
+    this.db.pragma("synchronous = FULL");
+    try {
+      return this.write((tx) => {
+        const lsn = tx.appliedLsn();
+        tx.setAppliedLsn(lsn);
+        return lsn;
+      });
+    } finally {
+      this.db.pragma("synchronous = NORMAL");
+    }
+  }
+
+  /**
+   * Replaces everything in the store by the content of `file`, a store file of the same schema (an
+   * exported snapshot), in one write transaction: readers see the old store or the new one, never
+   * a mix. Returns the applied LSN the new content brings.
+   */
+  install(file: string): Lsn {
+    this.db.prepare("ATTACH DATABASE ? AS incoming").run(file);
+    try {
+      const mine = this.tableColumns("main");
+      const theirs = this.tableColumns("incoming");
+      if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+        throw new CorruptionError(`store file ${file} does not have this store's tables and columns`, "store_schema_mismatch");
+      }
+      return this.write((tx) => {
+        for (const [table, columns] of Object.entries(mine)) {
+          const list = columns.map((c) => `"${c}"`).join(", ");
+          this.db.exec(`DELETE FROM main."${table}"; INSERT INTO main."${table}" (${list}) SELECT ${list} FROM incoming."${table}";`);
+        }
+        return tx.appliedLsn();
+      });
+    } finally {
+      this.db.exec("DETACH DATABASE incoming");
+    }
+  }
+
+  /** Every table of an attached schema and its column names, sorted: what `install` compares. */
+  private tableColumns(schema: "main" | "incoming"): Record<string, string[]> {
+    const tables = this.db
+      .prepare<[], string>(`SELECT name FROM ${schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+      .pluck()
+      .all();
+    const columns = this.db.prepare<[string, string], string>("SELECT name FROM pragma_table_info(?, ?) ORDER BY name").pluck();
+    return Object.fromEntries(tables.map((t) => [t, columns.all(t, schema)]));
   }
 
   close(): void {

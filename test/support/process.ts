@@ -21,6 +21,7 @@ import type { ReadyEvent } from "../../src/cluster/ready-event.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const STDERR_TAIL_CHARS = 4_000;
+const STDOUT_TAIL_CHARS = 16_000;
 const DEFAULT_WAIT_MS = 15_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 
@@ -49,6 +50,8 @@ export interface TrackedChild {
   running(): boolean;
   /** The last few thousand characters the child wrote to stderr. */
   stderr(): string;
+  /** The last lines the child wrote to stdout that are not events (its log lines), a few thousand characters. */
+  stdout(): string;
   /** Resolves with the first event (seen so far or later) matching `pred`; rejects on timeout or exit. */
   waitFor(pred: (e: ChildEvent) => boolean, timeoutMs?: number): Promise<ChildEvent>;
   /** Sends `signal` (default SIGKILL) to the pid and waits until the process is gone. */
@@ -92,10 +95,14 @@ export function spawnChild(command: string, args: readonly string[], opts: Child
   proc.stderr!.on("data", (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-STDERR_TAIL_CHARS)));
   const events: ChildEvent[] = [];
   const listeners = new Set<() => void>();
+  let stdout = "";
   const lines = createInterface({ input: proc.stdout! });
   lines.on("line", (line) => {
     const event = parseEvent(line);
-    if (event === null) return;
+    if (event === null) {
+      stdout = (stdout + line + "\n").slice(-STDOUT_TAIL_CHARS);
+      return;
+    }
     events.push(event);
     for (const l of listeners) l();
   });
@@ -118,6 +125,7 @@ export function spawnChild(command: string, args: readonly string[], opts: Child
     exited,
     running: isRunning,
     stderr: () => stderr,
+    stdout: () => stdout,
     waitFor(pred, timeoutMs = DEFAULT_WAIT_MS) {
       return new Promise((resolveWait, reject) => {
         const check = (): void => {
