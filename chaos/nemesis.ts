@@ -55,6 +55,11 @@ export function runNemesis(name: NemesisName, ctx: FaultContext): Promise<FaultR
   }
 }
 
+/** How long a nemesis holds its fault(s), heal to heal: a round starts one only if it ends in time. */
+export function faultDurationMs(name: NemesisName, holdMs: number): number {
+  return name === "partition-burst" ? BURST_COUNT * BURST_HOLD_MS + (BURST_COUNT - 1) * BURST_GAP_MS : holdMs;
+}
+
 export function parseNemeses(list: string): NemesisName[] {
   const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const n of names) if (!(NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis '${n}'; nemeses are ${NEMESES.join(", ")}`);

@@ -4,7 +4,7 @@ import type { Firewall } from "./firewall.ts";
 import { hold } from "./hold.ts";
 import { LeaderWatch } from "./leaders.ts";
 import { keysOverPartitions } from "./partition-keys.ts";
-import { runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
+import { faultDurationMs, runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
 import { measureRecovery, type Recovery } from "./recovery.ts";
 import { readSet, runWorkload, type OpRecord } from "./workload.ts";
 
@@ -57,8 +57,6 @@ export interface RoundEnv {
   readonly onFault: (fault: FaultRecord, recoveryMs: number | null) => void;
 }
 
-const BURST_MS = 30_000;
-
 /**
  * One round: the workload runs for the round's duration while faults follow each other (inject,
  * hold, heal, wait for recovery, quiet); a fault that would not end before the round does is not
@@ -93,8 +91,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
       await hold(s.warmupMs, signal);
       for (let k = s.firstNemesis; !signal.aborted; k++) {
         const nemesis = s.nemeses[k % s.nemeses.length];
-        const lasts = nemesis === "partition-burst" ? BURST_MS : s.holdMs;
-        if (Date.now() + lasts + s.quietMs > until) break;
+        if (Date.now() + faultDurationMs(nemesis, s.holdMs) + s.quietMs > until) break;
         let recovering: Promise<Recovery> | null = null;
         const healing = (at: number): void => void (recovering = measureRecovery(env.cluster, s.partitions, at, s.recoveryWaitMs, signal));
         const fault = await runNemesis(nemesis, { cluster: env.cluster, firewall: env.firewall, random: env.random, holdMs: s.holdMs, signal, verify: env.verify, healing });
