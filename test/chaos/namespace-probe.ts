@@ -129,6 +129,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
+  dir.remove();
   process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
