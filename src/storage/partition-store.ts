@@ -101,16 +101,16 @@ export class PartitionStore implements ReadOnlyPartitionStore {
   /**
    * Makes every commit so far survive a crash and returns the applied LSN that now does. A commit
    * under synchronous=FULL syncs the WAL, which holds every earlier commit a checkpoint has not
-   * copied yet (a checkpoint syncs the database file it copies to); rewriting the applied LSN
-   * gives that commit a page to write. One fsync, so callers do it now and then (before a trim).
+   * copied yet (a checkpoint syncs the database file it copies to). That commit must write a page
+   * (SQLite skips rewriting a row with its own value), so it adds and removes a probe row. One
+   * fsync, so callers do it now and then (before a trim).
    */
   persist(): Lsn {
     this.db.pragma("synchronous = FULL");
     try {
       return this.write((tx) => {
-        const lsn = tx.appliedLsn();
-        tx.setAppliedLsn(lsn);
-        return lsn;
+        this.db.exec("INSERT INTO fsm(name, value) VALUES ('durability_probe', 0); DELETE FROM fsm WHERE name = 'durability_probe';");
+        return tx.appliedLsn();
       });
     } finally {
       this.db.pragma("synchronous = NORMAL");

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import Database from "better-sqlite3";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { exportStore, readExportedState } from "../../src/storage/store-export.ts";
+import { PartitionStore } from "../../src/storage/partition-store.ts";
+import { CorruptionError } from "../../src/types/errors.ts";
+import { LeaderEpoch, Lsn } from "../../src/types/ids.ts";
+import { tempDir } from "../support/temp.ts";
+import { invocation, invocationId } from "./fixtures.ts";
+
+function fill(store: PartitionStore, lsn: number, keys: number): void {
+  store.write((tx) => {
+    for (let i = 0; i < keys; i++) tx.setStateValue("Counter", `k${i}`, "value", Buffer.from(`${lsn}:${i}`));
+    tx.putInvocation(invocation(invocationId(), "completed"));
+    tx.setLeaderEpoch(LeaderEpoch(3));
+    tx.setAppliedLsn(Lsn(lsn));
+  });
+}
+
+const everything = (store: PartitionStore) =>
+  store.read((tx) => ({ applied: tx.appliedLsn(), epoch: tx.leaderEpoch(), state: tx.listState(), invocations: tx.listInvocations().map((s) => s.id).sort() }));
+
+describe("partition store export (for snapshots), install and persist", () => {
+  it("exports a consistent copy while the store keeps committing, and installs it into another store in one transaction", async (t) => {
+    const dir = tempDir("reprise-export-");
+    t.after(() => dir.remove());
+    const source = new PartitionStore(join(dir.path, "source.sqlite"));
+    const target = new PartitionStore(join(dir.path, "target.sqlite"));
+    t.after(() => {
+      source.close();
+      target.close();
+    });
+    fill(source, 10, 2_000);
+    const at10 = everything(source);
+    const exported = exportStore(source.path, join(dir.path, "export.sqlite"));
+    // Commits while the worker copies: the export is one read snapshot, of LSN 10 or a later one.
+    for (let lsn = 11; lsn <= 30; lsn++) fill(source, lsn, 5);
+    const state = await exported;
+    assert.ok(state.appliedLsn >= 10 && state.appliedLsn <= 30);
+    assert.equal(state.leaderEpoch, 3);
+    assert.deepEqual(readExportedState(join(dir.path, "export.sqlite")), state);
+
+    fill(target, 99, 3);
+    const snapshot = target.openSnapshot();
+    assert.equal(target.install(join(dir.path, "export.sqlite")), state.appliedLsn);
+    assert.equal(snapshot.appliedLsn(), 99, "an open read snapshot keeps the content it began with");
+    snapshot.release();
+    const installed = everything(target);
+    assert.equal(installed.applied, state.appliedLsn);
+    if (state.appliedLsn === 10) assert.deepEqual(installed, at10);
+    assert.equal(installed.state.length, 2_000, "rows only the old target had are gone, every exported row is there");
+    assert.equal(installed.state.find((r) => r.key === "k1999")?.value.toString(), "10:1999");
+  });
+
+  it("refuses a file whose tables differ, leaving the store as it was", (t) => {
+    const dir = tempDir("reprise-install-");
+    t.after(() => dir.remove());
+    const other = new Database(join(dir.path, "other.sqlite"));
+    other.exec("CREATE TABLE fsm (name TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT INTO fsm VALUES ('applied_lsn', 50)");
+    other.close();
+    const store = new PartitionStore(join(dir.path, "p.sqlite"));
+    t.after(() => store.close());
+    fill(store, 7, 1);
+    assert.throws(() => store.install(join(dir.path, "other.sqlite")), (e: unknown) => e instanceof CorruptionError && e.code === "store_schema_mismatch");
+    assert.equal(store.read((tx) => tx.appliedLsn()), 7);
+  });
+
+  it("persist commits a page under a full sync (a rewrite of an unchanged row would write nothing) and changes no row", (t) => {
+    const dir = tempDir("reprise-persist-");
+    t.after(() => dir.remove());
+    const store = new PartitionStore(join(dir.path, "p.sqlite"));
+    t.after(() => store.close());
+    fill(store, 12, 1);
+    const before = everything(store);
+    const walBytes = () => statSync(join(dir.path, "p.sqlite-wal")).size;
+    const wal = walBytes();
+    assert.equal(store.persist(), 12);
+    assert.ok(walBytes() > wal, "the persisting commit appended a WAL frame, which the FULL commit syncs");
+    assert.deepEqual(everything(store), before);
+    const reader = new Database(join(dir.path, "p.sqlite"), { readonly: true });
+    assert.deepEqual(reader.prepare("SELECT name FROM fsm ORDER BY name").pluck().all(), ["applied_lsn", "leader_epoch"], "the probe row is gone again");
+    reader.close();
+  });
+});
