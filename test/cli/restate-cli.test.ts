@@ -8,6 +8,7 @@ import { eventually } from "../support/eventually.ts";
 import { startFixture, type Fixture } from "../support/fixture.ts";
 import { callJson } from "../support/reprise.ts";
 import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
+import type { InvocationId } from "../../src/types/ids.ts";
 
 /** The npm package's launcher, which runs the native binary of this platform. */
 const CLI = createRequire(import.meta.url).resolve("@restatedev/restate/lib/index.js");
@@ -113,5 +114,23 @@ describe("the real restate CLI against Reprise's admin API", () => {
 
     await cli("--yes", "invocations", "purge", greetId);
     await eventually(async () => (await statusOf(greetId)) === undefined, 10_000, "purge");
+  });
+
+  it("invocations pause, resume and restart-as-new", async () => {
+    const toPause = await hold("paused");
+    await cli("--yes", "invocations", "pause", toPause);
+    await eventually(async () => (await statusOf(toPause))?.status === "paused", 10_000, "pause");
+    await cli("--yes", "invocations", "resume", toPause);
+    await eventually(async () => (await statusOf(toPause))?.status !== "paused", 10_000, "resume");
+    // The resumed attempt replays the journal up to the awakeable it published, and waits on it again.
+    assert.equal((await fetch(`${ingress}/restate/awakeables/${heldAwakeables.get("paused")}/resolve`, { method: "POST", body: '"go"' })).status, 202);
+    await eventually(async () => (await statusOf(toPause))?.status === "completed", 10_000, "the resumed invocation to complete");
+
+    const { stdout } = await cli("--yes", "invocations", "restart-as-new", toPause);
+    // The CLI prints a table of old and new ids.
+    const restarted = new RegExp(`Restarted 1 invocations[\\s\\S]*${toPause}\\s+(inv_[0-9A-Za-z]+)`).exec(stdout)?.[1];
+    assert.ok(restarted !== undefined, `no new invocation id in: ${stdout}`);
+    await eventually(() => fixture.node.dispatcher.status(restarted as InvocationId)?.status === "invoked", 10_000, "the restarted invocation to run");
+    assert.equal(fixture.node.dispatcher.status(restarted as InvocationId)?.restartedFrom, toPause);
   });
 });

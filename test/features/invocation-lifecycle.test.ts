@@ -174,7 +174,7 @@ describe("invocation lifecycle: cancel and kill in every state, retry policies, 
     assert.ok(!compensated.includes("tree"), "a killed child must not run its compensation");
   });
 
-  it("a handler with maxAttempts 2 and onMaxAttempts pause ends paused after two attempts, and resumes on the fixed deployment", async () => {
+  it("a handler with maxAttempts 2 and onMaxAttempts pause ends paused after two attempts, and resumes on the fixed deployment it is moved to", async () => {
     const id = await send("/Fragile/work/send", 21);
     await eventually(() => status(id) === "paused", 10_000, "the invocation to pause");
     assert.equal(fragileAttempts, 2);
@@ -185,12 +185,21 @@ describe("invocation lifecycle: cancel and kill in every state, retry policies, 
     assert.equal(fragileAttempts, 2, "a paused invocation is not retried");
 
     v2 = await startSdkEndpoint([fragileV2]);
-    assert.equal((await registerDeployment(admin, v2.url)).status, 201);
-    assert.equal((await patch(`/invocations/${id}/resume?deployment=latest`)).status, 200);
+    const registered = await registerDeployment(admin, v2.url);
+    assert.equal(registered.status, 201);
+    const v2Id = ((await registered.json()) as { id: string }).id;
+    // Resumed as it is, it stays on the deployment it is pinned to: the old code fails twice more.
+    assert.equal((await patch(`/invocations/${id}/resume`)).status, 200);
+    await eventually(() => fragileAttempts === 4 && status(id) === "paused", 10_000, "the old code to pause it again");
+    const unknown = await patch(`/invocations/${id}/resume?deployment=dp_1doesnotexist`);
+    assert.equal(unknown.status, 400);
+    assert.equal(((await unknown.json()) as { error_code: string }).error_code, "deployment_not_found");
+    assert.equal(status(id), "paused");
+    assert.equal((await patch(`/invocations/${id}/resume?deployment=${v2Id}`)).status, 200);
     const res = await attach(id);
     assert.equal(res.status, 200);
     assert.equal(await res.json(), 42);
-    assert.equal(fragileAttempts, 2, "the fixed code ran, not the old one");
+    assert.equal(fragileAttempts, 4, "the fixed code ran, not the old one");
   });
 
   it("an SDK error asking to pause (PauseError in a run) pauses at once; kill ends it", async () => {
