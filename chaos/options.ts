@@ -23,7 +23,7 @@ export const USAGE = `npm run chaos -- [--short] [--rounds N] [--round-seconds S
                     [--nemeses ${NEMESES.join(",")}]
                     [--recovery-bound-ms MS] [--seed N] [--lanes N] [--keys N] [--partitions N] [--keep]
 Environment: CHAOS_ROUNDS, CHAOS_ROUND_SECONDS, CHAOS_HOLD_SECONDS, CHAOS_NEMESES, CHAOS_RECOVERY_BOUND_MS,
-CHAOS_SEED, CHAOS_ROLES (first: only n1 is a worker, the default; all: every node is worker and log server),
+CHAOS_SEED, CHAOS_ROLES (all: every node is worker and log server, the default; first: only n1 is a worker),
 CHAOS_LOG_LEVEL (the nodes' log level, default warn). Flags win over the environment.`;
 
 /** `--short`: one round long enough for one of each of the first five nemeses with short holds. */

@@ -36,8 +36,8 @@ const UID_BASE = 64_010;
  * is worker and log server, for when partitions have replicas. Set with CHAOS_ROLES.
  */
 export function parseRoleLayout(value: string | undefined): RoleLayout {
-  if (value === undefined || value === "" || value === "first") return "first";
-  if (value === "all") return "all";
+  if (value === undefined || value === "" || value === "all") return "all";
+  if (value === "first") return "first";
   throw new Error(`CHAOS_ROLES must be 'first' (n1 is the only worker) or 'all' (every node is a worker), got '${value}'`);
 }
 
