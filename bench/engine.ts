@@ -13,22 +13,29 @@ const READY_TIMEOUT_MS = 30_000;
 /** Extra `node` flags for the server (the cluster's worker), e.g. `BENCH_SERVER_NODE_ARGS="--cpu-prof"`. */
 const serverNodeArgs = (): string[] => process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 
-/** A running Reprise server (one node or a whole cluster) the load is sent to. */
-interface BenchTarget {
+/** A running server (one node or a whole cluster) the load is sent to. */
+export interface BenchTarget {
   /** Every ingress; the load is spread over them round-robin. */
   readonly ingresses: readonly string[];
   readonly admin: string;
+  /** The server processes, whose CPU time and memory a benchmark may read. */
+  readonly serverPids: readonly number[];
   stop(): Promise<void>;
 }
 
-/** A single node on embedded defaults. */
-async function startSingleNode(dir: string): Promise<BenchTarget> {
+/** A single Reprise node on embedded defaults. */
+export async function startSingleNode(dir: string): Promise<BenchTarget> {
   const server = await startRepriseServer(
     ["--base-dir", dir, "--bind-address", "127.0.0.1", "--ingress-port", "0", "--admin-port", "0", "--node-port", "0"],
     {},
     { nodeArgs: serverNodeArgs(), readyTimeoutMs: READY_TIMEOUT_MS },
   );
-  return { ingresses: [`http://127.0.0.1:${server.ready.ingress}`], admin: `http://127.0.0.1:${server.ready.admin}`, stop: () => server.stop() };
+  return {
+    ingresses: [`http://127.0.0.1:${server.ready.ingress}`],
+    admin: `http://127.0.0.1:${server.ready.admin}`,
+    serverPids: [server.pid],
+    stop: () => server.stop(),
+  };
 }
 
 /**
@@ -63,6 +70,7 @@ async function startCluster(dir: string): Promise<BenchTarget> {
   return {
     ingresses: nodes.map((n) => `http://127.0.0.1:${n.ready.ingress}`),
     admin: `http://127.0.0.1:${nodes[0].ready.admin}`,
+    serverPids: nodes.map((n) => n.pid),
     stop: async () => {
       for (const n of nodes) await n.stop();
       await etcd.remove();
@@ -70,12 +78,17 @@ async function startCluster(dir: string): Promise<BenchTarget> {
   };
 }
 
+/** Registers the bench SDK service on `target` and waits until every ingress serves calls to it. */
+export async function registerBenchService(target: BenchTarget, sdkUrl: string): Promise<void> {
+  const reg = await fetch(`${target.admin}/deployments`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uri: sdkUrl }) });
+  if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
+  await awaitServing(target.ingresses);
+}
+
 /** Registers the bench SDK service on `target` and runs the greeter and counter loads against it. */
 async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, durationMs: number, concurrency: number): Promise<LoadResult[]> {
   const { ingresses } = target;
-  const reg = await fetch(`${target.admin}/deployments`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uri: sdkUrl }) });
-  if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
-  await awaitServing(ingresses);
+  await registerBenchService(target, sdkUrl);
   const at = (i: number, path: string) => `${ingresses[i % ingresses.length]}${path}`;
   // Warm-up: connections, JIT, SQLite caches.
   await runLoad({ name: "warmup", url: ingresses[0], pathFor: (i) => at(i, "/Greeter/greet"), body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });

@@ -1,13 +1,21 @@
 import http from "node:http";
 
+/** A request still unanswered after this long counts as an error (the load stays bounded in time). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
 export interface LoadResult {
   readonly name: string;
+  readonly concurrency: number;
   readonly requests: number;
   readonly errors: number;
   readonly seconds: number;
   readonly throughput: number;
   readonly p50Ms: number;
+  readonly p90Ms: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
+  /** The fewest successful requests any one caller completed: 0 means a caller starved. */
+  readonly minPerCaller: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -16,8 +24,9 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Closed-loop load: `concurrency` workers each send the next request as soon as the previous one
- * answered, until `durationMs` or `maxRequests` is reached (whichever first).
+ * Closed-loop load: `concurrency` callers each send the next request as soon as the previous one
+ * answered, until `durationMs` or `maxRequests` is reached (whichever first). A request succeeds
+ * when it is answered with `okStatus` (200 unless given, 202 for one-way sends).
  */
 export async function runLoad(opts: {
   name: string;
@@ -27,9 +36,14 @@ export async function runLoad(opts: {
   concurrency: number;
   durationMs: number;
   maxRequests: number;
+  okStatus?: number;
+  requestTimeoutMs?: number;
 }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const okStatus = opts.okStatus ?? 200;
+  const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const latencies: number[] = [];
+  const perCaller: number[] = [];
   let errors = 0;
   let issued = 0;
   const start = performance.now();
@@ -40,32 +54,40 @@ export async function runLoad(opts: {
       const url = new URL(opts.pathFor ? opts.pathFor(i) : "", opts.url);
       const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": payload.length } }, (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode === 200));
+        res.on("end", () => resolve(res.statusCode === okStatus));
       });
+      req.setTimeout(timeoutMs, () => req.destroy());
       req.on("error", () => resolve(false));
       req.end(payload);
     });
-  const worker = async () => {
+  const caller = async (c: number) => {
+    perCaller[c] = 0;
     while (performance.now() < deadline && issued < opts.maxRequests) {
       const i = issued++;
       const t0 = performance.now();
       const ok = await one(i);
-      if (ok) latencies.push(performance.now() - t0);
-      else errors++;
+      if (ok) {
+        latencies.push(performance.now() - t0);
+        perCaller[c]++;
+      } else errors++;
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  await Promise.all(Array.from({ length: opts.concurrency }, (_, c) => caller(c)));
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
     name: opts.name,
+    concurrency: opts.concurrency,
     requests: latencies.length,
     errors,
     seconds,
     throughput: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
+    p90Ms: percentile(latencies, 90),
     p99Ms: percentile(latencies, 99),
+    maxMs: latencies.length === 0 ? NaN : latencies[latencies.length - 1],
+    minPerCaller: Math.min(...perCaller),
   };
 }
 

@@ -1,28 +1,45 @@
 /**
- * `npm run bench`: every benchmark, each bounded in time and count. Pass names to run a subset:
- * `npm run bench -- engine engine-cluster`, `npm run bench -- loglet-local loglet-replicated`.
+ * `npm run bench`: every benchmark but `compare`, each bounded in time and count. Pass names to
+ * run a subset: `npm run bench -- engine engine-cluster`, `npm run bench -- loglet-local loglet-replicated`.
+ * Flags after the names go to the benchmarks named: `npm run bench -- compare --quick`.
+ * `compare` (restate-server beside Reprise) runs only when named: it needs root for its network
+ * namespace and takes minutes.
  */
+import { runCompare } from "./compare.ts";
 import { runClusterEngineBench, runEngineBench } from "./engine.ts";
 import { formatLoad } from "./load.ts";
 import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
 import { runReplicatedLogletBench } from "./loglet-replicated.ts";
 
-const suites: Record<string, () => Promise<string[]>> = {
-  engine: async () => (await runEngineBench()).map(formatLoad),
-  "engine-cluster": async () => (await runClusterEngineBench()).map(formatLoad),
-  "loglet-local": async () => (await runLocalLogletBench()).map(formatAppendBench),
-  "loglet-replicated": async () => (await runReplicatedLogletBench()).map(formatAppendBench),
-};
+/** A benchmark that takes no flags refuses any (a misspelt preset would otherwise be ignored). */
+const noFlags =
+  (run: () => Promise<string[]>) =>
+  (flags: readonly string[]): Promise<string[]> => {
+    if (flags.length > 0) throw new Error(`this benchmark takes no flags, got ${flags.join(" ")}`);
+    return run();
+  };
 
-const wanted = process.argv.slice(2);
+const suites: Record<string, (flags: readonly string[]) => Promise<string[]>> = {
+  engine: noFlags(async () => (await runEngineBench()).map(formatLoad)),
+  "engine-cluster": noFlags(async () => (await runClusterEngineBench()).map(formatLoad)),
+  "loglet-local": noFlags(async () => (await runLocalLogletBench()).map(formatAppendBench)),
+  "loglet-replicated": noFlags(async () => (await runReplicatedLogletBench()).map(formatAppendBench)),
+  compare: runCompare,
+};
+const ONLY_WHEN_NAMED = new Set(["compare"]);
+
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((a) => a.startsWith("-"));
+const wanted = firstFlag === -1 ? args : args.slice(0, firstFlag);
+const flags = firstFlag === -1 ? [] : args.slice(firstFlag);
 for (const name of wanted) {
   if (!(name in suites)) {
     process.stderr.write(`unknown benchmark '${name}'; choose from: ${Object.keys(suites).join(", ")}\n`);
     process.exit(2);
   }
 }
-for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
+for (const name of wanted.length > 0 ? wanted : Object.keys(suites).filter((n) => !ONLY_WHEN_NAMED.has(n))) {
   console.log(`\n== ${name}`);
-  for (const line of await suites[name]()) console.log(line);
+  for (const line of await suites[name](flags)) console.log(line);
 }

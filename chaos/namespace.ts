@@ -38,8 +38,11 @@ export async function setUpLoopback(): Promise<void> {
   await runCommand("ip", ["link", "set", "lo", "up"]);
 }
 
+/** What the chaos harness runs; a user of the namespace alone (the compare benchmark) needs only unshare and ip. */
+const CHAOS_TOOLS = ["unshare", "ip", "ss", "nft", "etcd"];
+
 /** Root and the tools the harness runs: unshare, ip, ss, nft, etcd. */
-export async function checkPrerequisites(tools: readonly string[] = ["unshare", "ip", "ss", "nft", "etcd"]): Promise<void> {
+export async function checkPrerequisites(tools: readonly string[] = CHAOS_TOOLS): Promise<void> {
   if (process.getuid?.() !== 0) throw new ChaosPrerequisiteError("the chaos harness needs root (it creates a network namespace and runs nodes as their own uids)");
   const missing: string[] = [];
   for (const tool of tools) {
@@ -58,8 +61,8 @@ export async function checkPrerequisites(tools: readonly string[] = ["unshare", 
  * stops what it started; whatever it listed in the pid file and left running (it was killed,
  * say) is SIGKILLed here by pid once it is gone.
  */
-export async function runInPrivateNetwork(entry: string, args: readonly string[], pidFile: string): Promise<number> {
-  await checkPrerequisites();
+export async function runInPrivateNetwork(entry: string, args: readonly string[], pidFile: string, tools: readonly string[] = CHAOS_TOOLS): Promise<number> {
+  await checkPrerequisites(tools);
   const loader = /\.[cm]?ts$/.test(entry) ? ["--import", "tsx"] : [];
   const child = spawn("unshare", ["--net", "--", process.execPath, ...loader, entry, ...args], {
     stdio: "inherit",
