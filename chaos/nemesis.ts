@@ -22,7 +22,7 @@ export interface FaultContext {
   readonly signal: AbortSignal;
   /** Throws unless the firewall can attribute every connection; run before every injection. */
   readonly verify: () => Promise<void>;
-  /** Called the moment the heal is issued, so recovery is measured from then, also while a killed node restarts. */
+  /** Called the moment the heal is done (for kill: once the restarted process is ready), so recovery is measured from then. */
   readonly healing: (at: number) => void;
 }
 
@@ -31,7 +31,7 @@ export interface FaultRecord {
   readonly nemesis: NemesisName;
   readonly description: string;
   readonly injectedAt: number;
-  /** When the heal was issued (for kill: when the restart began). */
+  /** When the heal was issued (for kill: when the restarted process reported ready). */
   readonly healedAt: number;
   /** Packets the firewall dropped while the fault held (network faults only). */
   readonly droppedPackets?: number;
@@ -123,11 +123,18 @@ async function killAndRestart(ctx: FaultContext): Promise<FaultRecord> {
   const injectedAt = Date.now();
   await ctx.cluster.killReprise(victim.name);
   await hold(ctx.holdMs, ctx.signal);
-  // The restart is the heal; recovery counts from when it began, so a slow start shows there.
+  // The node is back once its restarted process reports ready (the next generation joined and
+  // its roles run); recovery counts from then. The process's own start-up time is reported apart.
+  const restartedAt = Date.now();
+  await ctx.cluster.restartReprise(victim.name);
   const healedAt = Date.now();
   ctx.healing(healedAt);
-  await ctx.cluster.restartReprise(victim.name);
-  return { nemesis: "kill", description: `kill -9 ${victim.name}, restarted after the hold`, injectedAt, healedAt };
+  return {
+    nemesis: "kill",
+    description: `kill -9 ${victim.name}, restarted after the hold (ready ${healedAt - restartedAt} ms later)`,
+    injectedAt,
+    healedAt,
+  };
 }
 
 /** SIGSTOP of a random node's Reprise process, SIGCONT after the hold. */
