@@ -264,7 +264,7 @@ describe("invocation lifecycle: cancel and kill in every state, retry policies, 
     assert.equal(fresh.status, 200);
     const { new_invocation_id: restarted } = (await fresh.json()) as { new_invocation_id: string };
     assert.deepEqual(await (await attach(restarted)).json(), { a: 2, b: 2 });
-    assert.equal(fixture.node.dispatcher.status(restarted as InvocationId)?.restartedFrom, original);
+    assert.deepEqual(await sql(`SELECT restarted_from FROM sys_invocation WHERE id = '${restarted}'`), [{ restarted_from: original }]);
 
     // Entries 0 input, 1 run a, 2 its result: the copy replays a and runs b again.
     const fromPrefix = await patch(`/invocations/${original}/restart-as-new?from=2&deployment=keep`);

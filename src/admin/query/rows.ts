@@ -142,6 +142,7 @@ function invocationStatusRow(inv: InvocationStatus, callerTarget: InvocationTarg
     invoked_by_id: inv.invokedBy ?? null,
     invoked_by_service_name: callerTarget?.service ?? null,
     invoked_by_target: callerTarget ? targetText(callerTarget) : null,
+    restarted_from: inv.restartedFrom ?? null,
     journal_size: inv.journalLength,
     journal_commands_size: inv.commandCount,
     created_at: inv.createdAt,
