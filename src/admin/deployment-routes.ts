@@ -41,7 +41,7 @@ export function deploymentRoutes(o: DeploymentRoutesOptions): AdminRoute[] {
       overwrite: optionalBool(patch.overwrite, "overwrite") ?? false,
       dryRun: optionalBool(patch.dry_run, "dry_run") ?? false,
     });
-    sendJson(res, 200, deploymentJson(deployment, [...services]));
+    sendJson(res, 200, deploymentJson(deployment, [...services].sort((x, y) => x.name.localeCompare(y.name))));
   };
   return [
     {
