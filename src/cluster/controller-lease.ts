@@ -26,7 +26,7 @@ export interface ControllerLeaseTimings {
   readonly takeoverAfterMs: number;
 }
 
-export const DEFAULT_LEASE_TIMINGS: ControllerLeaseTimings = { renewMs: 500, takeoverAfterMs: 6_000 };
+export const DEFAULT_LEASE_TIMINGS: ControllerLeaseTimings = { renewMs: 500, takeoverAfterMs: 5_000 };
 
 /**
  * One cluster controller at a time, elected through the metadata store. The claim is a document
@@ -40,7 +40,6 @@ export const DEFAULT_LEASE_TIMINGS: ControllerLeaseTimings = { renewMs: 500, tak
 export class ControllerLease {
   private timer: NodeJS.Timeout | null = null;
   private held = false;
-  private heldFrom = 0;
   private lastRenewedAt = 0;
   private observed: { version: Version; at: number } | null = null;
   private running: Promise<void> | null = null;
@@ -77,11 +76,6 @@ export class ControllerLease {
     return this.currentTerm;
   }
 
-  /** Since when (this process's clock) this node holds the lease without interruption. */
-  get heldSince(): number {
-    return this.heldFrom;
-  }
-
   /** One renewal or look; exposed so tests can drive the lease without waiting for the timer. */
   tick(): Promise<void> {
     this.running ??= this.round().finally(() => (this.running = null));
@@ -116,10 +110,7 @@ export class ControllerLease {
 
   private async claim(next: ControllerClaim, version: Version | null): Promise<void> {
     await this.metadata.put(CONTROLLER_KEY, CLAIM_CODEC.encode(next), version === null ? { kind: "does-not-exist" } : { kind: "matches", version });
-    if (!this.held) {
-      this.log.info({ term: next.term }, "became cluster controller");
-      this.heldFrom = this.now();
-    }
+    if (!this.held) this.log.info({ term: next.term }, "became cluster controller");
     this.held = true;
     this.currentTerm = next.term;
     this.lastRenewedAt = this.now();

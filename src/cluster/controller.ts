@@ -25,16 +25,16 @@ export interface ControllerOptions {
   /** A node back from dead is not made leader again for this long (no leadership ping-pong). */
   readonly holdBackMs?: number;
   /**
-   * A new controller judges no node dead before it has held the lease this long: its failure
-   * detector may still remember silences from before (its own isolation, say), which only fresh
-   * heartbeats can correct. Initial placement does not wait.
+   * How long this node must have seen a majority of the cluster alive before it judges any node
+   * dead: silences it observed while it was itself cut off say nothing about the others, and only
+   * fresh heartbeats correct them. A controller on the majority side all along acts at once.
    */
   readonly settleMs?: number;
 }
 
 const DEFAULT_INTERVAL_MS = 500;
 const DEFAULT_HOLD_BACK_MS = 10_000;
-const DEFAULT_SETTLE_MS = 5_000;
+const DEFAULT_SETTLE_MS = 4_000;
 
 /**
  * The cluster controller: while this node holds the controller lease, it keeps the partition
@@ -47,6 +47,8 @@ export class ClusterController {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly lastDead = new Map<PlainNodeId, number>();
+  /** Since when this node sees a majority alive without a break; null while it does not. */
+  private majoritySince: number | null = null;
   private readonly specs: PartitionSpec[];
   /** Leader changes this controller made, per partition (shown by status and the chaos checker). */
   readonly leaderChanges = new Map<number, number>();
@@ -79,10 +81,11 @@ export class ClusterController {
   private async round(): Promise<void> {
     const now = Date.now();
     this.noteDeaths(now);
-    if (!this.o.lease.isController) return;
     const members = this.o.members();
     const alive = members.filter((n) => this.o.heartbeats.isAlive(n, now)).length;
-    if (alive * 2 <= members.length) return;
+    const majority = alive * 2 > members.length;
+    this.majoritySince = majority ? (this.majoritySince ?? now) : null;
+    if (!this.o.lease.isController || !majority) return;
     const view = this.view(now);
     let changes: PlacementChange[] = [];
     try {
@@ -105,7 +108,7 @@ export class ClusterController {
   private view(now: number): PlacementView {
     const hb = this.o.heartbeats;
     const holdBackMs = this.o.holdBackMs ?? DEFAULT_HOLD_BACK_MS;
-    const settled = now - this.o.lease.heldSince >= (this.o.settleMs ?? DEFAULT_SETTLE_MS);
+    const settled = this.majoritySince !== null && now - this.majoritySince >= (this.o.settleMs ?? DEFAULT_SETTLE_MS);
     return {
       partitions: this.specs,
       workers: [...this.o.workers()].sort((a, b) => a - b),
