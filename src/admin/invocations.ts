@@ -25,9 +25,10 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
     }
   };
 
+  const notFound = (id: InvocationId) => new InvocationOperationError("invocation_not_found", `invocation ${id} not found`);
   const statusOf = (id: InvocationId): InvocationStatus => {
     const status = dispatcher.status(id);
-    if (!status) throw new InvocationOperationError("invocation_not_found", `invocation ${id} not found`);
+    if (!status) throw notFound(id);
     return status;
   };
 
@@ -89,7 +90,9 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
       throw new InvocationOperationError("invalid_query_parameter", `The query parameter 'from' is invalid. Reason: '${fromText}' is not a journal index`);
     }
     const deployment = parseDeploymentPatch(params.get("deployment"), { kind: "latest" });
-    const command = restartAsNewCommand(statusOf(id), dispatcher.journal(id), { from, deployment }, schema());
+    const found = dispatcher.withJournal(id);
+    if (!found) throw notFound(id);
+    const command = restartAsNewCommand(found.status, found.journal, { from, deployment }, schema());
     await dispatcher.propose(id, command);
     return command.newId;
   };

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BadRequestError, errorMessage } from "../types/errors.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.ts";
+import type { RetentionDefaults } from "../schema/retention.ts";
 import { corsOriginProblem } from "../ingress/cors.ts";
 import { parseSnapshotDestination, type SnapshotDestination } from "../snapshots/destination.ts";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
@@ -42,6 +43,11 @@ export interface NodeConfig {
      */
     readonly requestIdentityPrivateKeyPemFile: string;
   };
+  /**
+   * Retention of completed invocations whose handler sets none (`journal_retention`,
+   * `idempotency_retention`, `workflow_completion_retention` in the deployment's manifest).
+   */
+  readonly retention: RetentionDefaults;
 }
 
 /** Cluster settings; a node is a cluster node when `metadata` is not `embedded` (see `isClusterMode`). */
@@ -86,6 +92,9 @@ export interface SnapshotSettings {
   readonly awsForcePathStyle: boolean;
 }
 
+/** Restate's default for each retention. */
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export const DEFAULT_CONFIG: NodeConfig = {
   baseDir: "./reprise-data",
   nodeName: "node-1",
@@ -108,10 +117,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   log: { trimIntervalMs: 60_000 },
   invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "" },
+  retention: { journalMs: DAY_MS, idempotencyMs: DAY_MS, workflowCompletionMs: DAY_MS },
 };
 
 type Json = { [k: string]: unknown };
 
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (s: string) => s.toLowerCase().replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**
@@ -203,6 +214,9 @@ function validate(c: NodeConfig): NodeConfig {
   }
   if (!Number.isSafeInteger(c.invoker.eagerStateSizeLimitBytes) || c.invoker.eagerStateSizeLimitBytes < 0) {
     throw new BadRequestError(`invoker.eager_state_size_limit_bytes must be a non-negative integer, got ${c.invoker.eagerStateSizeLimitBytes}`, "config_invalid");
+  }
+  for (const [key, ms] of Object.entries(c.retention)) {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new BadRequestError(`retention.${snake(key)} must be a non-negative integer (ms), got ${ms}`, "config_invalid");
   }
   validateCluster(c);
   validateSnapshots(c);

@@ -4,6 +4,7 @@ import { closeServer, listenOn } from "../common/http-server.ts";
 import { readBody, sendJson } from "../common/http-util.ts";
 import { parseAwakeableId } from "../partition/awakeable-id.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
+import type { RetentionDefaults } from "../schema/retention.ts";
 import type { SchemaView } from "../schema/schema.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../types/errors.ts";
 import { attachTo, parseTargetBody, queryInvocationId } from "./attach.ts";
@@ -20,6 +21,8 @@ export interface IngressOptions {
   /** `*` (any origin, as Restate) or `scheme://host[:port]` entries; see `CorsPolicy`. */
   readonly corsAllowedOrigins: readonly string[];
   readonly schema: () => SchemaView;
+  /** Retention of invocations whose handler sets none. */
+  readonly retention: RetentionDefaults;
   readonly dispatcher: InvocationDispatcher;
   readonly logger: Logger;
 }
@@ -59,7 +62,7 @@ export class IngressServer {
     const query = new URLSearchParams(queryAt < 0 ? "" : raw.slice(queryAt + 1));
     const schema = this.o.schema();
     const route = parseRoute(normalizePath(queryAt < 0 ? raw : raw.slice(0, queryAt)), schema);
-    const ctx = { schema, dispatcher: this.o.dispatcher, bodyLimitBytes: this.o.bodyLimitBytes };
+    const ctx = { schema, retention: this.o.retention, dispatcher: this.o.dispatcher, bodyLimitBytes: this.o.bodyLimitBytes };
     switch (route.kind) {
       case "health":
         requireMethod(req, "GET");

@@ -3,7 +3,7 @@ import { readBody, sendJson } from "../common/http-util.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
 import type { InvokeRequest } from "../partition/records.ts";
 import { invocationIdFor, randomSeed } from "../partition/routing.ts";
-import { completionRetentionMs } from "../schema/retention.ts";
+import { invocationRetention, type RetentionDefaults } from "../schema/retention.ts";
 import { requireKey, type SchemaView } from "../schema/schema.ts";
 import { BadRequestError } from "../types/errors.ts";
 import type { Header, InvocationTarget } from "../types/invocation.ts";
@@ -16,6 +16,7 @@ import { writeOutcome, X_RESTATE_ID } from "./responses.ts";
 
 export interface CallContext {
   readonly schema: SchemaView;
+  readonly retention: RetentionDefaults;
   readonly dispatcher: InvocationDispatcher;
   readonly bodyLimitBytes: number;
 }
@@ -57,7 +58,6 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
   const now = Date.now();
   const id = invocationIdFor(target, idempotencyKey);
   const executionTime = delayMs !== undefined && delayMs > 0 ? now + delayMs : undefined;
-  const retentionMs = completionRetentionMs(handler, idempotencyKey !== undefined);
   const request: InvokeRequest = {
     id,
     target,
@@ -66,7 +66,7 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
     randomSeed: randomSeed(),
     ...(executionTime !== undefined ? { executionTime } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-    ...(retentionMs !== undefined ? { completionRetentionMs: retentionMs } : {}),
+    ...invocationRetention(handler, idempotencyKey !== undefined, ctx.retention),
   };
   const deduplicated = idempotencyKey !== undefined || handler.ty === "WORKFLOW";
 

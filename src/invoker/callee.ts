@@ -1,6 +1,6 @@
 import type { CalleeAssignment } from "../partition/records.ts";
 import { invocationIdFor, randomSeed } from "../partition/routing.ts";
-import { completionRetentionMs } from "../schema/retention.ts";
+import { invocationRetention, type RetentionDefaults } from "../schema/retention.ts";
 import type { SchemaView } from "../schema/schema.ts";
 import { RepriseError } from "../types/errors.ts";
 
@@ -20,9 +20,10 @@ const EMPTY_IDEMPOTENCY_KEY = { code: 400, message: "the idempotency key provide
  * Chooses the callee of a call from a handler, on the leader, for the log record that journals
  * the call: the id is the one the ingress would give the same request (derived for workflow runs
  * and idempotency keys, so duplicates name one invocation), the seed is fresh, the retention is the
- * target's. A target the schema does not know becomes the call's failure.
+ * target's, else the node's `defaults` (without them, the partition's). A target the schema does
+ * not know becomes the call's failure.
  */
-export function assignCallee(schema: SchemaView, call: CalleeRequest): CalleeAssignment {
+export function assignCallee(schema: SchemaView, call: CalleeRequest, defaults?: RetentionDefaults): CalleeAssignment {
   if (call.idempotencyKey === "") return { error: EMPTY_IDEMPOTENCY_KEY };
   let resolved: ReturnType<SchemaView["resolveTarget"]>;
   try {
@@ -33,11 +34,10 @@ export function assignCallee(schema: SchemaView, call: CalleeRequest): CalleeAss
   }
   const { target, handler } = resolved;
   const keyed = target.serviceType !== "SERVICE" ? { key: call.key } : {};
-  const retentionMs = completionRetentionMs(handler, call.idempotencyKey !== undefined);
   return {
     invocationId: invocationIdFor({ ...target, ...keyed }, call.idempotencyKey),
     randomSeed: randomSeed(),
     target,
-    ...(retentionMs !== undefined ? { completionRetentionMs: retentionMs } : {}),
+    ...invocationRetention(handler, call.idempotencyKey !== undefined, defaults),
   };
 }

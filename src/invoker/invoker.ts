@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { RetentionDefaults } from "../schema/retention.ts";
 import type { SchemaView } from "../schema/schema.ts";
 import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
 import type { Command } from "../partition/records.ts";
@@ -15,6 +16,8 @@ export interface InvokerOptions {
   readonly retry: RetryPolicy;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
+  /** Retention of callees whose handler sets none. */
+  readonly retention: RetentionDefaults;
   /** State sent with an attempt, keys and values, at most; the SDK reads the rest on demand. */
   readonly eagerStateLimitBytes: number;
   /** Signs every request to a deployment. */
@@ -139,7 +142,7 @@ export class Invoker implements InvokerPort {
       client: this.client,
       ...(this.o.identity ? { identity: this.o.identity } : {}),
       // New ids and seeds are chosen here, by the leader, and carried in the log record.
-      resolveCallee: (call) => assignCallee(this.o.schema(), call),
+      resolveCallee: (call) => assignCallee(this.o.schema(), call, this.o.retention),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
       abortTimeoutMs: handler?.abortTimeoutMs ?? this.o.abortTimeoutMs,
       retryCount: task.failures,

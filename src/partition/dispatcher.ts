@@ -21,8 +21,11 @@ export interface InvocationDispatcher {
   awaitResult(id: InvocationId): ResultWaiter;
   /** The invocation's status as the owning partition has applied it, or null. */
   status(id: InvocationId): InvocationStatus | null;
-  /** The invocation's journal as the owning partition has applied it (empty when it has none). */
-  journal(id: InvocationId): readonly JournalEntry[];
+  /**
+   * The invocation's status and journal as the owning partition has applied them, read in one
+   * snapshot so the two agree (the journal's length is the status's); null when it does not exist.
+   */
+  withJournal(id: InvocationId): { readonly status: InvocationStatus; readonly journal: readonly JournalEntry[] } | null;
   readonly nodeId: number;
 }
 
@@ -165,8 +168,13 @@ export class PartitionDispatcher implements InvocationDispatcher {
     return this.processorFor(id)?.store.read((tx) => tx.getInvocation(id)) ?? null;
   }
 
-  journal(id: InvocationId): readonly JournalEntry[] {
-    return this.processorFor(id)?.store.read((tx) => tx.getJournal(id)) ?? [];
+  withJournal(id: InvocationId): { readonly status: InvocationStatus; readonly journal: readonly JournalEntry[] } | null {
+    return (
+      this.processorFor(id)?.store.read((tx) => {
+        const status = tx.getInvocation(id);
+        return status && { status, journal: tx.getJournal(id) };
+      }) ?? null
+    );
   }
 
   awaitResult(id: InvocationId): ResultWaiter {

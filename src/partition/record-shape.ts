@@ -99,6 +99,7 @@ const invokeRequest: Check = obj({
   executionTime: opt(num),
   randomSeed: str,
   completionRetentionMs: opt(num),
+  journalRetentionMs: opt(num),
 } satisfies Record<keyof InvokeRequest, Check>);
 
 const calleeAssignment: Check = (v, p) => {
@@ -108,6 +109,7 @@ const calleeAssignment: Check = (v, p) => {
     randomSeed: str,
     target: obj(targetFields),
     completionRetentionMs: opt(num),
+    journalRetentionMs: opt(num),
   } satisfies Record<keyof Extract<CalleeAssignment, { invocationId: unknown }>, Check>)(v, p);
 };
 

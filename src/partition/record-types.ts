@@ -37,6 +37,8 @@ export interface InvokeRequest {
   /** Decimal u64 seed for the SDK's deterministic RNG. */
   readonly randomSeed: string;
   readonly completionRetentionMs?: number;
+  /** Set when the journal goes before the status; capped at the completion retention. */
+  readonly journalRetentionMs?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export type CalleeAssignment =
       readonly randomSeed: string;
       readonly target: Omit<InvocationTarget, "key">;
       readonly completionRetentionMs?: number;
+      readonly journalRetentionMs?: number;
     }
   | { readonly error: { readonly code: number; readonly message: string } };
 

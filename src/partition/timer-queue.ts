@@ -10,6 +10,8 @@ const HORIZON_MS = 60_000;
 export class TimerQueue {
   private readonly due = new Map<string, TimerEntry>();
   private handle: NodeJS.Timeout | null = null;
+  /** When the armed timeout is due; adding a later timer leaves it as it is. */
+  private armedFor = Infinity;
   private scan: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -31,12 +33,14 @@ export class TimerQueue {
     if (this.handle) clearTimeout(this.handle);
     if (this.scan) clearInterval(this.scan);
     this.handle = this.scan = null;
+    this.armedFor = Infinity;
   }
 
   add(timer: TimerEntry): void {
     if (!this.running || timer.fireAt > Date.now() + HORIZON_MS) return;
     this.due.set(timer.key, timer);
-    this.arm();
+    // One comparison, not a scan of every due timer: completions can add thousands at once.
+    if (timer.fireAt < this.armedFor) this.armAt(timer.fireAt);
   }
 
   private reload(): void {
@@ -45,12 +49,17 @@ export class TimerQueue {
   }
 
   private arm(): void {
-    if (this.handle) clearTimeout(this.handle);
-    this.handle = null;
     let next = Infinity;
     for (const t of this.due.values()) next = Math.min(next, t.fireAt);
-    if (next === Infinity) return;
-    this.handle = setTimeout(() => this.tick(), Math.max(0, Math.min(next - Date.now(), HORIZON_MS)));
+    this.armAt(next);
+  }
+
+  private armAt(fireAt: number): void {
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = null;
+    this.armedFor = fireAt;
+    if (fireAt === Infinity) return;
+    this.handle = setTimeout(() => this.tick(), Math.max(0, Math.min(fireAt - Date.now(), HORIZON_MS)));
   }
 
   private tick(): void {

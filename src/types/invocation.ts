@@ -100,6 +100,11 @@ export interface InvocationStatus {
   readonly completedAt?: number;
   /** How long the completed status is kept (ms); 0 keeps only a dedup tombstone until purge. */
   readonly completionRetentionMs: number;
+  /**
+   * How long the journal is kept after completion when that is shorter than the completion
+   * retention; absent, it goes with the status. Once it is gone, `journalLength` is 0.
+   */
+  readonly journalRetentionMs?: number;
 }
 
 /** Where a signal notification goes: a numbered slot (awakeables, built-in CANCEL) or a name. */

@@ -11,6 +11,10 @@ export function cleanupTimerKey(id: InvocationId): string {
   return `cleanup:${id}`;
 }
 
+export function journalCleanupTimerKey(id: InvocationId): string {
+  return `journal-cleanup:${id}`;
+}
+
 export function sleepTimerKey(id: InvocationId, completionId: number): string {
   return `sleep:${id}:${completionId}`;
 }

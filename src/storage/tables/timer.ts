@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS timers (
   timer_key TEXT PRIMARY KEY, fire_at INTEGER NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timers_by_time ON timers(fire_at);`;
 
-export type TimerKind = "sleep" | "delayed-invoke" | "cleanup";
+/** `cleanup` ends a completed invocation's retention; `journal-cleanup` drops only its journal, earlier. */
+export type TimerKind = "sleep" | "delayed-invoke" | "cleanup" | "journal-cleanup";
 
 export interface TimerEntry {
   /** Unique, deterministic key: derived from the invocation id and what the timer is for. */

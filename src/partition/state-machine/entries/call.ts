@@ -41,6 +41,7 @@ export function invokeCallee(
     ...(m.idempotencyKey ? { idempotencyKey: m.idempotencyKey } : {}),
     ...(executionTime !== undefined ? { executionTime } : {}),
     ...(callee.completionRetentionMs !== undefined ? { completionRetentionMs: callee.completionRetentionMs } : {}),
+    ...(callee.journalRetentionMs !== undefined ? { journalRetentionMs: callee.journalRetentionMs } : {}),
   };
   ctx.outbox({ t: "invoke", request });
   const idCompletion = m.invocationIdNotificationIdx;

@@ -1,7 +1,8 @@
 import { needsKeyLock, type InvocationResult, type InvocationStatus } from "../../../types/invocation.ts";
 import type { ApplyContext, CommandHandler } from "../context.ts";
-import { cleanupTimerKey } from "../timer-keys.ts";
+import { cleanupTimerKey, journalCleanupTimerKey } from "../timer-keys.ts";
 import { releaseKeyLock } from "./key-lock.ts";
+import { dropJournal } from "./retention.ts";
 
 /** The SDK ended the attempt: the invocation completes with the output it journaled. */
 export const end: CommandHandler<"end"> = (ctx, c) => {
@@ -13,12 +14,19 @@ export const end: CommandHandler<"end"> = (ctx, c) => {
 
 /**
  * Marks the invocation completed: live attempts are aborted, its key goes to the next in line, and
- * the status (with the journal) is kept for its retention time.
+ * the status is kept for its retention time, the journal for its own when that is shorter (none:
+ * it goes now).
  */
 export function complete(ctx: ApplyContext, inv: InvocationStatus, result: InvocationResult): void {
   const { awaiting: _dropped, ...rest } = inv;
-  ctx.tx.putInvocation({ ...rest, status: "completed", result, completedAt: ctx.ts, modifiedAt: ctx.ts });
+  const completed: InvocationStatus = { ...rest, status: "completed", result, completedAt: ctx.ts, modifiedAt: ctx.ts };
+  ctx.tx.putInvocation(completed);
   ctx.emit({ t: "abort", id: inv.id });
   ctx.putTimer({ key: cleanupTimerKey(inv.id), fireAt: ctx.ts + inv.completionRetentionMs, kind: "cleanup", invocationId: inv.id });
+  const journalMs = inv.journalRetentionMs;
+  if (journalMs !== undefined && journalMs < inv.completionRetentionMs) {
+    if (journalMs <= 0) dropJournal(ctx, completed);
+    else ctx.putTimer({ key: journalCleanupTimerKey(inv.id), fireAt: ctx.ts + journalMs, kind: "journal-cleanup", invocationId: inv.id });
+  }
   if (needsKeyLock(inv.target)) releaseKeyLock(ctx, inv.target.service, inv.target.key ?? "", inv.id);
 }

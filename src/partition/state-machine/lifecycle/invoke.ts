@@ -40,6 +40,7 @@ export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
     createdAt: ts,
     modifiedAt: ts,
     completionRetentionMs: req.completionRetentionMs ?? DEFAULT_COMPLETION_RETENTION_MS,
+    ...(req.journalRetentionMs !== undefined ? { journalRetentionMs: req.journalRetentionMs } : {}),
     ...(delayed ? { scheduledAt: ts, executionTime: req.executionTime } : {}),
   };
   if (delayed) {

@@ -1,6 +1,6 @@
 import type { InvocationStatus } from "../../../types/invocation.ts";
 import type { ApplyContext, CommandHandler } from "../context.ts";
-import { cleanupTimerKey } from "../timer-keys.ts";
+import { cleanupTimerKey, journalCleanupTimerKey } from "../timer-keys.ts";
 import { idempotencyScope } from "./invoke.ts";
 
 /** An operator drops a completed invocation before its retention time is up. */
@@ -15,6 +15,7 @@ export const purge: CommandHandler<"purge"> = (ctx, c) => {
 export function forget(ctx: ApplyContext, inv: InvocationStatus): void {
   const { tx } = ctx;
   tx.deleteJournal(inv.id);
+  tx.deleteTimer(journalCleanupTimerKey(inv.id));
   tx.deleteInvocation(inv.id);
   if (inv.idempotencyKey !== undefined) tx.deleteIdempotency(idempotencyScope({ target: inv.target, idempotencyKey: inv.idempotencyKey }));
   if (inv.target.handlerType === "WORKFLOW") {

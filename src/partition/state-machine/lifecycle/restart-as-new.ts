@@ -32,6 +32,7 @@ export const restartAsNew: CommandHandler<"restart-as-new"> = (ctx, c) => {
     createdAt: ts,
     modifiedAt: ts,
     completionRetentionMs: old.completionRetentionMs,
+    ...(old.journalRetentionMs !== undefined ? { journalRetentionMs: old.journalRetentionMs } : {}),
     ...(old.pinnedDeployment !== undefined ? { pinnedDeployment: old.pinnedDeployment } : {}),
     ...repinned(old, c.deploymentId),
   };

@@ -3,8 +3,9 @@ import type { CommandHandler } from "../context.ts";
 import { deliverCompletion } from "./deliver.ts";
 import { schedule } from "./key-lock.ts";
 import { forget } from "./purge.ts";
+import { dropJournal } from "./retention.ts";
 
-/** The leader's timer fired: a sleep ends, a delayed invocation starts, or a retention time is up. */
+/** The leader's timer fired: a sleep ends, a delayed invocation starts, or a retention time (status or journal) is up. */
 export const timerFired: CommandHandler<"timer-fired"> = (ctx, c) => {
   const { tx } = ctx;
   const timer = tx.getTimer(c.key);
@@ -23,6 +24,11 @@ export const timerFired: CommandHandler<"timer-fired"> = (ctx, c) => {
     case "cleanup": {
       const inv = tx.getInvocation(timer.invocationId);
       if (inv?.status === "completed") forget(ctx, inv);
+      return;
+    }
+    case "journal-cleanup": {
+      const inv = tx.getInvocation(timer.invocationId);
+      if (inv?.status === "completed") dropJournal(ctx, inv);
       return;
     }
   }
