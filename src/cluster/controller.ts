@@ -30,6 +30,8 @@ export interface ControllerOptions {
    * fresh heartbeats correct them. A controller on the majority side all along acts at once.
    */
   readonly settleMs?: number;
+  /** This process's clock (tests pass their own). */
+  readonly now?: () => number;
 }
 
 const DEFAULT_INTERVAL_MS = 500;
@@ -79,7 +81,7 @@ export class ClusterController {
   }
 
   private async round(): Promise<void> {
-    const now = Date.now();
+    const now = (this.o.now ?? Date.now)();
     this.noteDeaths(now);
     const members = this.o.members();
     const alive = members.filter((n) => this.o.heartbeats.isAlive(n, now)).length;
