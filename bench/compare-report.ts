@@ -99,7 +99,8 @@ export function formatComparison(report: CompareReport): string[] {
       ]),
     ),
   );
-  const sends = rows.filter((r) => r.rs?.drain !== undefined || r.rp?.drain !== undefined);
+  // Sends run now (with their drain) and deferred ones (accepting alone), side by side.
+  const sends = rows.filter((r) => r.id.startsWith("send"));
   if (sends.length > 0) {
     out.push(
       "",

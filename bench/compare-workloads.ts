@@ -20,8 +20,10 @@ export interface Workload {
   readonly label: string;
   readonly concurrency: number;
   readonly durationMs: number;
-  /** One-way sends: accepted with 202, then followed until handled. */
+  /** One-way sends, answered 202 once accepted; a call is answered 200 with its result. */
   readonly send: boolean;
+  /** The sends run now, and are followed until the SDK service handled every accepted one. */
+  readonly drains: boolean;
   path(i: number): string;
   body(i: number, tag: string): string;
 }
@@ -51,18 +53,19 @@ export interface WorkloadResult extends LoadResult {
   readonly drain?: DrainResult;
 }
 
-const SPEC: Record<Exclude<WorkloadName, "overload">, { label: string; send: boolean; path: (i: number) => string; body: (i: number, tag: string) => string }> = {
-  "1-step": { label: "1-step ctx.run", send: false, path: () => "/Greeter/greet", body: (i) => JSON.stringify(`user-${i}`) },
-  "3-step": { label: "3-step", send: false, path: () => "/Steps/three", body: (i) => JSON.stringify(`user-${i}`) },
-  "9-step": { label: "9-step", send: false, path: () => "/Steps/nine", body: (i) => JSON.stringify(`user-${i}`) },
-  "counter-100": { label: "counter 100 keys", send: false, path: (i) => `/Counter/key-${i % 100}/add`, body: () => "1" },
-  "hot-key": { label: "counter 1 hot key", send: false, path: () => "/Counter/hot/add", body: () => "1" },
-  send: {
-    label: "one-way send (accept)",
-    send: true,
-    path: () => "/Sink/receive/send",
-    body: (i, tag) => JSON.stringify({ tag, i } satisfies SinkMessage),
-  },
+type Spec = Pick<Workload, "label" | "send" | "drains" | "path" | "body">;
+const call = (label: string, path: (i: number) => string, body: (i: number) => string): Spec => ({ label, send: false, drains: false, path, body });
+const sinkMessage = (i: number, tag: string): string => JSON.stringify({ tag, i } satisfies SinkMessage);
+
+const SPEC: Record<Exclude<WorkloadName, "overload">, Spec> = {
+  "1-step": call("1-step ctx.run", () => "/Greeter/greet", (i) => JSON.stringify(`user-${i}`)),
+  "3-step": call("3-step", () => "/Steps/three", (i) => JSON.stringify(`user-${i}`)),
+  "9-step": call("9-step", () => "/Steps/nine", (i) => JSON.stringify(`user-${i}`)),
+  "counter-100": call("counter 100 keys", (i) => `/Counter/key-${i % 100}/add`, () => "1"),
+  "hot-key": call("counter 1 hot key", () => "/Counter/hot/add", () => "1"),
+  send: { label: "one-way send (accept)", send: true, drains: true, path: () => "/Sink/receive/send", body: sinkMessage },
+  // The same sends with no invocation processing behind them: what accepting alone can do.
+  "send-deferred": { label: "one-way send, run in 1 h (accept)", send: true, drains: false, path: () => "/Sink/receive/send?delay=1h", body: sinkMessage },
 };
 
 /** The workloads `opts` selects, in the table's order. */
@@ -77,6 +80,7 @@ export function selectWorkloads(opts: CompareOptions): Workload[] {
         concurrency: opts.overloadCallers,
         durationMs: opts.overloadDurationMs,
         send: false,
+        drains: false,
         path: (i) => `/Counter/ol-${i % opts.overloadKeys}/add`,
         body: () => "1",
       });
@@ -133,7 +137,7 @@ export async function measureWorkload(
     maxRequests: MAX_REQUESTS,
     okStatus: w.send ? 202 : 200,
   });
-  const drain = w.send ? await followDrain(sdk.statsUrl, tag, load.requests, startedAt, startedAt + load.seconds * 1000, drainTimeoutMs) : undefined;
+  const drain = w.drains ? await followDrain(sdk.statsUrl, tag, load.requests, startedAt, startedAt + load.seconds * 1000, drainTimeoutMs) : undefined;
   const serverAfter = sampleAll(target.serverPids);
   const sdkAfter = sampleProcess(sdk.pid);
   const ops = Math.max(1, load.requests);
