@@ -36,6 +36,7 @@ interface InvocationTask {
   lastStartAt?: number;
   lastDeploymentId?: string;
   lastFailure?: string;
+  lastFailureAt?: number;
   nextRetryAt?: number;
   /** The policy of the handler the last attempt ran (the node's until one started). */
   retryPolicy?: RetryPolicy;
@@ -49,6 +50,8 @@ export interface InvokerInvocationState {
   readonly lastStartAt?: number;
   readonly lastDeploymentId?: string;
   readonly lastFailure?: string;
+  /** When the last failed attempt ended. */
+  readonly lastFailureAt?: number;
   readonly nextRetryAt?: number;
 }
 
@@ -78,8 +81,14 @@ export class Invoker implements InvokerPort {
       ...(t.lastStartAt !== undefined ? { lastStartAt: t.lastStartAt } : {}),
       ...(t.lastDeploymentId !== undefined ? { lastDeploymentId: t.lastDeploymentId } : {}),
       ...(t.lastFailure !== undefined ? { lastFailure: t.lastFailure } : {}),
+      ...(t.lastFailureAt !== undefined ? { lastFailureAt: t.lastFailureAt } : {}),
       ...(t.nextRetryAt !== undefined ? { nextRetryAt: t.nextRetryAt } : {}),
     };
+  }
+
+  /** Every invocation this invoker drives, with its state: what SQL's `sys_invocation_state` shows. */
+  *states(): IterableIterator<[InvocationId, InvokerInvocationState]> {
+    for (const id of this.tasks.keys()) yield [id, this.stateOf(id)!];
   }
 
   invoke(leader: LeaderHandle, id: InvocationId): void {
@@ -177,6 +186,7 @@ export class Invoker implements InvokerPort {
   private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailureReport): void {
     task.failures++;
     task.lastFailure = failure.message;
+    task.lastFailureAt = Date.now();
     const decision = decideRetry(task.retryPolicy ?? this.o.retry, task.failures, failure);
     if (decision.t !== "retry") {
       this.tasks.delete(id);

@@ -5,7 +5,7 @@ import { CorruptionError } from "../types/errors.ts";
 import type { Lsn } from "../types/ids.ts";
 import { SnapshotUnsupportedError } from "./errors.ts";
 import { SnapshotReaders, type StoreSnapshot } from "./snapshot.ts";
-import { PARTITION_STORE_SCHEMA, prepareReadTxn, prepareWriteTxn, type ReadTxn, type WriteTxn } from "./txn.ts";
+import { migrateStore, PARTITION_STORE_SCHEMA, prepareReadTxn, prepareWriteTxn, type ReadTxn, type WriteTxn } from "./txn.ts";
 
 export type { ReadTxn, WriteTxn } from "./txn.ts";
 export type { StoreSnapshot } from "./snapshot.ts";
@@ -13,6 +13,10 @@ export type { IdempotencyEntry } from "./tables/idempotency.ts";
 export type { InboxEntry } from "./tables/inbox.ts";
 export type { OutboxEntry } from "./tables/outbox.ts";
 export type { PromiseEntry } from "./tables/promise.ts";
+export type { ColumnConstraint, Scan, ScanOrder, ScanValue } from "./tables/scan.ts";
+export type { InvocationScanColumn, InvocationScanRow } from "./tables/invocation-status.ts";
+export type { JournalScanColumn, JournalScanRow } from "./tables/journal.ts";
+export type { StateRow, StateScanColumn } from "./tables/state.ts";
 export type { TimerEntry, TimerKind } from "./tables/timer.ts";
 
 /** The store as everything above the partition processor sees it: reads only. */
@@ -22,6 +26,18 @@ export interface ReadOnlyPartitionStore {
   read<T>(fn: (tx: ReadTxn) => T): T;
   /** A view that stays consistent across awaits; see `PartitionStore.openSnapshot`. */
   openSnapshot(): StoreSnapshot;
+}
+
+/** Snapshots of a store file that another connection (or thread) writes; what SQL's worker threads read. */
+export interface StoreFileReader {
+  openSnapshot(): StoreSnapshot;
+  close(): void;
+}
+
+/** Read-only access to the store file at `path`, which must exist; it never writes, migrates or creates. */
+export function openStoreFile(path: string): StoreFileReader {
+  const readers = new SnapshotReaders(path);
+  return { openSnapshot: () => readers.open(), close: () => readers.close() };
 }
 
 /**
@@ -56,6 +72,7 @@ export class PartitionStore implements ReadOnlyPartitionStore {
     this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(PARTITION_STORE_SCHEMA);
+    migrateStore(this.db);
     this.readTxn = prepareReadTxn(this.db);
     const writeTxn = prepareWriteTxn(this.db, this.readTxn);
     this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => fn(writeTxn));

@@ -10,6 +10,7 @@ import { INBOX_DDL, inboxRead, inboxWrite, type InboxRead, type InboxWrite } fro
 import {
   INVOCATION_STATUS_DDL,
   invocationStatusRead,
+  migrateInvocationStatus,
   invocationStatusWrite,
   type InvocationStatusRead,
   type InvocationStatusWrite,
@@ -34,6 +35,11 @@ export const PARTITION_STORE_SCHEMA = [
   IDEMPOTENCY_DDL,
   PROMISE_DDL,
 ].join("\n");
+
+/** Runs after the schema: upgrades tables of a store written by an older version, then adds their indexes. */
+export function migrateStore(db: Database.Database): void {
+  migrateInvocationStatus(db);
+}
 
 /** Read side: everything a reader may ask, all answered from one consistent snapshot. */
 export interface ReadTxn

@@ -89,7 +89,7 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
     const rebuilt: PartitionStore[] = [];
     try {
       for (const [pid, store] of [...storePaths.keys()].map((pid, i) => [pid, originals[i]!] as const)) {
-        rebuilt.push(await rebuild(bifrost, LogId(pid), store.read((tx) => tx.appliedLsn())));
+        rebuilt.push(await rebuild(bifrost, LogId(pid), store.read((tx) => tx.appliedLsn()), join(dir.path, "rebuilt", `p${pid}.sqlite`)));
       }
       const schema = () => new SchemaView(EMPTY_SCHEMA);
       const original = new QueryEngine({ stores: () => originals, schema });
@@ -113,8 +113,9 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
 });
 
 /** Applies the partition's log from the first record through `upTo` to a fresh store, as a processor would. */
-async function rebuild(bifrost: Bifrost, logId: LogId, upTo: Lsn): Promise<PartitionStore> {
-  const store = new PartitionStore(":memory:");
+/** Replays the log into a fresh store file (SQL's workers read stores from their files). */
+async function rebuild(bifrost: Bifrost, logId: LogId, upTo: Lsn, path: string): Promise<PartitionStore> {
+  const store = new PartitionStore(path);
   const sm = new StateMachine(pino({ level: "silent" }));
   const effects: Effect[] = [];
   for (let next = 1; next <= upTo; ) {

@@ -1,7 +1,7 @@
 import { parseJsonObject, type AdminRoute } from "../server.ts";
 import { BadRequestError } from "../../types/errors.ts";
-import { QueryEngine } from "./engine.ts";
-import { ARROW_STREAM_CONTENT_TYPE, JSON_CONTENT_TYPE, toArrowStream, toJson } from "./result.ts";
+import type { QueryEngine } from "./engine.ts";
+import { JSON_CONTENT_TYPE } from "./result.ts";
 
 /**
  * `POST /query` with `{"query": "<sql>"}`. Like Restate: JSON rows for `accept: application/json`,
@@ -17,11 +17,9 @@ export function queryRoutes(engine: QueryEngine): AdminRoute[] {
         if (typeof query !== "string" || query.trim() === "") {
           throw new BadRequestError(`request body must be JSON with a 'query' string, e.g. {"query": "SELECT * FROM sys_invocation"}`, "missing_query");
         }
-        const result = await engine.execute(query);
-        const json = req.headers.accept === JSON_CONTENT_TYPE;
-        const payload = json ? Buffer.from(toJson(result)) : toArrowStream(result);
-        res.writeHead(200, { "content-type": json ? JSON_CONTENT_TYPE : ARROW_STREAM_CONTENT_TYPE, "content-length": payload.length });
-        res.end(payload);
+        const result = await engine.executeEncoded(query, req.headers.accept === JSON_CONTENT_TYPE ? "json" : "arrow");
+        res.writeHead(200, { "content-type": result.contentType, "content-length": result.body.byteLength });
+        res.end(result.body);
       },
     },
   ];

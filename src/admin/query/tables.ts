@@ -1,244 +1,133 @@
 /**
- * The introspection tables, with Restate's names, columns and column order (admin API v2). Reprise
- * fills what it stores and leaves NULL what it does not track (vqueues, tracing, deployment pinning).
+ * The introspection relations as DuckDB sees them, derived from the 1.7.12 catalogue: one table per
+ * base table (same columns, same order), the `sys_invocation` view, and Restate's
+ * `information_schema.columns`/`.tables` (with Restate's Arrow type names) as plain tables.
  */
+import { CATALOGUE, NOT_NULL, VIEWS } from "./catalogue.ts";
 
-/** How a column is stored; each maps to one DuckDB type (see `DUCKDB_TYPE`). */
-export type ColumnKind = "utf8" | "u32" | "u64" | "bool" | "timestamp" | "blob" | "duration" | "u32list" | "utf8list";
-
-/** JS value of a cell per kind: timestamps and durations in milliseconds. */
-export interface CellValue {
-  utf8: string;
-  u32: number;
-  u64: bigint;
-  bool: boolean;
-  timestamp: number;
-  blob: Uint8Array;
-  duration: number;
-  u32list: readonly number[];
-  utf8list: readonly string[];
-}
-
-type Columns = Readonly<Record<string, ColumnKind>>;
-
-/** A row as the loaders build it: columns left out are NULL. */
-export type RowOf<C extends Columns> = { readonly [K in keyof C]?: CellValue[C[K]] | null };
-
-const DUCKDB_TYPE: Readonly<Record<ColumnKind, string>> = {
-  utf8: "VARCHAR",
-  u32: "UINTEGER",
-  u64: "UBIGINT",
-  bool: "BOOLEAN",
-  timestamp: "TIMESTAMPTZ",
-  blob: "BLOB",
-  duration: "INTERVAL",
-  u32list: "UINTEGER[]",
-  utf8list: "VARCHAR[]",
-};
-
-export const SYS_INVOCATION_STATUS = {
-  partition_key: "u64",
-  id: "utf8",
-  vqueue_id: "utf8",
-  status: "utf8",
-  completion_result: "utf8",
-  completion_failure: "utf8",
-  target: "utf8",
-  target_service_name: "utf8",
-  target_service_key: "utf8",
-  target_handler_name: "utf8",
-  target_service_ty: "utf8",
-  scope: "utf8",
-  limit_key: "utf8",
-  idempotency_key: "utf8",
-  invoked_by: "utf8",
-  invoked_by_id: "utf8",
-  invoked_by_subscription_id: "utf8",
-  invoked_by_service_name: "utf8",
-  invoked_by_target: "utf8",
-  restarted_from: "utf8",
-  pinned_deployment_id: "utf8",
-  pinned_service_protocol_version: "u32",
-  trace_id: "utf8",
-  journal_size: "u32",
-  journal_commands_size: "u32",
-  created_at: "timestamp",
-  created_using_restate_version: "utf8",
-  modified_at: "timestamp",
-  inboxed_at: "timestamp",
-  scheduled_at: "timestamp",
-  scheduled_start_at: "timestamp",
-  running_at: "timestamp",
-  completed_at: "timestamp",
-  completion_retention: "duration",
-  journal_retention: "duration",
-  suspended_waiting_for_completions: "u32list",
-  suspended_waiting_for_signals: "u32list",
-  suspended_waiting_future_json: "utf8",
-} as const satisfies Columns;
-
-export const SYS_INVOCATION_STATE = {
-  partition_key: "u64",
-  id: "utf8",
-  in_flight: "bool",
-  retry_count: "u64",
-  last_start_at: "timestamp",
-  last_attempt_deployment_id: "utf8",
-  last_attempt_server: "utf8",
-  next_retry_at: "timestamp",
-  last_failure: "utf8",
-  last_failure_error_code: "utf8",
-  last_failure_related_command_index: "u64",
-  last_failure_related_command_name: "utf8",
-  last_failure_related_command_type: "utf8",
-  last_failure_related_entry_index: "u64",
-  last_failure_related_entry_name: "utf8",
-  last_failure_related_entry_type: "utf8",
-  last_awaiting_on_future_json: "utf8",
-} as const satisfies Columns;
-
-export const SYS_JOURNAL = {
-  partition_key: "u64",
-  id: "utf8",
-  index: "u32",
-  entry_type: "utf8",
-  name: "utf8",
-  completed: "bool",
-  invoked_id: "utf8",
-  invoked_target: "utf8",
-  sleep_wakeup_at: "timestamp",
-  promise_name: "utf8",
-  raw: "blob",
-  raw_length: "u64",
-  version: "u32",
-  entry_json: "utf8",
-  entry_lite_json: "utf8",
-  appended_at: "timestamp",
-} as const satisfies Columns;
-
-export const STATE = {
-  partition_key: "u64",
-  scope: "utf8",
-  service_name: "utf8",
-  service_key: "utf8",
-  key: "utf8",
-  key_length: "u64",
-  value_utf8: "utf8",
-  value: "blob",
-  value_length: "u64",
-} as const satisfies Columns;
-
-export const SYS_INBOX = {
-  partition_key: "u64",
-  service_name: "utf8",
-  service_key: "utf8",
-  id: "utf8",
-  sequence_number: "u64",
-  created_at: "timestamp",
-} as const satisfies Columns;
-
-export const SYS_IDEMPOTENCY = {
-  partition_key: "u64",
-  service_name: "utf8",
-  service_key: "utf8",
-  service_handler: "utf8",
-  idempotency_key: "utf8",
-  invocation_id: "utf8",
-} as const satisfies Columns;
-
-export const SYS_PROMISE = {
-  partition_key: "u64",
-  scope: "utf8",
-  service_name: "utf8",
-  service_key: "utf8",
-  key: "utf8",
-  completed: "bool",
-  completion_success_value: "blob",
-  completion_success_value_utf8: "utf8",
-  completion_failure: "utf8",
-} as const satisfies Columns;
-
-export const SYS_KEYED_SERVICE_STATUS = {
-  partition_key: "u64",
-  service_name: "utf8",
-  service_key: "utf8",
-  invocation_id: "utf8",
-} as const satisfies Columns;
-
-export const SYS_SERVICE = {
-  name: "utf8",
-  revision: "u64",
-  public: "bool",
-  ty: "utf8",
-  deployment_id: "utf8",
-} as const satisfies Columns;
-
-export const SYS_DEPLOYMENT = {
-  id: "utf8",
-  ty: "utf8",
-  endpoint: "utf8",
-  created_at: "timestamp",
-  min_service_protocol_version: "u32",
-  max_service_protocol_version: "u32",
-  services: "utf8list",
-} as const satisfies Columns;
-
-export const TABLES = {
-  sys_invocation_status: SYS_INVOCATION_STATUS,
-  sys_invocation_state: SYS_INVOCATION_STATE,
-  sys_journal: SYS_JOURNAL,
-  state: STATE,
-  sys_inbox: SYS_INBOX,
-  sys_idempotency: SYS_IDEMPOTENCY,
-  sys_promise: SYS_PROMISE,
-  sys_keyed_service_status: SYS_KEYED_SERVICE_STATUS,
-  sys_service: SYS_SERVICE,
-  sys_deployment: SYS_DEPLOYMENT,
+/**
+ * Every relation: 1.7.12's, and `sys_idempotency`, which Restate had before 1.7 and Reprise keeps
+ * for the queries written against it.
+ */
+export const RELATIONS = {
+  ...CATALOGUE,
+  sys_idempotency: {
+    partition_key: "UInt64",
+    service_name: "LargeUtf8",
+    service_key: "LargeUtf8",
+    service_handler: "LargeUtf8",
+    idempotency_key: "LargeUtf8",
+    invocation_id: "LargeUtf8",
+  },
 } as const;
 
-export type TableName = keyof typeof TABLES;
-export type TableRows = { readonly [T in TableName]: readonly RowOf<(typeof TABLES)[T]>[] };
+type Relations = typeof RELATIONS;
+export type RelationName = keyof Relations;
+export type ArrowTypeName = Relations[RelationName][keyof Relations[RelationName]];
 
-const TABLE_NAMES = Object.keys(TABLES) as TableName[];
-
-export function isTableName(name: string): name is TableName {
-  return Object.hasOwn(TABLES, name);
+/** JS value of a cell per Arrow type: timestamps and durations in milliseconds. */
+export interface CellOfType {
+  UInt64: bigint;
+  UInt32: number;
+  LargeUtf8: string;
+  LargeBinary: Uint8Array;
+  Boolean: boolean;
+  'Timestamp(ms, "+00:00")': number;
+  "Duration(ms)": number;
+  "List(UInt32)": readonly number[];
+  "List(LargeUtf8)": readonly string[];
 }
 
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+export type Cell = CellOfType[keyof CellOfType];
 
-/** `sys_invocation` is Restate's view: status joined with the invoker's state, and a derived status. */
-const SYS_INVOCATION_VIEW = `CREATE VIEW sys_invocation AS SELECT
-  ${Object.keys(SYS_INVOCATION_STATUS)
-    .filter((c) => c !== "partition_key" && c !== "status" && c !== "completion_result" && c !== "completion_failure")
-    .map((c) => `ss.${quote(c)}`)
-    .join(", ")},
-  ${Object.keys(SYS_INVOCATION_STATE)
-    .filter((c) => c !== "partition_key" && c !== "id" && c !== "in_flight")
-    .map((c) => `sis.${quote(c)}`)
-    .join(", ")},
-  CASE
+export type TableName = Exclude<RelationName, "sys_invocation">;
+
+/** A row as the loaders build it: columns left out are NULL. */
+export type RowOf<T extends TableName> = {
+  -readonly [K in keyof Relations[T]]?: Relations[T][K] extends keyof CellOfType ? CellOfType[Relations[T][K]] | null : never;
+};
+
+export const TABLE_NAMES = (Object.keys(RELATIONS) as RelationName[]).filter((n): n is TableName => !(VIEWS as readonly string[]).includes(n));
+
+export function isTableName(name: string): name is TableName {
+  return (TABLE_NAMES as readonly string[]).includes(name);
+}
+
+/** Columns of a relation, in `SELECT *` order, with their Arrow type names. */
+export function columnsOf(relation: RelationName): [string, ArrowTypeName][] {
+  return Object.entries(RELATIONS[relation]) as [string, ArrowTypeName][];
+}
+
+export const DUCKDB_TYPE: Readonly<Record<ArrowTypeName, string>> = {
+  UInt64: "UBIGINT",
+  UInt32: "UINTEGER",
+  LargeUtf8: "VARCHAR",
+  LargeBinary: "BLOB",
+  Boolean: "BOOLEAN",
+  'Timestamp(ms, "+00:00")': "TIMESTAMPTZ",
+  "Duration(ms)": "INTERVAL",
+  "List(UInt32)": "UINTEGER[]",
+  "List(LargeUtf8)": "VARCHAR[]",
+};
+
+const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * Restate's derived status: `pending` for inboxed, and an invoked invocation is `running` while an
+ * attempt is in flight, `backing-off` between failed attempts, `ready` before the invoker has it.
+ */
+const DERIVED_STATUS = `CASE
     WHEN ss.status = 'inboxed' THEN 'pending'
-    WHEN ss.status = 'scheduled' THEN 'scheduled'
-    WHEN ss.status = 'completed' THEN 'completed'
-    WHEN ss.status = 'suspended' THEN 'suspended'
-    WHEN ss.status = 'paused' THEN 'paused'
+    WHEN ss.status IN ('scheduled', 'completed', 'suspended', 'paused') THEN ss.status
     WHEN sis.in_flight THEN 'running'
     WHEN ss.status = 'invoked' AND sis.retry_count > 0 THEN 'backing-off'
     ELSE 'ready'
-  END AS status,
-  ss.completion_result,
-  ss.completion_failure
-FROM sys_invocation_state sis
-RIGHT JOIN sys_invocation_status ss ON ss.id = sis.id`;
+  END`;
 
-/** Statements that create every table (empty) and the view. */
+/** `sys_invocation`: each column from the status table, except the invoker's columns and the derived status. */
+function invocationView(): string {
+  const stateOnly = new Set(Object.keys(CATALOGUE.sys_invocation_state).filter((c) => !(c in CATALOGUE.sys_invocation_status)));
+  const select = Object.keys(CATALOGUE.sys_invocation).map((c) => {
+    if (c === "status") return `${DERIVED_STATUS} AS status`;
+    return `${stateOnly.has(c) ? "sis" : "ss"}.${quote(c)}`;
+  });
+  return `CREATE VIEW sys_invocation AS SELECT ${select.join(", ")}
+FROM sys_invocation_state sis RIGHT JOIN sys_invocation_status ss ON ss.id = sis.id`;
+}
+
+/** Where `information_schema.columns`/`.tables` are answered from: DuckDB's own cannot be replaced. */
+export const INFORMATION_SCHEMA_TABLES = { columns: "restate_information_schema_columns", tables: "restate_information_schema_tables" } as const;
+
+/** DataFusion's information_schema, listing only the Restate relations, as 1.7.12 answers it. */
+function informationSchema(): string[] {
+  const relations = Object.keys(RELATIONS) as RelationName[];
+  const columns = relations.flatMap((relation) =>
+    columnsOf(relation).map(([column, type], i) => {
+      const nullable = (NOT_NULL as Partial<Record<RelationName, readonly string[]>>)[relation]?.includes(column) ? "NO" : "YES";
+      return `('restate', 'public', ${literal(relation)}, ${literal(column)}, ${i}, NULL, ${literal(nullable)}, ${literal(type)})`;
+    }),
+  );
+  const tables = relations.map(
+    (relation) => `('restate', 'public', ${literal(relation)}, ${literal((VIEWS as readonly string[]).includes(relation) ? "VIEW" : "BASE TABLE")})`,
+  );
+  return [
+    `CREATE TABLE ${INFORMATION_SCHEMA_TABLES.columns} (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR,
+      ordinal_position UBIGINT, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR, character_maximum_length UBIGINT,
+      character_octet_length UBIGINT, numeric_precision UBIGINT, numeric_precision_radix UBIGINT, numeric_scale UBIGINT,
+      datetime_precision UBIGINT, interval_type VARCHAR)`,
+    `INSERT INTO ${INFORMATION_SCHEMA_TABLES.columns} (table_catalog, table_schema, table_name, column_name, ordinal_position,
+      column_default, is_nullable, data_type) VALUES ${columns.join(", ")}`,
+    `CREATE TABLE ${INFORMATION_SCHEMA_TABLES.tables} (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`,
+    `INSERT INTO ${INFORMATION_SCHEMA_TABLES.tables} VALUES ${tables.join(", ")}`,
+  ];
+}
+
+/** Statements that create every table (empty), the view and the information schema. */
 export const SCHEMA_DDL: readonly string[] = [
   ...TABLE_NAMES.map(
-    (name) =>
-      `CREATE TABLE ${quote(name)} (${Object.entries(TABLES[name] as Columns)
-        .map(([column, kind]) => `${quote(column)} ${DUCKDB_TYPE[kind]}`)
-        .join(", ")})`,
+    (name) => `CREATE TABLE ${quote(name)} (${columnsOf(name).map(([column, type]) => `${quote(column)} ${DUCKDB_TYPE[type]}`).join(", ")})`,
   ),
-  SYS_INVOCATION_VIEW,
+  invocationView(),
+  ...informationSchema(),
 ];

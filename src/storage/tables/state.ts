@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Row } from "./codec.ts";
+import { compileScan, StatementCache, type Scan } from "./scan.ts";
 
 export const STATE_DDL = `
 CREATE TABLE IF NOT EXISTS state (
@@ -12,8 +13,21 @@ export interface StateRead {
   getStateValue(service: string, key: string, stateKey: string): Uint8Array | null;
   getStateKeys(service: string, key: string): string[];
   /** The whole table, for SQL introspection. */
-  listState(): { service: string; key: string; stateKey: string; value: Uint8Array }[];
+  listState(): StateRow[];
+  /** For introspection: entries matching `scan` (by service, key, state key unless ordered otherwise), read lazily. */
+  scanState(scan: Scan<StateScanColumn>): IterableIterator<StateRow>;
 }
+
+export interface StateRow {
+  readonly service: string;
+  readonly key: string;
+  readonly stateKey: string;
+  readonly value: Uint8Array;
+}
+
+export type StateScanColumn = "service" | "key" | "stateKey";
+
+const SCAN_COLUMNS: Readonly<Record<StateScanColumn, string>> = { service: "service", key: "obj_key", stateKey: "state_key" };
 
 export interface StateWrite {
   setStateValue(service: string, key: string, stateKey: string, value: Uint8Array): void;
@@ -32,17 +46,22 @@ export function stateRead(db: Database.Database): StateRead {
     .prepare<[string, string, string], Buffer>("SELECT value FROM state WHERE service = ? AND obj_key = ? AND state_key = ?")
     .pluck();
   const list = db.prepare<[], Row>("SELECT service, obj_key, state_key, value FROM state ORDER BY service, obj_key, state_key");
+  const toRow = (r: Row): StateRow => ({
+    service: r.service as string,
+    key: r.obj_key as string,
+    stateKey: r.state_key as string,
+    value: r.value as Buffer,
+  });
+  const scans = new StatementCache(db);
   return {
     getState: (service, key) => new Map(getAll.all(service, key).map((r) => [r.state_key as string, r.value as Buffer])),
     getStateValue: (service, key, stateKey) => get.get(service, key, stateKey) ?? null,
     getStateKeys: (service, key) => getKeys.all(service, key),
-    listState: () =>
-      list.all().map((r) => ({
-        service: r.service as string,
-        key: r.obj_key as string,
-        stateKey: r.state_key as string,
-        value: r.value as Buffer,
-      })),
+    listState: () => list.all().map(toRow),
+    scanState: function* (scan) {
+      const { sql, params } = compileScan("service, obj_key, state_key, value", "state", SCAN_COLUMNS, scan, "service, obj_key, state_key");
+      for (const r of scans.get(sql).iterate(...params) as IterableIterator<Row>) yield toRow(r);
+    },
   };
 }
 
