@@ -20,7 +20,9 @@ import { RpcServer } from "../net/server.ts";
 import { PartitionRouter } from "../partition/routing.ts";
 import type { ClusterSettings, NodeConfig } from "./config.ts";
 import { storedDocuments } from "./ctl/cluster-documents.ts";
+import { clusterStatusSource } from "./ctl/cluster-status.ts";
 import { mountControlApi } from "./ctl/control-api.ts";
+import type { ControlContext } from "./ctl/control-context.ts";
 import { freePort } from "./net.ts";
 import { joinCluster } from "./node-identity.ts";
 
@@ -108,7 +110,7 @@ export class ClusterNode {
       logger: this.log,
     });
     this.rpc = new RpcServer({ port: this.nodePort, host: config.bindAddress, logger: this.log }).register(NodeSvc, this.heartbeats.service());
-    mountControlApi(this.rpc, {
+    const control: ControlContext = {
       me: this.me,
       clusterName: config.cluster.name,
       roles: this.roles,
@@ -120,7 +122,8 @@ export class ClusterNode {
       worker: () => this.worker?.node.workerSource() ?? null,
       logReplication: config.cluster.replication,
       logger: this.log,
-    });
+    };
+    mountControlApi(this.rpc, control);
     if (this.roles.includes("log-server")) {
       this.logServer = await LogServer.start({
         me: this.me,
@@ -154,6 +157,7 @@ export class ClusterNode {
         rpc: this.rpc,
         directory: this.directory,
         heartbeats: this.heartbeats,
+        clusterStatus: clusterStatusSource(control),
       });
     }
   }

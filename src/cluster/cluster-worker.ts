@@ -1,3 +1,4 @@
+import type { ClusterStatusSource } from "../admin/cluster-status.ts";
 import type { Logger } from "../common/logger.ts";
 import { BifrostImpl } from "../bifrost/bifrost-impl.ts";
 import { ReplicatedLogletProvider } from "../bifrost/replicated/provider.ts";
@@ -24,6 +25,8 @@ export interface ClusterWorkerDeps {
   readonly rpc: RpcServer;
   readonly directory: NodeDirectory;
   readonly heartbeats: Heartbeats;
+  /** What the worker's admin API reports as the cluster's status (`GET /cluster/status`). */
+  readonly clusterStatus: ClusterStatusSource;
 }
 
 /**
@@ -62,7 +65,7 @@ export class ClusterWorker {
     };
     let node: Node | null = null;
     try {
-      node = await Node.startOn(config, { metadata, bifrost, nodeId: me.id, owned: false, cluster: { remote } });
+      node = await Node.startOn(config, { metadata, bifrost, nodeId: me.id, owned: false, cluster: { remote }, clusterStatus: deps.clusterStatus });
       replicas = new PartitionReplicas({ me, node, bifrost, metadata, connections: deps.directory.connections, segments, logger: log });
       deps.rpc.register(PartitionSvc, replicas.service());
       await replicas.start();

@@ -10,6 +10,9 @@ import { invocationRoutes } from "../admin/invocations.ts";
 import { partitionRoutes } from "../admin/partitions.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
 import { queryRoutes } from "../admin/query/route.ts";
+import { stateRoutes } from "../admin/state.ts";
+import { uiRoutes } from "../admin/ui/routes.ts";
+import { clusterStatusRoutes, type ClusterStatusSource } from "../admin/cluster-status.ts";
 import { snapshotRoutes } from "../admin/snapshots.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
@@ -20,18 +23,20 @@ import type { RequestIdentity } from "../protocol/request-identity.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
-import { PartitionRouter } from "../partition/routing.ts";
+import { PartitionRouter, partitionKeyForKey } from "../partition/routing.ts";
 import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
-import { PlainNodeId, type PartitionId } from "../types/ids.ts";
+import { PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
 import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
 import { NodeSnapshots } from "./node-snapshots.ts";
 import { loadRequestIdentity } from "./request-identity-key.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
+import { clusterStatusSource } from "./ctl/cluster-status.ts";
 import { mountControlApi } from "./ctl/control-api.ts";
+import type { ControlContext } from "./ctl/control-context.ts";
 import type { WorkerSource } from "./ctl/sources.ts";
 
 export interface RunningNode {
@@ -56,6 +61,8 @@ export interface NodeFoundation {
    * go to `remote`. Without it the node runs and leads every partition itself.
    */
   readonly cluster?: { readonly remote: RemoteLeaders };
+  /** What `GET /cluster/status` answers from: a cluster node's view; a single node sets its own once its node port is up. */
+  readonly clusterStatus?: ClusterStatusSource;
 }
 
 /**
@@ -78,7 +85,6 @@ export class Node implements RunningNode {
   private readonly metrics = new Registry();
   private ingress: IngressServer | null = null;
   private admin: AdminServer | null = null;
-  private queries: QueryEngine | undefined;
   private invoker: Invoker;
   /** Signs requests to deployments (Restate's request identity). */
   readonly identity: RequestIdentity;
@@ -90,6 +96,7 @@ export class Node implements RunningNode {
   private readonly metadata: MetadataStore;
   private readonly bifrost: Bifrost;
   private baseDir = "";
+  private clusterStatus: ClusterStatusSource | null;
 
   private constructor(
     readonly config: NodeConfig,
@@ -98,6 +105,7 @@ export class Node implements RunningNode {
     this.metadata = foundation.metadata;
     this.bifrost = foundation.bifrost;
     this.nodeId = foundation.nodeId;
+    this.clusterStatus = foundation.clusterStatus ?? null;
     this.log = rootLogger.child({ node: config.nodeName });
     this.router = new PartitionRouter(config.partitions);
     this.dispatcher = new PartitionDispatcher(this.nodeId, this.router, this.processors, { remote: foundation.cluster?.remote });
@@ -144,7 +152,7 @@ export class Node implements RunningNode {
     this.nodeRpc = new RpcServer({ host, port: this.config.nodeToNode.port, logger: this.log });
     const port = await this.nodeRpc.listen();
     const advertisedAddress = `${defaultAdvertisedHost(host)}:${port}`;
-    mountControlApi(this.nodeRpc, {
+    const control: ControlContext = {
       me,
       clusterName: this.config.cluster.name,
       roles,
@@ -162,7 +170,9 @@ export class Node implements RunningNode {
       worker: () => this.workerSource(),
       logReplication: this.config.cluster.replication,
       logger: this.log,
-    });
+    };
+    mountControlApi(this.nodeRpc, control);
+    this.clusterStatus = clusterStatusSource(control);
     this.nodePort = port;
     this.log.info({ nodePort: this.nodePort }, "restatectl API ready");
   }
@@ -224,7 +234,10 @@ export class Node implements RunningNode {
       requestIdentityPublicKey: this.identity.publicKey,
       routes: [
         ...deploymentRoutes({ registry: this.registry, pinnedInvocations: (id) => this.pinnedInvocations(id) }),
-        ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()), ...snapshotRoutes(this.snapshots), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
+        ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()),
+        ...clusterStatusRoutes(() => this.clusterStatus),
+        ...uiRoutes(),
+        ...stateRoutes({ schema: () => this.registry.schema, dispatcher: this.dispatcher, keyHolder: (s, k) => this.keyHolder(s, k) }), ...snapshotRoutes(this.snapshots), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
@@ -282,17 +295,21 @@ export class Node implements RunningNode {
     return n;
   }
 
+  /** Who holds an object or workflow key on this node's replica of its partition (undefined: no replica here). */
+  private keyHolder(service: string, key: string): InvocationId | null | undefined {
+    const processor = this.processors.get(this.router.partitionOfKey(partitionKeyForKey(service, key)));
+    return processor?.store.read((tx) => tx.getKeyLock(service, key));
+  }
+
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
-    this.queries ??= new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerStates: () => this.invoker.states() });
-    return this.queries;
+    return new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
   }
 
   async stop(): Promise<void> {
     await this.nodeRpc?.close();
     await this.ingress?.close();
     await this.admin?.close();
-    await this.queries?.close();
     this.invoker.close();
     await this.snapshots?.stop();
     await Promise.all([...this.processors.values()].map((p) => p.stop()));

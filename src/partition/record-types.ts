@@ -85,6 +85,8 @@ export type Command =
   | { readonly t: "cancel"; readonly id: InvocationId }
   | KillCommand
   | { readonly t: "purge"; readonly id: InvocationId }
+  /** Replace the whole state of an object or workflow key with `state` (the admin API's state edit), if it still has `version` when set. */
+  | { readonly t: "patch-state"; readonly service: string; readonly key: string; readonly state: readonly StateEntry[]; readonly version?: string }
   /** Stop retrying and wait for a resume: from the operator, or from the invoker (retries used up, SDK asked to pause). */
   | { readonly t: "pause"; readonly id: InvocationId }
   /**
@@ -106,6 +108,12 @@ export type Command =
       readonly randomSeed: string;
       readonly deploymentId?: string;
     };
+
+/** One key/value of a virtual object's or workflow's state. */
+export interface StateEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
 
 /** Ends the invocation now; a killed invocation kills the invocations it called too. */
 export type KillCommand = { readonly t: "kill"; readonly id: InvocationId };

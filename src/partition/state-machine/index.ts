@@ -15,6 +15,7 @@ import { announceLeader } from "./lifecycle/leader.ts";
 import { outboxShipped } from "./lifecycle/outbox.ts";
 import { pause } from "./lifecycle/pause.ts";
 import { pinDeployment } from "./lifecycle/pin-deployment.ts";
+import { patchState } from "./lifecycle/patch-state.ts";
 import { purge } from "./lifecycle/purge.ts";
 import { restartAsNew } from "./lifecycle/restart-as-new.ts";
 import { resume } from "./lifecycle/resume.ts";
@@ -47,6 +48,7 @@ const COMMAND_HANDLERS: CommandHandlers = {
   cancel,
   kill,
   purge,
+  "patch-state": patchState,
   pause,
   resume,
   "restart-as-new": restartAsNew,
