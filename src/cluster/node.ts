@@ -85,6 +85,7 @@ export class Node implements RunningNode {
   private readonly metrics = new Registry();
   private ingress: IngressServer | null = null;
   private admin: AdminServer | null = null;
+  private queries: QueryEngine | undefined;
   private invoker: Invoker;
   /** Signs requests to deployments (Restate's request identity). */
   readonly identity: RequestIdentity;
@@ -303,13 +304,15 @@ export class Node implements RunningNode {
 
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
-    return new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerState: (id) => this.invoker.stateOf(id) });
+    this.queries ??= new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerStates: () => this.invoker.states() });
+    return this.queries;
   }
 
   async stop(): Promise<void> {
     await this.nodeRpc?.close();
     await this.ingress?.close();
     await this.admin?.close();
+    await this.queries?.close();
     this.invoker.close();
     await this.snapshots?.stop();
     await Promise.all([...this.processors.values()].map((p) => p.stop()));
