@@ -2,6 +2,12 @@ import type { ChaosCluster } from "./cluster.ts";
 
 const POLL_MS = 500;
 
+/** A leader change seen in the partition table: which partition, and when it was seen. */
+export interface LeaderChange {
+  readonly partition: number;
+  readonly at: number;
+}
+
 /**
  * Samples the partition table in etcd and counts, per partition, how often its leader (node and
  * leader epoch) changed. A sample that cannot be read (no etcd quorum reachable) is skipped.
@@ -9,6 +15,7 @@ const POLL_MS = 500;
 export class LeaderWatch {
   private readonly last = new Map<number, string>();
   private readonly changes = new Map<number, number>();
+  private readonly events: LeaderChange[] = [];
   private timer: NodeJS.Timeout | null = null;
   private sampling: Promise<void> = Promise.resolve();
 
@@ -23,12 +30,12 @@ export class LeaderWatch {
     this.timer = setTimeout(tick, 0);
   }
 
-  /** Stops sampling; the number of leader changes seen per partition id. */
-  async stop(): Promise<Map<number, number>> {
+  /** Stops sampling; the number of leader changes seen per partition id, and each change. */
+  async stop(): Promise<{ counts: Map<number, number>; events: LeaderChange[] }> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     await this.sampling;
-    return new Map(this.changes);
+    return { counts: new Map(this.changes), events: [...this.events] };
   }
 
   private async sample(): Promise<void> {
@@ -36,7 +43,10 @@ export class LeaderWatch {
     for (const p of table?.partitions ?? []) {
       const leader = `${p.leader ?? "-"}@${p.leaderEpoch ?? "-"}`;
       const before = this.last.get(p.partitionId);
-      if (before !== undefined && before !== leader) this.changes.set(p.partitionId, (this.changes.get(p.partitionId) ?? 0) + 1);
+      if (before !== undefined && before !== leader) {
+        this.changes.set(p.partitionId, (this.changes.get(p.partitionId) ?? 0) + 1);
+        this.events.push({ partition: p.partitionId, at: Date.now() });
+      }
       if (!this.changes.has(p.partitionId)) this.changes.set(p.partitionId, 0);
       this.last.set(p.partitionId, leader);
     }

@@ -7,18 +7,30 @@ export function failures(rounds: readonly RoundResult[], recoveryBoundMs: number
   const out: string[] = [];
   for (const r of rounds) {
     for (const v of violations(r.check)) out.push(`round ${r.index}: ${v}`);
-    for (const f of r.faults) {
+    for (const [i, f] of r.faults.entries()) {
       if (f.recoveryMs === null) out.push(`round ${r.index}: ${f.nemesis} (${f.description}): no call succeeded through every live ingress after the heal`);
       else if (f.recoveryMs > recoveryBoundMs) out.push(`round ${r.index}: ${f.nemesis} (${f.description}): recovery took ${f.recoveryMs} ms, over the ${recoveryBoundMs} ms bound`);
+      for (const [partition, n] of leaderChangesOf(r, i)) {
+        if (n > 1) out.push(`round ${r.index}: ${f.nemesis} (${f.description}): partition ${partition} changed leader ${n} times (at most once per fault)`);
+      }
     }
   }
   return out;
 }
 
+/** Leader changes per partition from fault `i`'s injection until the next fault's (or the round's end). */
+export function leaderChangesOf(r: RoundResult, i: number): Map<number, number> {
+  const from = r.faults[i].injectedAt;
+  const until = r.faults[i + 1]?.injectedAt ?? Infinity;
+  const counts = new Map<number, number>();
+  for (const e of r.leaderChangeEvents) if (e.at >= from && e.at < until) counts.set(e.partition, (counts.get(e.partition) ?? 0) + 1);
+  return counts;
+}
+
 /** The faults of one round and its checker figures. */
 export function formatRound(r: RoundResult, recoveryBoundMs: number): string {
   const faults = table(
-    ["fault", "nemesis", "what", "held s", "dropped pkts", "acks during", "recovery ms"],
+    ["fault", "nemesis", "what", "held s", "dropped pkts", "acks during", "leader changes", "recovery ms"],
     r.faults.map((f, i) => [
       String(i + 1),
       f.nemesis,
@@ -26,6 +38,7 @@ export function formatRound(r: RoundResult, recoveryBoundMs: number): string {
       seconds(f.healedAt - f.injectedAt),
       f.droppedPackets === undefined ? "-" : String(f.droppedPackets),
       String(f.acksDuringFault),
+      [...leaderChangesOf(r, i)].map(([p, n]) => `p${p}:${n}`).join(" ") || "-",
       recovery(f, recoveryBoundMs),
     ]),
   );

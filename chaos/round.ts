@@ -6,6 +6,7 @@ import { LeaderWatch } from "./leaders.ts";
 import { keysOverPartitions } from "./partition-keys.ts";
 import { faultDurationMs, runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
 import { measureRecovery, type Recovery } from "./recovery.ts";
+import type { LeaderChange } from "./leaders.ts";
 import { readSet, runWorkload, type OpRecord } from "./workload.ts";
 
 export interface RoundSettings {
@@ -45,6 +46,8 @@ export interface RoundResult {
   readonly faults: readonly FaultResult[];
   /** Leader changes per partition id, as the partition table showed them. */
   readonly leaderChanges: ReadonlyMap<number, number>;
+  /** Every leader change, in order, for the per-fault check (at most one per partition per fault). */
+  readonly leaderChangeEvents: readonly LeaderChange[];
 }
 
 export interface RoundEnv {
@@ -85,7 +88,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
   const faults: Omit<FaultResult, "acksDuringFault">[] = [];
   let ops: OpRecord[] = [];
   let lists: (string[] | null)[] = [];
-  let changes: Map<number, number>;
+  let changes: { counts: Map<number, number>; events: LeaderChange[] };
   try {
     try {
       await hold(s.warmupMs, signal);
@@ -119,6 +122,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
     durationMs: Date.now() - startedAt,
     check: check(ops, new Map(keys.map((key, i) => [key, lists[i]]))),
     faults: faults.map((f) => ({ ...f, acksDuringFault: ops.filter((op) => op.outcome === "acked" && op.endedAt >= f.injectedAt && op.endedAt <= f.healedAt).length })),
-    leaderChanges: changes,
+    leaderChanges: changes.counts,
+    leaderChangeEvents: changes.events,
   };
 }

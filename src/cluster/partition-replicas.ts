@@ -165,18 +165,23 @@ export class PartitionReplicas implements RemoteLeaders {
 
   /**
    * An epoch of this process's own for the partition, obtained by compare-and-swap on the table,
-   * so no other node or earlier process of this node can lead with it: the table's epoch if this
-   * process claimed it, else one above both the table's and the log's (a restarted leader, or the
-   * controller's assignment that an earlier incarnation already announced). Null if the table no
-   * longer names this node.
+   * so no other node can lead with it: the table's epoch if this process claimed it or the log has
+   * not announced it yet (the controller's fresh assignment), else one above both the table's and
+   * the log's (a restarted leader whose earlier process announced the table's epoch). Null if the
+   * table no longer names this node.
    */
   private async claimEpoch(partition: PartitionId): Promise<LeaderEpoch | null> {
     const claimed = this.claimed.get(partition);
-    const inLog = this.o.node.processors.get(partition)!.leaderEpoch;
+    // The epoch the log announced last, as of its tail now (a restarted node's store may lag).
+    const processor = this.o.node.processors.get(partition)!;
+    if (claimed === undefined) await processor.catchUp();
+    const inLog = processor.leaderEpoch;
     const { value } = await readModifyWrite(this.o.metadata, METADATA_KEYS.partitionTable, PARTITION_TABLE_CODEC, (table) => {
       const p = table?.partitions.find((x) => x.partitionId === partition);
       if (table === null || p === undefined || p.leader !== this.o.me.id) return "unchanged";
-      if (p.leaderEpoch !== undefined && p.leaderEpoch === claimed) return "unchanged";
+      // The controller's assignment is this node's to use while the log has not announced it yet;
+      // once announced (by this process, or by an earlier one of this node), only a new one will do.
+      if (p.leaderEpoch !== undefined && (p.leaderEpoch === claimed || p.leaderEpoch > inLog)) return "unchanged";
       const epoch = LeaderEpoch(Math.max(p.leaderEpoch ?? 0, inLog) + 1);
       return { partitions: table.partitions.map((x) => (x.partitionId === partition ? { ...x, leaderEpoch: epoch } : x)) };
     });

@@ -141,12 +141,18 @@ export class PartitionProcessor {
   async lead(epoch: LeaderEpoch | null): Promise<void> {
     this.follow();
     if (epoch !== null && this.myEpoch !== null && epoch <= this.myEpoch) return;
-    const tail = await this.o.bifrost.findTail(this.o.logId);
-    await this.whenApplied(Lsn(tail - 1));
+    await this.catchUp();
     const claimed = epoch ?? LeaderEpoch(this.leaderEpoch + 1);
     this.myEpoch = claimed;
     const lsn = await this.appendRecord({ t: "announce-leader", epoch: claimed, nodeId: this.o.nodeId });
     await this.whenApplied(lsn);
+  }
+
+  /** Resolves once everything in the log up to its tail, as found now, is applied here. */
+  async catchUp(): Promise<void> {
+    this.follow();
+    const tail = await this.o.bifrost.findTail(this.o.logId);
+    await this.whenApplied(Lsn(tail - 1));
   }
 
   /** Gives up leadership (if held) and keeps following: another node leads now. */
