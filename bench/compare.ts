@@ -36,8 +36,16 @@ function engineVersion(engine: EngineName): string {
     const pkg = createRequire(import.meta.url)("@restatedev/restate-server/package.json") as { version: string };
     return `restate-server ${pkg.version}`;
   }
-  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
-  const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "src"], { cwd: REPO, encoding: "utf8" }).trim() !== "";
+  const git = (...args: string[]): string | null => {
+    try {
+      return execFileSync("git", args, { cwd: REPO, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const commit = git("rev-parse", "--short", "HEAD");
+  if (commit === null) return "reprise (not a git checkout)";
+  const dirty = (git("status", "--porcelain", "--untracked-files=no", "src") ?? "") !== "";
   return `reprise ${commit}${dirty ? " + uncommitted changes in src/" : ""}`;
 }
 
