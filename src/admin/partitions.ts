@@ -21,6 +21,7 @@ export function partitionRoutes(verify: PartitionVerifier): AdminRoute[] {
         sendJson(res, 200, {
           partition_id: report.partitionId,
           applied_lsn: report.appliedLsn,
+          from_snapshot_lsn: report.fromSnapshotLsn,
           replayed: report.replayed,
           identical: report.difference === null,
           summary: report.summary,

@@ -103,15 +103,20 @@ const partitions = program.command("partitions").description("operate on partiti
 
 partitions
   .command("verify <id>")
-  .description("rebuild the partition from its log into a scratch store and compare every table with the node's replica; prints 'identical' or the first difference")
+  .description("rebuild the partition from its newest snapshot and log (or the whole log) into a scratch store and compare every table with the node's replica; prints 'identical' or the first difference")
   .option("--admin-url <url>", "the node's admin API (default $REPRISE_ADMIN_URL or http://127.0.0.1:9070)")
   .action(async (id: string, opts: { adminUrl?: string }) => {
     const partition = int("<id>")(id);
     const admin = opts.adminUrl ?? process.env.REPRISE_ADMIN_URL ?? "http://127.0.0.1:9070";
     const res = await fetch(new URL(`/partitions/${partition}/verify`, admin), { method: "POST" });
-    const body = (await res.json()) as { identical?: boolean; summary?: string; applied_lsn?: number; message?: string };
+    const body = (await res.json()) as { identical?: boolean; summary?: string; applied_lsn?: number; from_snapshot_lsn?: number; message?: string };
     if (!res.ok) throw new RepriseError("verify_failed", `verifying partition ${partition} failed (${res.status}): ${body.message ?? JSON.stringify(body)}`, false);
-    process.stdout.write(body.identical ? `identical (partition ${partition} at LSN ${body.applied_lsn})\n` : `partition ${partition} differs at LSN ${body.applied_lsn}: ${body.summary}\n`);
+    const rebuilt = body.from_snapshot_lsn ? `the snapshot at LSN ${body.from_snapshot_lsn} and the log after it` : "the log from LSN 1";
+    process.stdout.write(
+      body.identical
+        ? `identical (partition ${partition} at LSN ${body.applied_lsn}, rebuilt from ${rebuilt})\n`
+        : `partition ${partition} differs at LSN ${body.applied_lsn} (rebuilt from ${rebuilt}): ${body.summary}\n`,
+    );
     // A difference is the answer, not a failure of the command; scripts see it in the exit code.
     if (!body.identical) process.exitCode = 2;
   });

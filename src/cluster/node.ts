@@ -282,6 +282,7 @@ export class Node implements RunningNode {
       logId: this.router.logOf(pid),
       bifrost: this.bifrost,
       live: processor.store,
+      ...(this.snapshots?.restorer !== undefined ? { restorer: this.snapshots.restorer } : {}),
       scratchDir: join(this.baseDir, "scratch"),
       logger: this.log,
     });

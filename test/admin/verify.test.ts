@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import { eventually } from "../support/eventually.ts";
 import { startFixture, type Fixture } from "../support/fixture.ts";
 import { callJson } from "../support/reprise.ts";
 import { counter, greeter } from "../support/example-services.ts";
@@ -10,6 +11,7 @@ import { counter, greeter } from "../support/example-services.ts";
 interface VerifyAnswer {
   partition_id: number;
   applied_lsn: number;
+  from_snapshot_lsn: number;
   replayed: number;
   identical: boolean;
   summary: string;
@@ -31,6 +33,12 @@ function cliVerify(admin: string, partition: number): Promise<{ stdout: string; 
 
 describe("reprise partitions verify: the partition rebuilt from its log against the live store", () => {
   let fixture: Fixture;
+  const load = async (round: string) => {
+    for (const key of ["alice", "bob", "carol", "dave"]) {
+      for (let n = 1; n <= 3; n++) assert.equal((await callJson(fixture.ingress, `/Counter/${key}/add`, n)).status, 200);
+    }
+    for (const name of ["x", "y", "z"]) assert.equal((await callJson(fixture.ingress, `/Greeter/greet`, `${round}-${name}`)).status, 200);
+  };
   const verify = async (partition: number): Promise<VerifyAnswer> => {
     const res = await fetch(`${fixture.admin}/partitions/${partition}/verify`, { method: "POST" });
     assert.equal(res.status, 200, await res.clone().text());
@@ -38,11 +46,9 @@ describe("reprise partitions verify: the partition rebuilt from its log against 
   };
 
   before(async () => {
-    fixture = await startFixture({ services: [counter, greeter] });
-    for (const key of ["alice", "bob", "carol", "dave"]) {
-      for (let n = 1; n <= 3; n++) assert.equal((await callJson(fixture.ingress, `/Counter/${key}/add`, n)).status, 200);
-    }
-    for (const name of ["x", "y", "z"]) assert.equal((await callJson(fixture.ingress, `/Greeter/greet`, name)).status, 200);
+    // Snapshots only on demand; the log is trimmed to the archived LSN soon after one is taken.
+    fixture = await startFixture({ services: [counter, greeter], config: { snapshots: { intervalNumRecords: 0, intervalMs: 0 }, log: { trimIntervalMs: 200 } } });
+    await load("a");
   });
   after(() => fixture?.stop());
 
@@ -52,10 +58,34 @@ describe("reprise partitions verify: the partition rebuilt from its log against 
       assert.equal(answer.identical, true, answer.summary);
       assert.equal(answer.summary, "identical");
       assert.ok(answer.applied_lsn > 0 && answer.replayed === answer.applied_lsn, `partition ${partition} replayed its whole log`);
+      assert.equal(answer.from_snapshot_lsn, 0);
     }
     const { stdout, code } = await cliVerify(fixture.admin, 0);
     assert.equal(code, 0);
-    assert.match(stdout, /^identical \(partition 0 at LSN \d+\)$/m);
+    assert.match(stdout, /^identical \(partition 0 at LSN \d+, rebuilt from the log from LSN 1\)$/m);
+  });
+
+  it("starts from the newest snapshot once the log is trimmed to it, and replays the tail", async () => {
+    const created = await fetch(`${fixture.admin}/snapshots`, { method: "POST", body: "{}" });
+    assert.equal(created.status, 200, await created.clone().text());
+    const archived = ((await created.json()) as { snapshots: { partition_id: number; applied_lsn: number }[] }).snapshots;
+    assert.equal(archived.length, 2);
+    const trimPoints = async () => ((await (await fetch(`${fixture.admin}/snapshots`)).json()) as { partitions: { partition_id: number; trim_point: number }[] }).partitions;
+    await eventually(
+      async () => (await trimPoints()).every((p) => p.trim_point === archived.find((a) => a.partition_id === p.partition_id)!.applied_lsn),
+      10_000,
+      "the logs to be trimmed to the snapshots",
+    );
+    await load("b");
+    for (const { partition_id: partition, applied_lsn: snapshotLsn } of archived) {
+      const answer = await verify(partition);
+      assert.equal(answer.identical, true, answer.summary);
+      assert.equal(answer.from_snapshot_lsn, snapshotLsn);
+      assert.equal(answer.replayed, answer.applied_lsn - snapshotLsn);
+      assert.ok(answer.replayed > 0, "the load after the snapshot was replayed");
+    }
+    const { stdout } = await cliVerify(fixture.admin, 1);
+    assert.match(stdout, /^identical \(partition 1 at LSN \d+, rebuilt from the snapshot at LSN \d+ and the log after it\)$/m);
   });
 
   it("names the row when a store file is altered behind the server's back", async () => {
@@ -78,12 +108,12 @@ describe("reprise partitions verify: the partition rebuilt from its log against 
     assert.deepEqual(answer.difference?.key, { service: "'Counter'", obj_key: "'alice'", state_key: "'value'" });
     assert.deepEqual(answer.difference?.columns, ["value"]);
     assert.equal(answer.difference?.live?.value, `x'${Buffer.from("999").toString("hex")}'`);
-    assert.equal(answer.difference?.rebuilt?.value, `x'${Buffer.from("6").toString("hex")}'`);
-    assert.match(answer.summary, /table state, row \(service='Counter', obj_key='alice', state_key='value'\): value: live x'393939', rebuilt x'36'/);
+    assert.equal(answer.difference?.rebuilt?.value, `x'${Buffer.from("12").toString("hex")}'`);
+    assert.match(answer.summary, /table state, row \(service='Counter', obj_key='alice', state_key='value'\): value: live x'393939', rebuilt x'3132'/);
 
     const { stdout, code } = await cliVerify(fixture.admin, altered);
     assert.equal(code, 2);
-    assert.match(stdout, new RegExp(`partition ${altered} differs at LSN \\d+: table state, row \\(service='Counter', obj_key='alice'`));
+    assert.match(stdout, new RegExp(`partition ${altered} differs at LSN \\d+ \\(rebuilt from the snapshot at LSN \\d+ and the log after it\\): table state, row \\(service='Counter', obj_key='alice'`));
 
     // The other partition is untouched.
     assert.equal((await verify(1 - altered)).identical, true);

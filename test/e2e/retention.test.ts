@@ -21,11 +21,13 @@ const echo = restate.service({
 
 const MiB = 1024 * 1024;
 
-/** Bytes of every file of the partition stores (database, WAL, shared memory). */
-function storeBytes(dir: string): number {
-  const partitions = join(dir, "partitions");
-  return readdirSync(partitions).reduce((sum, f) => sum + statSync(join(partitions, f)).size, 0);
+/** Bytes of every file under `dir`. */
+function dirBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
 }
+
+/** Bytes of every file of the partition stores (database, WAL, shared memory). */
+const storeBytes = (baseDir: string): number => dirBytes(join(baseDir, "partitions"));
 
 describe("retention: completed invocations leave the partition stores through the log", () => {
   let fixture: Fixture;
@@ -65,7 +67,7 @@ describe("retention: completed invocations leave the partition stores through th
     console.log(
       `retention ${JOURNAL_RETENTION_MS} ms, ${PER_ROUND} invocations a round: stores ${(first.loaded / MiB).toFixed(2)} MiB after the load, ` +
         `${(first.retained / MiB).toFixed(2)} MiB after retention, ${(second.retained / MiB).toFixed(2)} MiB after a second round ` +
-        `(${perTenThousand(second.retained - first.retained).toFixed(2)} MiB per 10,000 invocations of growth)`,
+        `(${perTenThousand(second.retained - first.retained).toFixed(2)} MiB per 10,000 invocations of growth); the base dir holds ${(dirBytes(fixture.dir) / MiB).toFixed(2)} MiB`,
     );
     // A WAL (bounded at 4 MiB a partition) and a few pages of bookkeeping are what stays.
     assert.ok(second.retained <= first.retained + 256 * 1024, `the second round grew the stores from ${first.retained} to ${second.retained} bytes`);
