@@ -49,6 +49,11 @@ const MAX_CAS_ATTEMPTS = 20;
 const DEFAULT_SEALED_APPEND_TIMEOUT_MS = 30_000;
 /** While waiting for a reconfiguration, re-read the chain this often in case a watch event was missed. */
 const CHAIN_REREAD_MS = 1_000;
+/**
+ * What a settled tail wait aborts its losing half with. `abort()` without a reason builds a
+ * DOMException, stack trace included, and a follower settles one wait per batch it applies.
+ */
+const WAIT_SETTLED = new UnavailableError("tail wait settled", "tail_wait_settled");
 
 interface Tail {
   readonly segment: SegmentConfig;
@@ -79,6 +84,8 @@ export class BifrostImpl implements Bifrost {
   private readonly sealedAppendTimeoutMs: number;
   private readonly newSegmentParams: NonNullable<BifrostOptions["newSegmentParams"]>;
   private logs: { readonly version: Version; readonly doc: Logs } | null = null;
+  /** When the `Logs` document was last read or delivered by the watch (ms, `Date.now()`). */
+  private logsSeenAt = -Infinity;
   private readonly states = new Map<LogId, LogState>();
   private readonly loading = new Map<LogId, Promise<LogState>>();
   /**
@@ -102,6 +109,7 @@ export class BifrostImpl implements Bifrost {
       if (event.value === null) return;
       try {
         this.applyLogs(event.value.version, decodeDocument<Logs>(event.value.value));
+        this.logsSeenAt = Date.now();
       } catch (e) {
         // The next read of the document through `refresh` fails the same way and surfaces it.
         this.log.error({ err: e, version: event.value.version }, "undecodable Logs document in watch event");
@@ -149,6 +157,8 @@ export class BifrostImpl implements Bifrost {
       let max = limit - out.length;
       if (next !== undefined) max = Math.min(max, next.baseLsn - lsn);
       const loglet = await this.logletOf(logId, segment);
+      // The chain fixed a sealed segment's end: tell the loglet, whose own view may differ.
+      if (next !== undefined) loglet.settleTail?.(LogletOffset(next.baseLsn - segment.baseLsn + 1));
       const offset = LogletOffset(lsn - segment.baseLsn + 1);
       let entries = await loglet.read(offset, max);
       if (entries.length === 0 && next !== undefined) {
@@ -379,6 +389,7 @@ export class BifrostImpl implements Bifrost {
   private async refresh(): Promise<{ version: Version; doc: Logs } | null> {
     const stored = await this.metadata.get(METADATA_KEYS.logs);
     if (stored !== null) this.applyLogs(stored.version, decodeDocument<Logs>(stored.value));
+    this.logsSeenAt = Date.now();
     return this.logs;
   }
 
@@ -425,10 +436,11 @@ export class BifrostImpl implements Bifrost {
     return provider.getLoglet(logId, segment);
   }
 
-  /** Resolves once the chain's tail segment is past `index`; re-reads the document now and then in case a watch event was lost. */
   /**
    * Waits for the tail segment's loglet to pass `offset`, or for the chain to get a segment after
    * it, whichever comes first (null): a loglet sealed by another node need not learn it by itself.
+   * A follower waits here once per batch it applies, so the wait costs no metadata read while the
+   * document is fresh (the watch keeps it so; a missed event is caught by the periodic re-read).
    */
   private async waitOnTailSegment(
     logId: LogId,
@@ -438,27 +450,36 @@ export class BifrostImpl implements Bifrost {
     offset: LogletOffset,
     signal?: AbortSignal,
   ): Promise<{ nextOffset: LogletOffset; sealed: boolean } | null> {
+    // One controller for both halves; forwarding the caller's abort is cheaper than AbortSignal.any.
     const done = new AbortController();
-    const both = signal ? AbortSignal.any([signal, done.signal]) : done.signal;
+    const forward = (): void => done.abort(signal!.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener("abort", forward, { once: true });
     try {
       return await Promise.race([
-        loglet.waitForTail(offset, both),
-        this.waitForSegmentAfter(logId, state, index, { signal: both }).then(() => null),
+        loglet.waitForTail(offset, done.signal),
+        this.waitForSegmentAfter(logId, state, index, { signal: done.signal, rereadOnlyIfStale: true }).then(() => null),
       ]);
     } finally {
-      done.abort();
+      signal?.removeEventListener("abort", forward);
+      done.abort(WAIT_SETTLED);
     }
   }
 
+  /**
+   * Resolves once the chain's tail segment is past `index`; re-reads the document first (unless
+   * `rereadOnlyIfStale` and it was seen within the re-read interval) and then now and then, in
+   * case a watch event was lost.
+   */
   private async waitForSegmentAfter(
     logId: LogId,
     state: LogState,
     index: number,
-    opts: { signal?: AbortSignal; timeoutMs?: number; onTimeout?: Error },
+    opts: { signal?: AbortSignal; timeoutMs?: number; onTimeout?: Error; rereadOnlyIfStale?: boolean },
   ): Promise<void> {
     const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     const moved = (): boolean => state.chain.segments[state.chain.segments.length - 1].index > index;
-    await this.refresh();
+    if (!opts.rereadOnlyIfStale || Date.now() - this.logsSeenAt >= CHAIN_REREAD_MS) await this.refresh();
     while (!moved()) {
       if (this.closed) throw this.closedError();
       opts.signal?.throwIfAborted();
@@ -475,7 +496,8 @@ export class BifrostImpl implements Bifrost {
         opts.signal?.addEventListener("abort", done, { once: true });
         state.chainWaiters.add(done);
       });
-      if (!moved()) await this.refresh();
+      // Woken by an abort: the caller stopped waiting, a re-read would be for no one.
+      if (!moved() && !opts.signal?.aborted) await this.refresh();
     }
   }
 
