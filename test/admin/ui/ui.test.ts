@@ -158,8 +158,21 @@ describe("web UI in a browser", () => {
     assert.deepEqual(types.slice(0, 2), ["Input", "Run"]);
     assert.ok(types.includes("Output"), `an Output entry in ${types.join(", ")}`);
     assert.match((await page.textContent('.entry[data-entry-type="Run"] .entry-name'))!, /compose/);
+    // Results: the run's completion and the output, decoded from entry_json; the input's payload.
+    assert.match((await page.textContent('.entry[data-entry-type="Run"] .outcome'))!, /"Hello, Ada!"/);
+    assert.match((await page.textContent('.entry[data-entry-type="Output"] .outcome'))!, /"Hello, Ada!"/);
+    assert.match((await page.textContent('.entry[data-entry-type="Input"] .outcome'))!, /"Ada"/);
     assert.ok(await page.isVisible('.badge[data-status="succeeded"]'));
     await shot("invocation-journal");
+
+    // Restart as new: a fresh invocation of the same handler and input, opened in its place.
+    await page.click('[data-action="restart-as-new"]');
+    await page.click('[data-confirm="restart-as-new"]');
+    await page.waitForURL((url) => url.pathname.startsWith("/ui/invocations/") && !url.pathname.endsWith(ids.greet));
+    await eventually(async () => {
+      assert.equal(await page.getAttribute("h1 .badge", "data-status"), "succeeded");
+      return true;
+    }, 10_000);
   });
 
   it("shows a failing invocation's retries and last failure", async () => {
@@ -168,7 +181,28 @@ describe("web UI in a browser", () => {
     assert.match((await page.textContent(".failure-card"))!, /flaky step exploded/);
     assert.match((await page.textContent(".failure-card"))!, /\d+ retries so far/);
     assert.match((await page.textContent(".fields"))!, /Flaky\/boom/);
+    // The journal shows the transient error after the step it followed.
+    await page.waitForSelector('.entry[data-entry-type="Run"] .entry-event[data-event-type="TransientError"]');
+    assert.match((await page.textContent('.entry[data-entry-type="Run"] .entry-event'))!, /flaky step exploded/);
     await shot("invocation-backing-off");
+  });
+
+  it("pauses and resumes a retrying invocation", async () => {
+    await open(`/invocations/${ids.boom}`);
+    await page.click('[data-action="pause"]');
+    await page.click('[data-confirm="pause"]');
+    await eventually(async () => {
+      assert.equal(await page.getAttribute("h1 .badge", "data-status"), "paused");
+      return true;
+    }, 10_000);
+    assert.equal(await page.locator('[data-action="pause"]').count(), 0);
+    await shot("invocation-paused");
+    await page.click('[data-action="resume"]');
+    await page.click('[data-confirm="resume"]');
+    await eventually(async () => {
+      assert.notEqual(await page.getAttribute("h1 .badge", "data-status"), "paused");
+      return true;
+    }, 10_000);
   });
 
   it("cancels a held invocation from its page and shows the new status", async () => {
@@ -251,7 +285,8 @@ describe("web UI in a browser", () => {
     await page.fill('textarea[name="query"]', "SELECT target, status FROM sys_invocation WHERE target_service_name = 'Greeter' ORDER BY target");
     await page.click(".sql-form button[type=submit]");
     await page.waitForSelector('table[data-result="sql"] tbody tr');
-    assert.equal(await page.locator('table[data-result="sql"] tbody tr').count(), 4);
+    // Three greetings, one more while the list was live, one restarted as new.
+    assert.equal(await page.locator('table[data-result="sql"] tbody tr').count(), 5);
     assert.deepEqual(await page.locator('table[data-result="sql"] th').allTextContents(), ["target", "status"]);
     await shot("sql");
     await page.fill('textarea[name="query"]', "SELECT nothing FROM no_such_table");

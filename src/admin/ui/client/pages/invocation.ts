@@ -6,7 +6,7 @@ import { absolute, duration, isCompleted, pretty, relative, toMs } from "../form
 import { html } from "../html.ts";
 import { useLoad } from "../hooks.ts";
 import { buildTimeline, humanize, inputOf, summary, type Outcome, type TimelineEntry } from "../journal.ts";
-import { href } from "../router.ts";
+import { href, navigate } from "../router.ts";
 
 const JOURNAL_COLUMNS = "index, entry_type, name, completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name, entry_json, appended_at";
 
@@ -30,14 +30,22 @@ async function loadInvocation(id: string): Promise<InvocationData> {
 }
 
 /**
- * Operator actions as the admin API names them (Restate's routes). Which apply depends on the
- * status: only a completed invocation can be purged, only an unfinished one cancelled or killed.
+ * Operator actions as the admin API names them (Restate's routes), offered in the states the API
+ * takes them in: cancel and kill until completed, pause while it runs or waits, resume once paused,
+ * suspended or backing off, purge and restart-as-new once completed (not for workflows).
  */
 const ACTIONS = [
   { op: "cancel", label: "Cancel", danger: false, when: (r: Row) => !isCompleted(r), what: "asks the invocation to stop: the handler gets a cancellation and may run compensations" },
-  { op: "kill", label: "Kill", danger: true, when: (r: Row) => !isCompleted(r), what: "ends the invocation at once, without running any more of its code" },
-  { op: "pause", label: "Pause", danger: false, when: (r: Row) => ["running", "backing-off", "ready", "suspended"].includes(String(r.status)), what: "stops retrying until it is resumed" },
+  { op: "kill", label: "Kill", danger: true, when: (r: Row) => !isCompleted(r), what: "ends the invocation at once, without running any more of its code, and kills what it called" },
+  { op: "pause", label: "Pause", danger: false, when: (r: Row) => ["running", "backing-off", "ready", "suspended"].includes(String(r.status)), what: "stops running and retrying it until it is resumed" },
   { op: "resume", label: "Resume", danger: false, when: (r: Row) => ["paused", "suspended", "backing-off"].includes(String(r.status)), what: "runs it again now" },
+  {
+    op: "restart-as-new",
+    label: "Restart as new",
+    danger: false,
+    when: (r: Row) => isCompleted(r) && r.target_service_ty !== "workflow",
+    what: "starts a new invocation of the same handler with the same input",
+  },
   { op: "purge", label: "Purge", danger: true, when: (r: Row) => isCompleted(r), what: "deletes the completed invocation, its journal and its result" },
 ] as const;
 
@@ -52,7 +60,8 @@ function Actions({ inv, onDone }: { inv: Row; onDone: () => void }): VNode {
     setBusy(true);
     setResult(null);
     try {
-      await api.send("PATCH", `/invocations/${encodeURIComponent(id)}/${a.op}`);
+      const answer = await api.send<{ new_invocation_id?: string }>("PATCH", `/invocations/${encodeURIComponent(id)}/${a.op}`);
+      if (answer.new_invocation_id) return navigate(href(`/invocations/${encodeURIComponent(answer.new_invocation_id)}`));
       setResult({ ok: `${a.label} requested.` });
       onDone();
     } catch (error) {
@@ -121,7 +130,7 @@ function TimelineRow({ e, span, running }: { e: TimelineEntry; span: Span; runni
       <${Bar} span=${span} from=${e.at} to=${until} kind=${outcomeKind} />
     </div>
     ${e.outcome ? html`<div class="entry-result"><span class="muted small">result</span> <${OutcomeView} outcome=${e.outcome} /></div>` : null}
-    ${input !== undefined && open ? html`<div class="entry-result"><span class="muted small">input</span> <pre class="outcome value">${pretty(input)}</pre></div>` : null}
+    ${input !== undefined && (open || e.type === "Input") ? html`<div class="entry-result"><span class="muted small">input</span> <pre class="outcome value">${pretty(input)}</pre></div>` : null}
     ${e.events.map(
       (ev) => html`<div class="entry-event" data-event-type=${ev.type}>
         <span class="badge status-backing-off">${ev.type}</span>

@@ -54,7 +54,7 @@ function KeyList({ service, selected }: { service: string; selected: string | nu
         if (filter.trim() !== "") open(filter.trim());
       }}
     >
-      <input name="key" placeholder="key (Enter opens it, even with no state yet)" value=${filter} onInput=${(e: Event) => setFilter((e.target as HTMLInputElement).value)} />
+      <input name="key" placeholder="key, Enter opens it" value=${filter} onInput=${(e: Event) => setFilter((e.target as HTMLInputElement).value)} />
     </form>
     <${Loading} loaded=${loaded}>
       ${(rows: Row[]) => {
