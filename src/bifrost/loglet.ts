@@ -39,6 +39,12 @@ export interface Loglet {
   trim(upTo: LogletOffset): Promise<void>;
   /** Highest trimmed offset, 0 if nothing was trimmed. */
   getTrimPoint(): Promise<LogletOffset>;
+  /**
+   * The log's chain recorded this sealed loglet's end (the next segment's base): records below
+   * `tail` are the log's. A loglet whose sealers may disagree on the tail reads past its committed
+   * tail only once told this; one with a single sealer may ignore it.
+   */
+  settleTail?(tail: LogletOffset): void;
   close(): Promise<void>;
 }
 

@@ -51,8 +51,15 @@ export class ReplicatedLoglet implements Loglet {
   /** Highest tail known to be committed (from the sequencer or the servers' Release view). */
   private knownTail = 1;
   private trimPoint = 0;
-  /** Fixed once this instance sealed the loglet or found it sealed. */
+  /**
+   * The tail this instance determined when it sealed the loglet (or found it sealed). Another
+   * sealer may determine a different one (records on too few servers are ambiguous): only the tail
+   * the log's chain records (`settleTail`) is final, so reads never go past the committed tail on
+   * this alone.
+   */
   private sealedTail: number | null = null;
+  /** The loglet's final tail as the log's chain recorded it (the next segment's base); null until told. */
+  private settledTail: number | null = null;
   private sealing: Promise<LogletTail> | null = null;
   private pollRotation = 0;
 
@@ -90,8 +97,11 @@ export class ReplicatedLoglet implements Loglet {
 
   async read(from: LogletOffset, limit: number): Promise<LogletEntry[]> {
     this.checkOpen();
-    let tail = this.committedTail();
-    if (from >= tail) tail = (await this.findTail()).nextOffset;
+    let tail = this.readableTail();
+    if (from >= tail && this.settledTail === null) {
+      await this.findTail();
+      tail = this.readableTail();
+    }
     if (from >= tail || limit <= 0) return [];
     if (from <= this.trimPoint) return [{ offset: from, trimGapTo: LogletOffset(Math.min(this.trimPoint, tail - 1)) }];
     const end = Math.min(tail - 1, from + limit - 1);
@@ -115,7 +125,7 @@ export class ReplicatedLoglet implements Loglet {
     const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
     for (;;) {
       stop.throwIfAborted();
-      if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.sealedTail), sealed: true };
+      if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
       if (this.sequencer) {
         await this.sequencer.waitForTail(offset, stop);
         return this.sequencer.sealed ? this.findTail() : { nextOffset: LogletOffset(this.sequencer.tail), sealed: false };
@@ -131,7 +141,10 @@ export class ReplicatedLoglet implements Loglet {
             { timeoutMs: this.waitPollMs + this.ctx.timeouts.rpcMs, signal: stop },
           );
         if (res.state) this.observe(res.state.knownGlobalTail, res.state.trimPoint);
-        if (res.state?.sealed) return this.seal();
+        if (res.state?.sealed) {
+          await this.seal();
+          return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
+        }
       } catch (e) {
         if (stop.aborted) throw e;
         noteFailure(this.ctx, node, "waitForTail", e);
@@ -142,22 +155,32 @@ export class ReplicatedLoglet implements Loglet {
 
   /**
    * The sequencer's tail; elsewhere the highest global tail any server reports (a lower bound of
-   * the committed tail). If a server reports the loglet sealed, finishes the seal so the returned
-   * tail is the final one.
+   * the committed tail). If a server reports the loglet sealed, finishes the seal (its records are
+   * repaired) and reports it sealed, with the tail readers may read to: the chain's final tail once
+   * it is settled, the committed tail until then.
    */
   async findTail(): Promise<LogletTail> {
     this.checkOpen();
-    if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.sealedTail), sealed: true };
+    if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
     if (this.sequencer && !this.sequencer.sealed) return { nextOffset: LogletOffset(this.sequencer.tail), sealed: false };
     const states = await this.infoFromServers();
-    if (this.sequencer?.sealed || states.some((s) => s.sealed)) return this.seal();
+    if (this.sequencer?.sealed || states.some((s) => s.sealed)) {
+      await this.seal();
+      return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
+    }
     return { nextOffset: LogletOffset(this.knownTail), sealed: false };
   }
 
+  /** The log's chain fixed this loglet's end: records below `tail` are the log's, and readable. */
+  settleTail(tail: LogletOffset): void {
+    this.settledTail = tail;
+  }
+
   /**
-   * Seals on n - r + 1 log servers (retrying until it can), then fixes the tail: records that may
-   * have been acknowledged are repaired to full replication first. Idempotent; concurrent callers
-   * share one attempt.
+   * Seals on n - r + 1 log servers (retrying until it can), then determines the tail: records that
+   * may have been acknowledged are repaired to full replication first. The tail returned is this
+   * sealer's proposal for the next segment's base; the chain decides (see `settleTail`).
+   * Idempotent; concurrent callers share one attempt.
    */
   seal(): Promise<LogletTail> {
     if (this.sealedTail !== null) return Promise.resolve({ nextOffset: LogletOffset(this.sealedTail), sealed: true });
@@ -166,10 +189,12 @@ export class ReplicatedLoglet implements Loglet {
       await this.sequencer?.drain(this.sealDrainMs);
       const committed = Math.max(this.committedTail(), 1);
       const sealed = await sealOnServers(this.ctx, committed);
+      // What the sealed servers know to be committed is readable now; the rest waits for the chain.
+      for (const state of sealed.values()) this.observe(state.knownGlobalTail, state.trimPoint);
       const tail = await determineSealedTail(this.ctx, sealed, committed);
       this.sealedTail = tail;
-      this.knownTail = Math.max(this.knownTail, tail);
-      this.sequencer?.finishSeal(tail);
+      this.knownTail = Math.max(this.knownTail, committed);
+      this.sequencer?.finishSeal();
       return { nextOffset: LogletOffset(tail), sealed: true };
     })().finally(() => {
       // Only a failed attempt (closed loglet) is forgotten; a finished one is answered from `sealedTail`.
@@ -219,7 +244,12 @@ export class ReplicatedLoglet implements Loglet {
   }
 
   private committedTail(): number {
-    return this.sealedTail ?? (this.sequencer && !this.sequencer.sealed ? this.sequencer.tail : this.knownTail);
+    return this.sequencer && !this.sequencer.sealed ? this.sequencer.tail : this.knownTail;
+  }
+
+  /** Offsets below this may be read: the chain's final tail once settled, else the committed tail. */
+  private readableTail(): number {
+    return this.settledTail ?? this.committedTail();
   }
 
   private observe(globalTail: number, trimPoint: number): void {

@@ -71,7 +71,7 @@ export class Sequencer {
   private refusal: RepriseError | null = null;
   /** A log server reported the loglet sealed, or this process finished sealing it. */
   private sealedSeen = false;
-  /** This process is sealing the loglet: `finishSeal` decides batches still undecided. */
+  /** This process is sealing the loglet: `finishSeal` refuses the batches still undecided. */
   private sealing = false;
   private stopped = false;
   private verified: Promise<void> | null = null;
@@ -193,11 +193,13 @@ export class Sequencer {
    * This process sealed the loglet at `tail`: batches below it were made durable on a write quorum
    * by the tail repair, so they succeed; the others fail with SealedError.
    */
-  finishSeal(tail: number): void {
+  finishSeal(): void {
     this.sealedSeen = true;
     this.refuseAppends();
-    for (const b of this.inflight.splice(0)) this.settle(b, this.refusal, tail);
-    this.globalTail = Math.max(this.globalTail, tail);
+    // A batch not committed by now is refused even if the seal kept its records: this sealer's
+    // tail is only a proposal (the log's chain decides), and a refused append is retried on the
+    // next segment, where the partition drops what it already applied.
+    for (const b of this.inflight.splice(0)) this.settle(b, this.refusal);
     this.notifyTail();
   }
 
@@ -384,12 +386,12 @@ export class Sequencer {
     for (const a of this.queued.splice(0)) a.reject(this.refusal);
   }
 
-  /** Resolves the batch's appends, or rejects with `error` those not below `committedBelow`. */
-  private settle(b: Batch, error: unknown, committedBelow = 0): void {
+  /** Resolves the batch's appends (`error` null), or rejects them all with `error`. */
+  private settle(b: Batch, error: unknown): void {
     if (b.settled) return;
     b.settled = true;
     for (const a of b.appends) {
-      if (error === null || a.last < committedBelow) a.resolve(LogletOffset(a.last));
+      if (error === null) a.resolve(LogletOffset(a.last));
       else a.reject(error);
     }
   }
