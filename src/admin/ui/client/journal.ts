@@ -100,7 +100,8 @@ export function outcomeOf(result: unknown): Outcome | undefined {
     return { t: "failure", ...(f.code !== undefined ? { code: f.code } : {}), message: typeof f.message === "string" ? f.message : valueText(v) };
   }
   if (/void/i.test(k)) return { t: "void", label: k };
-  return { t: "value", text: valueText(v) };
+  const text = valueText(v);
+  return text === "" ? { t: "void", label: "empty value" } : { t: "value", text };
 }
 
 const COMPLETION_ID_FIELDS = ["completion_id", "result_completion_id"];
