@@ -117,7 +117,7 @@ export class LogServer {
     for (const waiters of this.tailWaiters.values()) for (const wake of waiters) wake();
     await this.provisioningDone;
     if (this.options.rpc === undefined) await this.rpc.close();
-    this.store.close();
+    await this.store.close();
   }
 
   // ---------- provisioning ----------

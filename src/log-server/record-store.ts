@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { crc32 } from "node:zlib";
 import { CorruptionError, RepriseError } from "../types/errors.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../types/ids.ts";
+import { RecordWriter, type LogletRow, type RecordWrite } from "./record-writer.ts";
 
 /** One loglet as a log server sees it. */
 export interface LogletView {
@@ -49,8 +50,6 @@ export class RecordStoreIoError extends RepriseError {
 }
 
 const OFFSET_SPAN = 2 ** 32;
-/** `PRAGMA synchronous` level from which SQLite syncs the WAL at every commit (FULL = 2, EXTRA = 3). */
-const SYNCHRONOUS_FULL = 2;
 export const MAX_OFFSET = OFFSET_SPAN - 1;
 
 /** crc32 over loglet id, offset and payload, so a record read under the wrong key never verifies. */
@@ -62,28 +61,30 @@ function recordChecksum(logletId: string, offset: number, payload: Uint8Array): 
 
 /**
  * Records of many loglets in one SQLite database (WAL, synchronous=FULL). Writes are
- * group-committed: everything enqueued during one event-loop turn goes into one transaction, and
- * each enqueue resolves only after that transaction (and its fsync) finished.
+ * group-committed on a worker thread (`RecordWriter`): one commit at a time, and everything
+ * enqueued meanwhile goes into the next one; each enqueue resolves only after the transaction
+ * holding it (and its fsync) finished. Reads use a read-only connection on the calling thread,
+ * which sees a transaction once it is committed.
  */
 export class RecordStore {
   private readonly db: Database.Database;
+  private readonly writer: RecordWriter;
   private readonly loglets = new Map<string, Loglet>();
   private nextLid: number;
   private queue: PendingOp[] = [];
   private flushScheduled = false;
+  /** The commit in flight (settled: its ops resolved or rejected), null while none is. */
+  private committing: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
   private failed: RecordStoreIoError | null = null;
   private readonly stmts;
-  /** Whether SQLite fsyncs at every commit, as the connection reports its `synchronous` level. */
-  private readonly commitsSync: boolean;
   private syncs = 0;
 
   constructor(readonly path: string) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    // FULL: the WAL is fsync'd at every commit, so an acknowledged store survives power loss.
-    this.db.pragma("synchronous = FULL");
-    this.commitsSync = (this.db.pragma("synchronous", { simple: true }) as number) >= SYNCHRONOUS_FULL;
-    this.db.exec(`
+    // The tables exist and the loglets are loaded before the writer's connection opens.
+    const setup = new Database(path);
+    setup.pragma("journal_mode = WAL");
+    setup.exec(`
       CREATE TABLE IF NOT EXISTS loglets (
         lid INTEGER PRIMARY KEY,
         loglet_id TEXT NOT NULL UNIQUE,
@@ -100,19 +101,9 @@ export class RecordStore {
         payload BLOB NOT NULL
       );
     `);
-    this.stmts = {
-      upsertLoglet: this.db.prepare(`
-        INSERT INTO loglets (lid, loglet_id, local_tail, sealed, trim_point, known_global_tail, sequencer_id, sequencer_generation)
-        VALUES (@lid, @id, @localTail, @sealed, @trimPoint, @knownGlobalTail, @sequencerId, @sequencerGeneration)
-        ON CONFLICT (lid) DO UPDATE SET local_tail = excluded.local_tail, sealed = excluded.sealed, trim_point = excluded.trim_point,
-          known_global_tail = excluded.known_global_tail, sequencer_id = excluded.sequencer_id, sequencer_generation = excluded.sequencer_generation`),
-      insertRecord: this.db.prepare("INSERT OR IGNORE INTO records (id, checksum, payload) VALUES (?, ?, ?)"),
-      deleteRange: this.db.prepare("DELETE FROM records WHERE id BETWEEN ? AND ?"),
-      readRange: this.db.prepare("SELECT id, checksum, payload FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?"),
-      idsInRange: this.db.prepare("SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id").pluck(),
-    };
     this.nextLid = 1;
-    const rows = this.db.prepare("SELECT * FROM loglets").all() as Array<Record<string, number | string | null>>;
+    const rows = setup.prepare("SELECT * FROM loglets").all() as Array<Record<string, number | string | null>>;
+    setup.close();
     for (const r of rows) {
       const view = (): LogletView => ({
         localTail: r.local_tail as number,
@@ -125,12 +116,18 @@ export class RecordStore {
       this.loglets.set(r.loglet_id as string, { lid, id: r.loglet_id as string, staged: view(), durable: view() });
       this.nextLid = Math.max(this.nextLid, lid + 1);
     }
+    this.db = new Database(path, { readonly: true, fileMustExist: true });
+    this.stmts = {
+      readRange: this.db.prepare("SELECT id, checksum, payload FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?"),
+      idsInRange: this.db.prepare("SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id").pluck(),
+    };
+    this.writer = new RecordWriter(path);
   }
 
   /**
-   * Write batches whose commit SQLite fsync'd before returning: every commit while `synchronous`
-   * is FULL or stronger, none if the level were weaker. A durability metric: each acknowledged
-   * store, seal or trim waited for one.
+   * Write batches whose commit SQLite fsync'd before returning: every commit while the writer's
+   * `synchronous` is FULL or stronger, none if the level were weaker. A durability metric: each
+   * acknowledged store, seal or trim waited for one.
    */
   get syncedCommits(): number {
     return this.syncs;
@@ -197,11 +194,18 @@ export class RecordStore {
     return (this.stmts.idsInRange.all(base + start, base + to) as number[]).map((id) => id - base);
   }
 
-  /** Commits what is queued, then closes the database. */
-  close(): void {
-    this.flush();
-    for (const l of this.loglets.values()) this.stmts.upsertLoglet.run(rowOf(l));
-    this.db.close();
+  /** Commits what is queued, then every loglet's row (its in-memory hints too), then closes the database. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.committing !== null || this.queue.length > 0) {
+        if (this.committing === null) this.flush();
+        await this.committing;
+      }
+      // The writer's connection closes last, so SQLite checkpoints the WAL into the database file.
+      this.db.close();
+      await this.writer.commit([], [...this.loglets.values()].map(rowOf), true);
+    })();
+    return this.closing;
   }
 
   private loglet(logletId: string): Loglet {
@@ -220,55 +224,68 @@ export class RecordStore {
     apply(loglet.staged, op);
     return new Promise((resolve, reject) => {
       this.queue.push({ loglet, op, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
+    });
+  }
+
+  /** The next commit starts on the next turn once none is in flight, so a busy store commits bigger batches. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.committing !== null || this.queue.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.committing === null) this.flush();
     });
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    try {
-      this.db.transaction(() => {
-        const touched = new Set<Loglet>();
-        for (const { loglet, op } of batch) {
-          this.write(loglet, op);
-          touched.add(loglet);
-        }
-        for (const l of touched) {
-          const after = { ...l.durable };
-          for (const p of batch) if (p.loglet === l) apply(after, p.op);
-          this.stmts.upsertLoglet.run(rowOf({ ...l, durable: after }));
-        }
-      })();
-    } catch (e) {
-      this.failed = new RecordStoreIoError(e);
-      for (const p of batch) p.reject(this.failed);
-      return;
+    const writes: RecordWrite[] = [];
+    const touched = new Set<Loglet>();
+    for (const { loglet, op } of batch) {
+      this.write(writes, loglet, op);
+      touched.add(loglet);
     }
-    if (this.commitsSync) this.syncs++;
-    for (const p of batch) {
-      apply(p.loglet.durable, p.op);
-      p.resolve();
+    const rows: LogletRow[] = [];
+    for (const l of touched) {
+      const after = { ...l.durable };
+      for (const p of batch) if (p.loglet === l) apply(after, p.op);
+      rows.push(rowOf({ ...l, durable: after }));
     }
+    this.committing = this.writer.commit(writes, rows).then(
+      (synced) => {
+        if (synced) this.syncs++;
+        for (const p of batch) {
+          apply(p.loglet.durable, p.op);
+          p.resolve();
+        }
+      },
+      (e: unknown) => {
+        this.failed ??= new RecordStoreIoError(e);
+        // What queued behind the failed commit is refused too: the store takes no more writes.
+        for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+      },
+    );
+    void this.committing.then(() => {
+      this.committing = null;
+      this.scheduleFlush();
+    });
   }
 
-  private write(l: Loglet, op: WriteOp): void {
+  private write(out: RecordWrite[], l: Loglet, op: WriteOp): void {
     const base = l.lid * OFFSET_SPAN;
     switch (op.kind) {
       case "store":
         op.payloads.forEach((payload, i) => {
           const offset = op.firstOffset + i;
           // Records at or below the trim point were dropped on purpose and stay dropped.
-          if (offset > l.staged.trimPoint) this.stmts.insertRecord.run(base + offset, recordChecksum(l.id, offset, payload), payload);
+          if (offset > l.staged.trimPoint) out.push({ kind: "insert", id: base + offset, checksum: recordChecksum(l.id, offset, payload), payload });
         });
         return;
       case "trim":
-        this.stmts.deleteRange.run(base + 1, base + op.upTo);
+        out.push({ kind: "delete", fromId: base + 1, toId: base + op.upTo });
         return;
       case "seal":
         return;
@@ -291,7 +308,7 @@ function apply(view: LogletView, op: WriteOp): void {
   }
 }
 
-function rowOf(l: Loglet): Record<string, number | string | null> {
+function rowOf(l: Loglet): LogletRow {
   const v = l.durable;
   return {
     lid: l.lid,

@@ -27,7 +27,24 @@ describe("RecordStore durability", () => {
       }
       assert.deepEqual(store.durable("l"), { localTail: 3, sealed: true, trimPoint: 1, knownGlobalTail: 0, sequencer: SEQUENCER });
     } finally {
-      store.close();
+      await store.close();
+    }
+  });
+
+  it("commits on another thread: the caller's timers run while a commit is in flight", async () => {
+    const store = new RecordStore(join(tmp.path, "thread.sqlite"));
+    try {
+      // 64 MiB take many milliseconds to write and fsync; a commit on this thread would hold the timer back until it is done.
+      const payloads = Array.from({ length: 64 }, (_, i) => Buffer.alloc(1 << 20, i));
+      const events: string[] = [];
+      const stored = store.store("big", 1, payloads, SEQUENCER).then(() => events.push("stored"));
+      // Queued after the store's flush, so the timer starts once the commit has.
+      setImmediate(() => setTimeout(() => events.push("timer"), 1));
+      await stored;
+      assert.deepEqual(events, ["timer", "stored"]);
+      assert.equal(store.durable("big").localTail, 65);
+    } finally {
+      await store.close();
     }
   });
 
@@ -42,7 +59,7 @@ describe("RecordStore durability", () => {
         ["r0", "r3", "r6", "r9", "r12", "r15", "r18"],
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
