@@ -88,6 +88,37 @@ describe("three workers: partition replicas and leader failover", { timeout: 240
     assert.equal(await greet.json(), "Hello, Ada!");
   });
 
+  it("GET /cluster/status (the web UI's cluster page) on any node shows every node alive and each partition's replicas with one leader", async () => {
+    const leaders = new Map((await table()).partitions.map((p) => [Number(p.partitionId), p.leader]));
+    for (const [name, proc] of nodes) {
+      await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${proc.ready.admin}/cluster/status`);
+          assert.equal(res.status, 200, `${name}: ${await res.clone().text()}`);
+          const s = (await res.json()) as {
+            node_id: number;
+            nodes: { id: number; state: string }[];
+            partitions: { id: number; planned_leader: number; replicas: { node_id: number; mode: string; applied_lsn: number }[] }[];
+            logs: { id: number; segments: { provider: string }[] }[];
+          };
+          assert.equal(s.node_id, proc.nodeId);
+          assert.deepEqual(s.nodes.map((n) => n.state), ["alive", "alive", "alive"], name);
+          assert.equal(s.partitions.length, PARTITIONS);
+          for (const p of s.partitions) {
+            assert.equal(p.planned_leader, leaders.get(p.id));
+            assert.equal(p.replicas.length, 3, `${name}: replicas of partition ${p.id}`);
+            assert.deepEqual(p.replicas.filter((r) => r.mode === "leader").map((r) => r.node_id), [p.planned_leader], `${name}: leader of partition ${p.id}`);
+            assert.ok(p.replicas.every((r) => r.applied_lsn > 0));
+          }
+          assert.ok(s.logs.every((l) => l.segments.at(-1)!.provider === "replicated"), `${name}: replicated tail segments`);
+          return true;
+        },
+        15_000,
+        `${name}'s cluster status`,
+      );
+    }
+  });
+
   it("kill -9 of a partition's leader under load: a follower leads within 10 s, no acknowledged add lost or applied twice", async (t) => {
     const before = await table();
     const victim = before.partitions[0];
