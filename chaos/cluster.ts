@@ -75,6 +75,11 @@ export class ChaosCluster {
     return this.o.nodes.filter(hasIngress).map((n) => ({ node: n.name, url: ingressUrl(n) }));
   }
 
+  /** Admin base URLs of every node that has one (the worker role). */
+  allAdmins(): { node: string; url: string }[] {
+    return this.o.nodes.filter(hasIngress).map((n) => ({ node: n.name, url: `http://${n.address}:${n.adminPort}` }));
+  }
+
   adminUrl(): string {
     const worker = this.o.nodes.find(hasIngress);
     if (worker === undefined) throw new Error("no node has the worker role");

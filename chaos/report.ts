@@ -7,6 +7,7 @@ export function failures(rounds: readonly RoundResult[], recoveryBoundMs: number
   const out: string[] = [];
   for (const r of rounds) {
     for (const v of violations(r.check)) out.push(`round ${r.index}: ${v}`);
+    if (!r.replicas.agreed) out.push(`round ${r.index}: the nodes' replicas did not converge to the same state: ${JSON.stringify(r.replicas.digests)}`);
     for (const [i, f] of r.faults.entries()) {
       if (f.recoveryMs === null) out.push(`round ${r.index}: ${f.nemesis} (${f.description}): no call succeeded through every live ingress after the heal`);
       else if (f.recoveryMs > recoveryBoundMs) out.push(`round ${r.index}: ${f.nemesis} (${f.description}): recovery took ${f.recoveryMs} ms, over the ${recoveryBoundMs} ms bound`);

@@ -7,6 +7,7 @@ import { keysOverPartitions } from "./partition-keys.ts";
 import { faultDurationMs, runNemesis, type FaultRecord, type NemesisName } from "./nemesis.ts";
 import { measureRecovery, type Recovery } from "./recovery.ts";
 import type { LeaderChange } from "./leaders.ts";
+import { checkReplicasAgree, type ReplicaAgreement } from "./replicas.ts";
 import { readSet, runWorkload, type OpRecord } from "./workload.ts";
 
 export interface RoundSettings {
@@ -48,6 +49,8 @@ export interface RoundResult {
   readonly leaderChanges: ReadonlyMap<number, number>;
   /** Every leader change, in order, for the per-fault check (at most one per partition per fault). */
   readonly leaderChangeEvents: readonly LeaderChange[];
+  /** Whether every node's replicas ended with the same state (see `checkReplicasAgree`). */
+  readonly replicas: ReplicaAgreement;
 }
 
 export interface RoundEnv {
@@ -88,6 +91,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
   const faults: Omit<FaultResult, "acksDuringFault">[] = [];
   let ops: OpRecord[] = [];
   let lists: (string[] | null)[] = [];
+  let replicas: ReplicaAgreement = { agreed: false, digests: {} };
   let changes: { counts: Map<number, number>; events: LeaderChange[] };
   try {
     try {
@@ -114,6 +118,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
     }
     const readUntil = Date.now() + s.readBackMs;
     lists = await Promise.all(keys.map((key) => readSet(() => env.cluster.liveIngresses(), key, s.requestTimeoutMs, readUntil, env.signal)));
+    replicas = await checkReplicasAgree(env.cluster, s.readBackMs, env.signal);
   } finally {
     changes = await leaders.stop();
   }
@@ -124,5 +129,6 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
     faults: faults.map((f) => ({ ...f, acksDuringFault: ops.filter((op) => op.outcome === "acked" && op.endedAt >= f.injectedAt && op.endedAt <= f.healedAt).length })),
     leaderChanges: changes.counts,
     leaderChangeEvents: changes.events,
+    replicas,
   };
 }
