@@ -138,6 +138,15 @@ describe("web UI in a browser", () => {
     await page.waitForSelector(".error-box");
     assert.match((await page.textContent(".error-box"))!, /unknown filter 'bogus'/);
 
+    // Oldest first; a whole invocation id typed in the bar opens that invocation.
+    await open("/invocations?sort=oldest");
+    await page.waitForSelector("table.invocations tbody tr");
+    assert.equal(await page.getAttribute("table.invocations tbody tr >> nth=0", "data-invocation-id"), ids.greet);
+    await page.fill("input.query-input", ids.hold!);
+    await page.press("input.query-input", "Enter");
+    await page.waitForURL(`**/ui/invocations/${ids.hold}`);
+    await page.waitForSelector('[data-action="cancel"]');
+
     // Live: a new invocation shows up without reloading.
     await open(`/invocations?q=${encodeURIComponent("service:Greeter")}`);
     await eventually(async () => {

@@ -31,6 +31,17 @@ const LIST_COLUMNS = [
 
 const PAGE_SIZES = [50, 100, 500] as const;
 
+/** Orders the list offers, by URL value. */
+const SORTS = {
+  newest: { label: "newest first", sql: "created_at DESC" },
+  oldest: { label: "oldest first", sql: "created_at ASC" },
+  modified: { label: "recently modified", sql: "modified_at DESC" },
+} as const;
+type Sort = keyof typeof SORTS;
+
+/** A full invocation id typed alone in the bar opens its page. */
+const INVOCATION_ID = /^inv_[0-9A-Za-z]{30,}$/;
+
 interface ListData {
   readonly rows: readonly Row[];
   readonly statusCounts: Counts;
@@ -38,9 +49,9 @@ interface ListData {
   readonly sql: string;
 }
 
-async function loadList(filters: readonly Filter[], limit: number): Promise<ListData> {
+async function loadList(filters: readonly Filter[], limit: number, sort: Sort): Promise<ListData> {
   const where = whereClause(filters);
-  const sql = `SELECT ${LIST_COLUMNS} FROM sys_invocation ${where} ORDER BY created_at DESC LIMIT ${limit}`;
+  const sql = `SELECT ${LIST_COLUMNS} FROM sys_invocation ${where} ORDER BY ${SORTS[sort].sql} LIMIT ${limit}`;
   const [rows, statusCounts, serviceCounts] = await Promise.all([
     api.query(sql),
     countsOverall(whereClause(filters, "status")),
@@ -82,7 +93,7 @@ function QueryBar({ text, onRun, error }: { text: string; onRun: (text: string) 
   <p class="hint">
     Terms: ${FILTER_FIELDS.filter((f) => f !== "text" && f !== "created" && f !== "modified").map((f) => html`<code>${f}:</code> `)}
     (several values: <code>status:running,suspended</code>; not: <code>status:!succeeded</code>), <code>${"created>-15m"}</code>,
-    <code>${"modified<2026-01-31T12:00"}</code>; other words match the target or id.
+    <code>${"modified<2026-01-31T12:00"}</code>; other words match the target or id; a whole invocation id opens it.
   </p>
   <${ErrorBox} title="The filter is not valid" error=${error} />`;
 }
@@ -148,6 +159,8 @@ function InvocationRow({ r }: { r: Row }): VNode {
 export function InvocationsPage({ route }: { route: Route }): VNode {
   const text = route.params.get("q") ?? "";
   const limit = Number(route.params.get("limit") ?? PAGE_SIZES[0]);
+  const sortParam = route.params.get("sort") ?? "newest";
+  const sort: Sort = sortParam in SORTS ? (sortParam as Sort) : "newest";
   const [live, setLive] = useState(true);
   let filters: Filter[] = [];
   let filterError: unknown;
@@ -156,9 +169,12 @@ export function InvocationsPage({ route }: { route: Route }): VNode {
   } catch (e) {
     filterError = e;
   }
-  const go = (q: string, n = limit) => navigate(href("/invocations", { q, limit: n === PAGE_SIZES[0] ? undefined : String(n) }));
+  const go = (q: string, n = limit, order = sort) =>
+    INVOCATION_ID.test(q.trim())
+      ? navigate(href(`/invocations/${q.trim()}`))
+      : navigate(href("/invocations", { q, limit: n === PAGE_SIZES[0] ? undefined : String(n), sort: order === "newest" ? undefined : order }));
   const setFilters = (f: Filter[]) => go(formatFilters(f));
-  const loaded = useLoad(() => loadList(filters, limit), `${formatFilters(filters)}|${limit}|${filterError ? "bad" : ""}`, live && !filterError ? 2000 : null);
+  const loaded = useLoad(() => loadList(filters, limit, sort), `${formatFilters(filters)}|${limit}|${sort}|${filterError ? "bad" : ""}`, live && !filterError ? 2000 : null);
 
   return html`<div>
     <${PageHeader} title="Invocations" subtitle="Requests to run handlers: follow them, open their journals, and intervene.">
@@ -182,9 +198,12 @@ export function InvocationsPage({ route }: { route: Route }): VNode {
                   </table>`}
               <div class="table-foot">
                 <span class="muted">
-                  ${d.rows.length} shown, newest first${d.rows.length === limit ? ` (first ${limit})` : ""}
+                  ${d.rows.length} shown${d.rows.length === limit ? ` (the first ${limit})` : ""}
                 </span>
                 <span>
+                  <select name="sort" value=${sort} onChange=${(e: Event) => go(text, limit, (e.target as HTMLSelectElement).value as Sort)}>
+                    ${Object.entries(SORTS).map(([k, v]) => html`<option value=${k}>${v.label}</option>`)}
+                  </select>
                   Show
                   <select value=${String(limit)} onChange=${(e: Event) => go(text, Number((e.target as HTMLSelectElement).value))}>
                     ${PAGE_SIZES.map((n) => html`<option value=${String(n)}>${n}</option>`)}
