@@ -13,7 +13,7 @@ import { NodeDirectory } from "../src/net/node-directory.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig } from "../src/metadata/documents.ts";
 import { LogId, Lsn, PlainNodeId } from "../src/types/ids.ts";
 import { eventually, writeReplicatedLog } from "../test/log-server/helpers.ts";
-import { spawnLogServer, startMetadataService, type Child } from "../test/replicated/processes.ts";
+import { spawnLogServer, startMetadataService, type Child } from "../test/support/log-server-processes.ts";
 import { closedLoopAppends, formatAppendBench, type AppendBenchResult } from "./append-loop.ts";
 
 const CLUSTER = "bench";

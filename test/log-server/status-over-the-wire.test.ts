@@ -18,7 +18,7 @@ import {
 import { RpcServer, type ServiceImpl } from "../../src/net/server.ts";
 import { CorruptionError, RepriseError } from "../../src/types/errors.ts";
 import { captureLogger } from "../bifrost/helpers.ts";
-import { header, node } from "../log-server/helpers.ts";
+import { header, node } from "./helpers.ts";
 
 type Refusal = Exclude<LogServerStatus, LogServerStatus.OK>;
 type ErrorClass = abstract new (...args: never[]) => RepriseError;

@@ -5,12 +5,12 @@
  *
  *   append-child.ts <metadata-address> <node-id> <generation> <log-id> <concurrency> <max-appends>
  */
-import { BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
-import { ReplicatedLogletProvider } from "../../src/bifrost/replicated/provider.ts";
-import { rootLogger } from "../../src/common/logger.ts";
-import { NodeDirectory } from "../../src/net/node-directory.ts";
-import { RemoteMetadataStore } from "../../src/net/metadata-service.ts";
-import { LogId, PlainNodeId } from "../../src/types/ids.ts";
+import { BifrostImpl } from "../../../src/bifrost/bifrost-impl.ts";
+import { ReplicatedLogletProvider } from "../../../src/bifrost/replicated/provider.ts";
+import { rootLogger } from "../../../src/common/logger.ts";
+import { NodeDirectory } from "../../../src/net/node-directory.ts";
+import { RemoteMetadataStore } from "../../../src/net/metadata-service.ts";
+import { LogId, PlainNodeId } from "../../../src/types/ids.ts";
 
 const [address, nodeId, generation, logId, concurrency, maxAppends] = process.argv.slice(2);
 const metadata = new RemoteMetadataStore(address, rootLogger);

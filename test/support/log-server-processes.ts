@@ -3,10 +3,10 @@ import { metadataServiceImpl } from "../../src/net/metadata-service.ts";
 import { MetadataService } from "../../src/net/gen/metadata_pb.ts";
 import { RpcServer } from "../../src/net/server.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
-import { startReadyChild, type TrackedChild } from "../support/process.ts";
-import { readyNode } from "../support/reprise-server.ts";
+import { startReadyChild, type TrackedChild } from "./process.ts";
+import { readyNode } from "./reprise-server.ts";
 
-export { spawnNodeChild as spawnTs, type TrackedChild as Child } from "../support/process.ts";
+export { spawnNodeChild as spawnTs, type TrackedChild as Child } from "./process.ts";
 
 export const LOG_SERVER_MAIN = fileURLToPath(new URL("../../src/cluster/log-server-main.ts", import.meta.url));
 
