@@ -1,4 +1,3 @@
-import { sendJson } from "../common/http-util.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
 import type { StateEntry } from "../partition/records.ts";
 import { partitionKeyForKey } from "../partition/routing.ts";
@@ -50,7 +49,8 @@ export function stateRoutes(o: StateRouteOptions): AdminRoute[] {
         }
         const routing = newInvocationId(partitionKeyForKey(service, key), NO_RANDOM);
         await o.dispatcher.propose(routing, { t: "patch-state", service, key, state, ...(typeof req.version === "string" ? { version: req.version } : {}) });
-        sendJson(res, 202, {});
+        // Restate answers the edit with an empty 202.
+        res.writeHead(202).end();
       },
     },
   ];
