@@ -15,6 +15,7 @@ import {
   type RegistrationChange,
   type RegistrationResult,
 } from "../schema/registry-changes.ts";
+import { modifyServiceConfig, type ServiceConfigChange } from "../schema/service-config.ts";
 import { EMPTY_SCHEMA, SchemaView, type DeploymentSchema, type SchemaRegistry, type ServiceSchema } from "../schema/schema.ts";
 
 /** Where and how to reach a deployment, as a registration or an update gives it. */
@@ -150,6 +151,14 @@ export class DeploymentRegistry {
       }
     }
     await this.update((registry) => (registry.deployments.some((d) => d.id === id) ? removeDeployment(registry, id) : "unchanged"));
+  }
+
+  /** Changes a service's settings (`PATCH /services/{name}`) and answers its active revision as written. */
+  async modifyService(name: string, change: ServiceConfigChange): Promise<ServiceSchema> {
+    await this.update((registry) => modifyServiceConfig(registry, name, change));
+    const modified = this.view.service(name);
+    if (!modified) throw new NotFoundError(`The requested service '${name}' does not exist`, "service_not_found");
+    return modified;
   }
 
   /** A deployment by id, or a 404 naming it. */

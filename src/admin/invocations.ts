@@ -9,10 +9,10 @@ import { InvocationOperationError } from "./invocation-errors.ts";
 import { restartAsNewCommand } from "./restart-as-new.ts";
 import type { AdminRoute } from "./server.ts";
 
-type Operation = "cancel" | "kill" | "purge";
+type Operation = "cancel" | "kill" | "purge" | "purge-journal";
 
 /**
- * Invocation management on the admin API, as Restate 1.7 defines it: cancel, kill, purge, pause,
+ * Invocation management on the admin API, as Restate 1.7 defines it: cancel, kill, purge, purge-journal, pause,
  * resume and restart-as-new, each a log record first. Each is checked against the invocation's
  * state as this node's replica has applied it; a refused request changes nothing.
  */
@@ -35,10 +35,11 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
   const run = async (id: InvocationId, op: Operation): Promise<number> => {
     const status = statusOf(id);
     const completed = status.status === "completed";
-    if (op === "purge" && !completed) {
+    const purging = op === "purge" || op === "purge-journal";
+    if (purging && !completed) {
       throw new InvocationOperationError("invocation_not_completed", `invocation ${id} is still running; only completed invocations can be purged`);
     }
-    if (op !== "purge" && completed) throw new InvocationOperationError("invocation_already_completed", `invocation ${id} was already completed`);
+    if (!purging && completed) throw new InvocationOperationError("invocation_already_completed", `invocation ${id} was already completed`);
     await dispatcher.propose(id, { t: op, id });
     // A running invocation cancels itself asynchronously; everything else is done once applied.
     return op === "cancel" && status.status !== "inboxed" && status.status !== "scheduled" ? 202 : 200;
@@ -112,7 +113,7 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
         res.writeHead(202).end();
       },
     },
-    ...(["cancel", "kill", "purge"] as const).map(
+    ...(["cancel", "kill", "purge", "purge-journal"] as const).map(
       (op): AdminRoute => ({
         method: "PATCH",
         pattern: new RegExp(`^/invocations/([^/]+)/${op}$`),

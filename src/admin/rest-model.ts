@@ -4,7 +4,21 @@ import type { DeploymentSchema, HandlerSchema, RetryPolicyOverrides, ServiceSche
 const SERVICE_TY = { SERVICE: "Service", VIRTUAL_OBJECT: "VirtualObject", WORKFLOW: "Workflow" } as const;
 const HANDLER_TY = { EXCLUSIVE: "Exclusive", SHARED: "Shared", WORKFLOW: "Workflow" } as const;
 
-const humanDuration = (ms: number | undefined) => (ms === undefined ? undefined : `${Math.round(ms / 1000)}s`);
+const humanDuration = (ms: number | undefined) => (ms === undefined ? undefined : friendlyDuration(ms));
+
+const FRIENDLY_UNITS: readonly [string, number][] = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]];
+
+/** A duration as Restate prints it (jiff's compact friendly format): `1d`, `1h 30m`, `500ms`, `0s`. */
+export function friendlyDuration(ms: number): string {
+  let rest = Math.round(ms);
+  const parts: string[] = [];
+  for (const [unit, size] of FRIENDLY_UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.length > 0 ? parts.join(" ") : "0s";
+}
 
 export function handlerJson(h: HandlerSchema) {
   return {
@@ -13,6 +27,8 @@ export function handlerJson(h: HandlerSchema) {
     input_description: h.inputContentType === undefined ? "none" : `one of ["${h.inputContentType}"]`,
     output_description: h.outputContentType ?? "none",
     public: !(h.ingressPrivate ?? false),
+    ...(h.inputJsonSchema !== undefined ? { input_json_schema: h.inputJsonSchema } : {}),
+    ...(h.outputJsonSchema !== undefined ? { output_json_schema: h.outputJsonSchema } : {}),
     ...(h.documentation ? { documentation: h.documentation } : {}),
     metadata: h.metadata ?? {},
     ...(h.inactivityTimeoutMs !== undefined ? { inactivity_timeout: humanDuration(h.inactivityTimeoutMs) } : {}),
@@ -43,7 +59,8 @@ export function serviceJson(s: ServiceSchema) {
     revision: s.revision,
     public: s.public,
     idempotency_retention: humanDuration(s.idempotencyRetentionMs ?? 24 * 3600 * 1000),
-    ...(s.ty === "WORKFLOW" ? { workflow_completion_retention: humanDuration(24 * 3600 * 1000) } : {}),
+    ...(s.ty === "WORKFLOW" ? { workflow_completion_retention: humanDuration(s.workflowCompletionRetentionMs ?? s.handlers.find((h) => h.ty === "WORKFLOW")?.workflowCompletionRetentionMs ?? 24 * 3600 * 1000) } : {}),
+    ...(s.journalRetentionMs !== undefined ? { journal_retention: humanDuration(s.journalRetentionMs) } : {}),
     ...(s.inactivityTimeoutMs !== undefined ? { inactivity_timeout: humanDuration(s.inactivityTimeoutMs) } : {}),
     ...(s.abortTimeoutMs !== undefined ? { abort_timeout: humanDuration(s.abortTimeoutMs) } : {}),
     ...(s.documentation ? { documentation: s.documentation } : {}),

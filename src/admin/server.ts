@@ -3,9 +3,14 @@ import { closeServer, listenOn } from "../common/http-server.ts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { readBody, sendError, sendJson } from "../common/http-util.ts";
-import { BadRequestError, NotFoundError, RepriseError } from "../types/errors.ts";
+import { NotFoundError, RepriseError } from "../types/errors.ts";
+import type { AdminRoute } from "./admin-route.ts";
 import type { DeploymentRegistry } from "./deployments.ts";
-import { serviceJson } from "./rest-model.ts";
+import { adminDocument, notImplementedRoutes } from "./openapi/admin-document.ts";
+import { serviceRoutes } from "./services.ts";
+
+// Route files import these from here; they live apart so the files this server mounts itself do not import it back.
+export { parseJsonObject, type AdminRoute, type RouteContext } from "./admin-route.ts";
 
 export interface AdminOptions {
   readonly port: number;
@@ -15,22 +20,15 @@ export interface AdminOptions {
   readonly logger: Logger;
   /** The `publickeyv1_...` key SDK endpoints verify Reprise's requests with. */
   readonly requestIdentityPublicKey?: string;
+  /** The ingress URL clients call (`/version`'s `ingress_endpoint`, the `servers` of service OpenAPI documents). */
+  readonly ingressEndpoint?: () => string | undefined;
   /** Extra routes (deployments, introspection, invocation management) mounted by other subsystems. */
   readonly routes?: readonly AdminRoute[];
 }
 
-/** What a route learns about the request besides its path: the admin API version in its prefix (0 without one). */
-export interface RouteContext {
-  readonly apiVersion: number;
-}
-
-export interface AdminRoute {
-  readonly method: string;
-  readonly pattern: RegExp;
-  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, body: Buffer, ctx: RouteContext): Promise<void>;
-}
 
 const JSON_LIMIT = 1024 * 1024;
+const VERSION = "0.1.0";
 const MIN_ADMIN_API_VERSION = 1;
 const MAX_ADMIN_API_VERSION = 3;
 /** Clients (the `restate` CLI) prefix paths with the API version they negotiated through /version, e.g. /v2/services. */
@@ -79,9 +77,10 @@ export class AdminServer {
       route("GET", /^\/health$/, async (_q, res) => sendJson(res, 200, {})),
       route("GET", /^\/version$/, async (_q, res) =>
         sendJson(res, 200, {
-          version: "0.1.0",
+          version: VERSION,
           min_admin_api_version: MIN_ADMIN_API_VERSION,
           max_admin_api_version: MAX_ADMIN_API_VERSION,
+          ...(this.o.ingressEndpoint?.() !== undefined ? { ingress_endpoint: this.o.ingressEndpoint() } : {}),
           // Required by the CLI's parser; Reprise has no experimental features to announce.
           features: {},
         }),
@@ -95,17 +94,11 @@ export class AdminServer {
         if (this.o.requestIdentityPublicKey === undefined) throw new NotFoundError("this server does not sign requests to deployments", "request_identity_disabled");
         sendJson(res, 200, { scheme: "v1", public_key: this.o.requestIdentityPublicKey });
       }),
-      route("GET", /^\/services$/, async (_q, res) => sendJson(res, 200, { services: registry.schema.listServices().map(serviceJson) })),
-      route("GET", /^\/services\/([^/]+)$/, async (_q, res, m) => {
-        const s = registry.schema.service(decodeURIComponent(m[1]));
-        if (!s) throw new NotFoundError(`service '${decodeURIComponent(m[1])}' not found`, "service_not_found");
-        sendJson(res, 200, serviceJson(s));
-      }),
-      route("GET", /^\/services\/([^/]+)\/handlers$/, async (_q, res, m) => {
-        const s = registry.schema.service(decodeURIComponent(m[1]));
-        if (!s) throw new NotFoundError(`service '${decodeURIComponent(m[1])}' not found`, "service_not_found");
-        sendJson(res, 200, { handlers: serviceJson(s).handlers });
-      }),
+      route("GET", /^\/openapi$/, async (_q, res) =>
+        sendJson(res, 200, adminDocument(this.routes, { version: VERSION, minApiVersion: MIN_ADMIN_API_VERSION, maxApiVersion: MAX_ADMIN_API_VERSION })),
+      ),
+      ...serviceRoutes({ registry, ingressEndpoint: () => this.o.ingressEndpoint?.() }),
+      ...notImplementedRoutes(),
     ];
   }
 }
@@ -118,15 +111,4 @@ function stripApiVersion(path: string): { path: string; apiVersion: number } {
     throw new NotFoundError(`admin API version ${version} is not supported (supported: ${MIN_ADMIN_API_VERSION}..${MAX_ADMIN_API_VERSION})`, "unsupported_api_version");
   }
   return { path: path.slice(m[0].length) || "/", apiVersion: version };
-}
-
-export function parseJsonObject(body: Buffer): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch (e) {
-    throw new BadRequestError(`request body is not valid JSON: ${(e as Error).message}`, "malformed_json");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BadRequestError("request body must be a JSON object", "malformed_json");
-  return parsed as Record<string, unknown>;
 }

@@ -12,6 +12,8 @@ import { QueryEngine } from "../admin/query/engine.ts";
 import { queryRoutes } from "../admin/query/route.ts";
 import { stateRoutes } from "../admin/state.ts";
 import { uiRoutes } from "../admin/ui/routes.ts";
+import { parseMetadataAddress } from "./cluster-config.ts";
+import { clusterHealthRoutes } from "../admin/cluster-health.ts";
 import { clusterStatusRoutes, type ClusterStatusSource } from "../admin/cluster-status.ts";
 import { snapshotRoutes } from "../admin/snapshots.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
@@ -233,7 +235,12 @@ export class Node implements RunningNode {
       metrics: this.metrics,
       logger: this.log,
       requestIdentityPublicKey: this.identity.publicKey,
+      ingressEndpoint: () => this.ingressEndpoint(),
       routes: [
+        ...clusterHealthRoutes({
+          clusterName: this.config.cluster.name,
+          ...(parseMetadataAddress(this.config.cluster.metadata).kind === "embedded" ? { embeddedMetadataMembers: [this.nodeId] } : {}),
+        }),
         ...deploymentRoutes({ registry: this.registry, pinnedInvocations: (id) => this.pinnedInvocations(id) }),
         ...invocationRoutes(this.dispatcher, () => this.registry.schema), ...queryRoutes(this.queryEngine()),
         ...clusterStatusRoutes(() => this.clusterStatus),
@@ -243,6 +250,13 @@ export class Node implements RunningNode {
     this.adminPort = await this.admin.listen();
     this.ingressPort = await this.ingress.listen();
     this.log.info({ ingressPort: this.ingressPort, adminPort: this.adminPort, partitions: this.config.partitions, baseDir }, "reprise node ready");
+  }
+
+  /** The URL clients reach this node's ingress at, once it listens (a wildcard bind address is reached on localhost). */
+  private ingressEndpoint(): string | undefined {
+    if (this.ingressPort === 0) return undefined;
+    const host = this.config.bindAddress === "0.0.0.0" || this.config.bindAddress === "::" ? "localhost" : this.config.bindAddress;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${this.ingressPort}/`;
   }
 
   /**

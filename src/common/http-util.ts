@@ -40,15 +40,28 @@ export function sendError(res: ServerResponse, e: unknown, extra: Record<string,
   sendJson(res, 500, { code: 500, message: `internal error: ${e instanceof Error ? e.message : String(e)}`, ...extra });
 }
 
-/** Parses a delay as ISO-8601 (`PT10S`, `P1DT2H`) or humantime (`10s`, `500ms`, `1m30s`), in ms. */
+/**
+ * Parses a duration as ISO-8601 (`PT10S`, `P1DT2H`) or in the friendly format Restate reads and
+ * prints (`10s`, `500ms`, `1m30s`, `5 hours`, `1 day, 2h`), in ms.
+ */
 export function parseDuration(text: string): number | null {
   const iso = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text);
   if (iso && text.length > 1 && !/T$/i.test(text)) {
     const [, d, h, m, s] = iso.map((x) => (x === undefined ? 0 : Number(x)));
     return Math.round((((d * 24 + h) * 60 + m) * 60 + s) * 1000);
   }
-  const units: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("").replace(/\s/g, "") !== text.replace(/\s/g, "")) return null;
-  return Math.round(parts.reduce((acc, p) => acc + Number(p[1]) * units[p[2]], 0));
+  const parts = [...text.matchAll(FRIENDLY_PART)];
+  const unseparated = (t: string) => t.replace(/[\s,]/g, "");
+  if (parts.length === 0 || unseparated(parts.map((p) => p[0]).join("")) !== unseparated(text)) return null;
+  return Math.round(parts.reduce((acc, p) => acc + Number(p[1]) * FRIENDLY_UNITS[unitOf(p[2]!)], 0));
+}
+
+const FRIENDLY_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+/** Longer spellings first, so `ms` is not read as minutes and `min` not as `m` + garbage. */
+const FRIENDLY_PART = /(\d+(?:\.\d+)?)\s*(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)(?![a-z])/gi;
+
+function unitOf(spelling: string): keyof typeof FRIENDLY_UNITS {
+  const s = spelling.toLowerCase();
+  if (s === "ms" || s.startsWith("msec") || s.startsWith("milli")) return "ms";
+  return s[0] as "s" | "m" | "h" | "d" | "w";
 }

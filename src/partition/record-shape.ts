@@ -149,6 +149,7 @@ const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }
   cancel: { id: str },
   kill,
   purge: { id: str },
+  "purge-journal": { id: str },
   "patch-state": { service: str, key: str, state: list(obj({ key: str, value: bytes })), version: opt(str) },
   pause: { id: str },
   resume: { id: str, deploymentId: opt(str) },

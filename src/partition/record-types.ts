@@ -85,6 +85,8 @@ export type Command =
   | { readonly t: "cancel"; readonly id: InvocationId }
   | KillCommand
   | { readonly t: "purge"; readonly id: InvocationId }
+  /** Drop a completed invocation's journal now, keeping its status and result. */
+  | { readonly t: "purge-journal"; readonly id: InvocationId }
   /** Replace the whole state of an object or workflow key with `state` (the admin API's state edit), if it still has `version` when set. */
   | { readonly t: "patch-state"; readonly service: string; readonly key: string; readonly state: readonly StateEntry[]; readonly version?: string }
   /** Stop retrying and wait for a resume: from the operator, or from the invoker (retries used up, SDK asked to pause). */

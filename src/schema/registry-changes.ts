@@ -4,6 +4,7 @@ import {
   payloadSchema,
   retryPolicyOf,
   type DeploymentSchema,
+  type HandlerOwnSetting,
   type HandlerSchema,
   type HttpVersion,
   type SchemaRegistry,
@@ -173,6 +174,7 @@ function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: 
     ...optional("enableLazyState", h.enableLazyState ?? s.enableLazyState),
     ...optional("documentation", h.documentation),
     ...optional("metadata", h.metadata),
+    ownSettings: ownSettings(h),
   }));
   return {
     name: s.name,
@@ -190,6 +192,18 @@ function toServiceSchema(s: EndpointManifest["services"][number], deploymentId: 
     ...optional("documentation", s.documentation),
     ...optional("metadata", s.metadata),
   };
+}
+
+function ownSettings(h: EndpointManifest["services"][number]["handlers"][number]): HandlerOwnSetting[] {
+  const declared: [HandlerOwnSetting, unknown][] = [
+    ["ingressPrivate", h.ingressPrivate],
+    ["inactivityTimeoutMs", h.inactivityTimeout],
+    ["abortTimeoutMs", h.abortTimeout],
+    ["journalRetentionMs", h.journalRetention],
+    ["idempotencyRetentionMs", h.idempotencyRetention],
+    ["workflowCompletionRetentionMs", h.workflowCompletionRetention],
+  ];
+  return declared.filter(([, v]) => v !== undefined).map(([k]) => k);
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

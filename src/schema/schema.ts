@@ -34,6 +34,8 @@ export interface HandlerSchema {
   readonly inputJsonSchema?: unknown;
   /** Content type of the handler's results; `undefined` means none is sent. */
   readonly outputContentType?: string;
+  /** The output's JSON schema as declared (documentation only: results are not checked against it). */
+  readonly outputJsonSchema?: unknown;
   /** Send `outputContentType` with an empty result too. */
   readonly outputSetContentTypeIfEmpty?: boolean;
   readonly inactivityTimeoutMs?: number;
@@ -47,7 +49,16 @@ export interface HandlerSchema {
   readonly enableLazyState?: boolean;
   readonly documentation?: string;
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * The settings the handler's manifest declared itself, rather than took from its service: a
+   * service-level change (`PATCH /services/{name}`) leaves these alone. Absent in registries
+   * written before it was recorded.
+   */
+  readonly ownSettings?: readonly HandlerOwnSetting[];
 }
+
+/** Handler settings that fall back to the service's. */
+export type HandlerOwnSetting = "ingressPrivate" | "inactivityTimeoutMs" | "abortTimeoutMs" | "journalRetentionMs" | "idempotencyRetentionMs" | "workflowCompletionRetentionMs";
 
 export interface ServiceSchema {
   readonly name: string;
@@ -60,6 +71,8 @@ export interface ServiceSchema {
   readonly abortTimeoutMs?: number;
   readonly journalRetentionMs?: number;
   readonly idempotencyRetentionMs?: number;
+  /** Workflows only: set through the admin API (`PATCH /services/{name}`); the manifest sets it per handler. */
+  readonly workflowCompletionRetentionMs?: number;
   readonly enableLazyState?: boolean;
   readonly retryPolicy?: RetryPolicyOverrides;
   readonly documentation?: string;
@@ -87,7 +100,7 @@ export interface DeploymentSchema {
 
 export type PayloadSchema = Pick<
   HandlerSchema,
-  "inputContentType" | "inputRequired" | "inputJsonSchema" | "outputContentType" | "outputSetContentTypeIfEmpty"
+  "inputContentType" | "inputRequired" | "inputJsonSchema" | "outputContentType" | "outputJsonSchema" | "outputSetContentTypeIfEmpty"
 >;
 
 /**
@@ -105,7 +118,12 @@ export function payloadSchema(input: InputPayload | undefined, output: OutputPay
         };
   if (output === undefined) return { ...inputs, outputContentType: "application/json" };
   if (output.contentType === undefined) return inputs;
-  return { ...inputs, outputContentType: output.contentType, ...(output.setContentTypeIfEmpty ? { outputSetContentTypeIfEmpty: true } : {}) };
+  return {
+    ...inputs,
+    outputContentType: output.contentType,
+    ...(output.jsonSchema !== undefined ? { outputJsonSchema: output.jsonSchema } : {}),
+    ...(output.setContentTypeIfEmpty ? { outputSetContentTypeIfEmpty: true } : {}),
+  };
 }
 
 /** The retry settings a service's or handler's manifest declares; undefined when it declares none. */

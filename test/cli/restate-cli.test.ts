@@ -133,4 +133,18 @@ describe("the real restate CLI against Reprise's admin API", () => {
     await eventually(() => fixture.node.dispatcher.status(restarted as InvocationId)?.status === "invoked", 10_000, "the restarted invocation to run");
     assert.equal(fixture.node.dispatcher.status(restarted as InvocationId)?.restartedFrom, toPause);
   });
+
+  it("services config patch and view; state get and clear", async () => {
+    await cli("--yes", "services", "config", "patch", "Greeter", "--idempotency-retention", "2h", "--inactivity-timeout", "90s");
+    const { stdout } = await cli("services", "config", "view", "Greeter");
+    assert.match(stdout, /Idempotent requests retention:\s+2h/);
+    assert.match(stdout, /Inactivity timeout:\s+1m 30s/);
+    const service = (await (await fetch(`${admin}/services/Greeter`)).json()) as { idempotency_retention: string };
+    assert.equal(service.idempotency_retention, "2h");
+
+    assert.equal(await (await callJson(ingress, "/Counter/stateful/add", 5)).json(), 5);
+    assert.match((await cli("state", "get", "Counter", "stateful")).stdout, /value\s+5/);
+    await cli("--yes", "state", "clear", "Counter/stateful");
+    await eventually(async () => (await (await callJson(ingress, "/Counter/stateful/add", 1)).json()) === 1, 10_000, "the cleared state to read as empty");
+  });
 });

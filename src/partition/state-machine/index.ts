@@ -16,7 +16,7 @@ import { outboxShipped } from "./lifecycle/outbox.ts";
 import { pause } from "./lifecycle/pause.ts";
 import { pinDeployment } from "./lifecycle/pin-deployment.ts";
 import { patchState } from "./lifecycle/patch-state.ts";
-import { purge } from "./lifecycle/purge.ts";
+import { purge, purgeJournal } from "./lifecycle/purge.ts";
 import { restartAsNew } from "./lifecycle/restart-as-new.ts";
 import { resume } from "./lifecycle/resume.ts";
 import { runCompletion } from "./lifecycle/run-completion.ts";
@@ -48,6 +48,7 @@ const COMMAND_HANDLERS: CommandHandlers = {
   cancel,
   kill,
   purge,
+  "purge-journal": purgeJournal,
   "patch-state": patchState,
   pause,
   resume,

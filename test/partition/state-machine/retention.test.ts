@@ -81,6 +81,23 @@ describe("state machine: journal, idempotency and workflow retention", () => {
     assert.deepEqual(p.read((tx) => tx.listTimers()), []);
   });
 
+  it("purge-journal drops a completed invocation's journal and its cleanup timer, keeping status and result; a running one is left alone", () => {
+    const req = request(service(), { idempotencyKey: "k", completionRetentionMs: 24 * HOUR, journalRetentionMs: HOUR });
+    complete(req);
+    assert.deepEqual(p.apply({ t: "purge-journal", id: req.id }), []);
+    const s = p.status(req.id);
+    assert.equal(s.journalLength, 0);
+    assert.deepEqual(s.result, { kind: "success", value: bytes('"ok"') });
+    assert.deepEqual(p.journal(req.id), []);
+    assert.deepEqual(p.read((tx) => tx.listTimers()).map((t) => t.kind), ["cleanup"]);
+
+    const running = request(service(), { completionRetentionMs: HOUR });
+    p.invoke(running);
+    p.apply({ t: "purge-journal", id: running.id });
+    assert.equal(p.journal(running.id).length, 1);
+    assert.equal(p.status(running.id).status, "invoked");
+  });
+
   it("a journal-cleanup timer of an invocation that is gone or running again does nothing", () => {
     const req = request(service(), { idempotencyKey: "k", completionRetentionMs: 24 * HOUR, journalRetentionMs: HOUR });
     complete(req);
