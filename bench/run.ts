@@ -11,6 +11,7 @@ import { formatLoad } from "./load.ts";
 import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
 import { runReplicatedLogletBench } from "./loglet-replicated.ts";
+import { formatSnapshotBench, runSnapshotBench } from "./snapshot.ts";
 
 /** A benchmark that takes no flags refuses any (a misspelt preset would otherwise be ignored). */
 const noFlags =
@@ -25,6 +26,7 @@ const suites: Record<string, (flags: readonly string[]) => Promise<string[]>> = 
   "engine-cluster": noFlags(async () => (await runClusterEngineBench()).map(formatLoad)),
   "loglet-local": noFlags(async () => (await runLocalLogletBench()).map(formatAppendBench)),
   "loglet-replicated": noFlags(async () => (await runReplicatedLogletBench()).map(formatAppendBench)),
+  snapshot: noFlags(async () => (await runSnapshotBench()).map(formatSnapshotBench)),
   compare: runCompare,
 };
 const ONLY_WHEN_NAMED = new Set(["compare"]);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SnapshotRepositoryUnavailableError } from "./errors.ts";
@@ -20,8 +20,18 @@ export class FileObjectStore implements ObjectStore {
     this.url = pathToFileURL(root).href;
   }
 
+  /** Hard-links `path` into place when it is on the same file system (no second copy of a whole store to write), else copies it. */
   putFile(key: string, path: string): Promise<void> {
-    return this.run("put", key, () => this.writeAtomically(key, (partial) => copyFile(path, partial)));
+    return this.run("put", key, () =>
+      this.writeAtomically(key, async (partial) => {
+        try {
+          await link(path, partial);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+          await copyFile(path, partial);
+        }
+      }),
+    );
   }
 
   putBytes(key: string, bytes: Uint8Array): Promise<void> {

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../common/logger.ts";
 import { exportStore } from "../storage/store-export.ts";
 import type { PartitionId } from "../types/ids.ts";
 import { SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from "./manifest.ts";
-import { sha256Of, type SnapshotRepository } from "./repository.ts";
+import type { SnapshotRepository } from "./repository.ts";
 
 export interface SnapshotTakerOptions {
   readonly repository: SnapshotRepository;
@@ -18,7 +18,7 @@ export interface SnapshotTakerOptions {
   readonly logger: Logger;
 }
 
-/** Takes one snapshot of a partition store: export (off the main thread), checksum, upload, prune. */
+/** Takes one snapshot of a partition store: export and checksum (off the main thread), upload, prune. */
 export class SnapshotTaker {
   constructor(private readonly o: SnapshotTakerOptions) {}
 
@@ -39,8 +39,8 @@ export class SnapshotTaker {
         clusterName: this.o.clusterName,
         nodeName: this.o.nodeName,
         createdAt: new Date().toISOString(),
-        sizeBytes: (await stat(file)).size,
-        sha256: await sha256Of(file),
+        sizeBytes: state.sizeBytes,
+        sha256: state.sha256,
       };
       await this.o.repository.upload(manifest, file);
       this.o.logger.info(
