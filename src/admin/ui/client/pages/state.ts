@@ -111,7 +111,7 @@ function Editor({ service, objectKey, current, onSaved, onCancel }: { service: s
     }
   };
   return html`<div class="editor" data-editor="state">
-    <p class="muted small">Saving replaces the whole state of <span class="mono">${service}/${objectKey}</span> with these entries. It is applied once no invocation holds the key.</p>
+    <p class="muted small">Saving replaces the whole state of <span class="mono">${service}/${objectKey}</span> with these entries; it is refused while an invocation holds the key.</p>
     ${drafts.map(
       (d, i) => html`<div class="editor-row" data-draft-key=${d.key}>
         <input class="mono" name="state-key" value=${d.key} placeholder="key" onInput=${(e: Event) => update(i, { key: (e.target as HTMLInputElement).value })} />
