@@ -32,6 +32,11 @@ export interface LocalLogletOptions {
 
 export const MAX_RECORD_BYTES = 32 << 20;
 const DEFAULT_ROLL_BYTES = 64 << 20;
+/**
+ * A trim frees whole files only, never the active one: once this many bytes of the active file are
+ * trimmed, the next append starts a new file, so the next trim can delete the old one.
+ */
+const ROLL_AFTER_TRIMMED_BYTES = 1 << 20;
 const DEFAULT_MAX_BATCH_BYTES = 4 << 20;
 /** Bytes read from a data file per pread when a reader is behind the cached tail. */
 const READ_CHUNK_BYTES = 1 << 20;
@@ -97,6 +102,8 @@ export class LocalLoglet implements Loglet {
   private queue: PendingAppend[] = [];
   private writing: Promise<void> | null = null;
   private sealing: Promise<LogletTail> | null = null;
+  /** Set by a trim that left enough trimmed bytes in the active file (see `ROLL_AFTER_TRIMMED_BYTES`). */
+  private rollPending = false;
   private failure: LogletIoError | null = null;
   private closed = false;
   /** What the state file holds; rewrites (seal and trim) are serialised through `stateWrite`. */
@@ -271,6 +278,12 @@ export class LocalLoglet implements Loglet {
       this.log.debug({ file: f.path, trimPoint: this.trimPoint }, "deleted trimmed data file");
     }
     if (deleted) await fsyncDir(this.dir);
+    const active = this.files.at(-1);
+    if (active !== undefined && active.firstOffset <= this.trimPoint) {
+      const firstKept = this.trimPoint + 1 - active.firstOffset;
+      const trimmedBytes = firstKept < active.positions.length ? active.positions[firstKept] : active.size;
+      if (trimmedBytes >= ROLL_AFTER_TRIMMED_BYTES) this.rollPending = true;
+    }
   }
 
   async getTrimPoint(): Promise<LogletOffset> {
@@ -351,7 +364,8 @@ export class LocalLoglet implements Loglet {
     }
 
     let file = this.files.at(-1);
-    if (file === undefined || this.activeFh === null || (file.size > 0 && file.size + bytes > this.rollBytes)) {
+    if (file === undefined || this.activeFh === null || this.rollPending || (file.size > 0 && file.size + bytes > this.rollBytes)) {
+      this.rollPending = false;
       file = await this.startFile(first);
     }
     const fh = this.activeFh!;
