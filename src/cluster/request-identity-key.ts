@@ -35,5 +35,5 @@ function readKeyFile(path: string): string {
 }
 
 function unreadable(path: string, e: unknown): RequestIdentityKeyError {
-  return new RequestIdentityKeyError(`cannot read the request identity key file '${path}' (invoker.request_identity_private_key_pem_file): ${(e as Error).message}`, { cause: e });
+  return new RequestIdentityKeyError(`cannot read the request identity key file '${path}': ${(e as Error).message}`, { cause: e });
 }
