@@ -12,6 +12,9 @@ import { RepriseError } from "../types/errors.ts";
 export const SIGNATURE_SCHEME_HEADER = "x-restate-signature-scheme";
 export const JWT_HEADER = "x-restate-jwt-v1";
 
+/** Tokens kept for reuse, by audience and subject; beyond this many the oldest is dropped. */
+const REUSED_TOKENS = 4096;
+
 export class RequestIdentityKeyError extends RepriseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("request_identity_key_invalid", message, false, 400, options);
@@ -22,6 +25,8 @@ export class RequestIdentity {
   /** `publickeyv1_` and the base58 raw public key: what an SDK's `identityKeys` lists. */
   readonly publicKey: string;
   private readonly header: string;
+  /** Headers signed recently, by audience and subject, with when they were made (ms). */
+  private readonly signed = new Map<string, { readonly madeAtMs: number; readonly headers: Readonly<Record<string, string>> }>();
 
   private constructor(
     private readonly key: KeyObject,
@@ -48,8 +53,23 @@ export class RequestIdentity {
     return new RequestIdentity(key, leewaySeconds);
   }
 
-  /** The two headers that sign a request to `path` (relative to the deployment's URL). */
-  headers(path: string, subject?: string, nowMs = Date.now()): Record<string, string> {
+  /**
+   * The two headers that sign a request to `path` (relative to the deployment's URL). A token made
+   * less than half the leeway ago is handed out again: it stays valid for at least the other half,
+   * and an Ed25519 signature per attempt was the largest single cost of starting one.
+   */
+  headers(path: string, subject?: string, nowMs = Date.now()): Readonly<Record<string, string>> {
+    const key = subject === undefined ? path : `${path}\u0000${subject}`;
+    const reusable = this.signed.get(key);
+    if (reusable !== undefined && nowMs >= reusable.madeAtMs && nowMs - reusable.madeAtMs < (this.leewaySeconds * 1000) / 2) return reusable.headers;
+    const headers = this.sign(path, subject, nowMs);
+    this.signed.delete(key);
+    if (this.signed.size >= REUSED_TOKENS) this.signed.delete(this.signed.keys().next().value!);
+    this.signed.set(key, { madeAtMs: nowMs, headers });
+    return headers;
+  }
+
+  private sign(path: string, subject: string | undefined, nowMs: number): Readonly<Record<string, string>> {
     const now = Math.floor(nowMs / 1000);
     const claims = {
       aud: path,
@@ -60,7 +80,7 @@ export class RequestIdentity {
     };
     const signingInput = `${this.header}.${base64url(JSON.stringify(claims))}`;
     const signature = sign(null, Buffer.from(signingInput), this.key).toString("base64url");
-    return { [SIGNATURE_SCHEME_HEADER]: "v1", [JWT_HEADER]: `${signingInput}.${signature}` };
+    return Object.freeze({ [SIGNATURE_SCHEME_HEADER]: "v1", [JWT_HEADER]: `${signingInput}.${signature}` });
   }
 }
 
