@@ -15,7 +15,7 @@ import { errorMessage } from "../types/errors.ts";
 import { formatNodeId, LeaderEpoch, Lsn, PartitionId, PlainNodeId, type GenerationalNodeId, type LogId } from "../types/ids.ts";
 import type { ReplicaReport } from "./heartbeats.ts";
 import type { Node } from "./node.ts";
-import { PARTITION_TABLE_CODEC, replicasOf } from "./placement.ts";
+import { PARTITION_TABLE_CODEC, replicasOf, sameSet } from "./placement.ts";
 import type { ReplicatedSegments } from "./replicated-segments.ts";
 
 /** Re-read the table this often in case a watch event was lost (a watch resumes, but be sure). */
@@ -199,7 +199,7 @@ export class PartitionReplicas implements RemoteLeaders {
     const desired = await this.o.segments.desired();
     if (tail !== undefined && tail.provider === "replicated") {
       const current = parseReplicatedParams(tail.params);
-      if (sameNode(current.sequencer, this.o.me) && current.replication === desired.replication && sameMembers(current.nodeset, desired.nodeset)) return;
+      if (sameNode(current.sequencer, this.o.me) && current.replication === desired.replication && sameSet(current.nodeset, desired.nodeset)) return;
     }
     const next = await this.o.bifrost.sealAndExtend(logId, { provider: "replicated", params: { ...desired }, ...(tail ? { sealIndex: tail.index } : {}) });
     this.o.logger.info({ logId, segment: next.index, baseLsn: Lsn(next.baseLsn), nodeset: desired.nodeset, replication: desired.replication }, "log tail sequenced here");
@@ -213,8 +213,4 @@ export class PartitionReplicas implements RemoteLeaders {
     }
     return client;
   }
-}
-
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x));
 }

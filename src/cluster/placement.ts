@@ -111,6 +111,7 @@ function rotation(workers: readonly PlainNodeId[], partition: PartitionId): Plai
   return [...workers.slice(start), ...workers.slice(0, start)];
 }
 
-function sameSet(a: readonly PlainNodeId[], b: readonly PlainNodeId[]): boolean {
+/** Whether two node lists hold the same nodes, in any order. */
+export function sameSet(a: readonly PlainNodeId[], b: readonly PlainNodeId[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
