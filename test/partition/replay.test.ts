@@ -87,6 +87,7 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
     const bifrost = await createLocalBifrost(join(dir.path, "bifrost"), metadata);
     const originals = [...storePaths.values()].map((path) => new PartitionStore(path));
     const rebuilt: PartitionStore[] = [];
+    const engines: QueryEngine[] = [];
     try {
       for (const [pid, store] of [...storePaths.keys()].map((pid, i) => [pid, originals[i]!] as const)) {
         rebuilt.push(await rebuild(bifrost, LogId(pid), store.read((tx) => tx.appliedLsn()), join(dir.path, "rebuilt", `p${pid}.sqlite`)));
@@ -94,6 +95,7 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
       const schema = () => new SchemaView(EMPTY_SCHEMA);
       const original = new QueryEngine({ stores: () => originals, schema });
       const replayed = new QueryEngine({ stores: () => rebuilt, schema });
+      engines.push(original, replayed);
       for (const [table, key] of Object.entries(TABLES_BY_KEY)) {
         const sql = `SELECT * FROM ${table} ORDER BY ${key}`;
         const [a, b] = await Promise.all([original.execute(sql), replayed.execute(sql)]);
@@ -105,6 +107,8 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
       );
       assert.deepEqual(timestamps.rows, [[1n, 1n, 10n]], "inboxed, scheduled and completed invocations were compared");
     } finally {
+      // The engines' query workers hold the store files open: stop them before closing the stores.
+      for (const engine of engines) await engine.close();
       for (const s of [...originals, ...rebuilt]) s.close();
       await bifrost.close();
       await metadata.close();
