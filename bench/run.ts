@@ -2,8 +2,8 @@
  * `npm run bench`: every benchmark but `compare`, each bounded in time and count. Pass names to
  * run a subset: `npm run bench -- engine engine-cluster`, `npm run bench -- loglet-local loglet-replicated`.
  * Flags after the names go to the benchmarks named: `npm run bench -- compare --quick`.
- * `compare` (restate-server beside Reprise) runs only when named: it needs root for its network
- * namespace and takes minutes.
+ * `compare` and `sql` (restate-server beside Reprise) run only when named: they need root for
+ * their network namespace and take minutes (`npm run bench -- sql --reprise-only` skips restate-server).
  */
 import { runCompare } from "./compare.ts";
 import { runClusterEngineBench, runEngineBench } from "./engine.ts";
@@ -12,6 +12,7 @@ import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
 import { runReplicatedLogletBench } from "./loglet-replicated.ts";
 import { formatSnapshotBench, runSnapshotBench } from "./snapshot.ts";
+import { runSqlBench } from "./sql.ts";
 
 /** A benchmark that takes no flags refuses any (a misspelt preset would otherwise be ignored). */
 const noFlags =
@@ -28,8 +29,9 @@ const suites: Record<string, (flags: readonly string[]) => Promise<string[]>> = 
   "loglet-replicated": noFlags(async () => (await runReplicatedLogletBench()).map(formatAppendBench)),
   snapshot: noFlags(async () => (await runSnapshotBench()).map(formatSnapshotBench)),
   compare: runCompare,
+  sql: runSqlBench,
 };
-const ONLY_WHEN_NAMED = new Set(["compare"]);
+const ONLY_WHEN_NAMED = new Set(["compare", "sql"]);
 
 const args = process.argv.slice(2);
 const firstFlag = args.findIndex((a) => a.startsWith("-"));

@@ -14,7 +14,7 @@ export type { InboxEntry } from "./tables/inbox.ts";
 export type { OutboxEntry } from "./tables/outbox.ts";
 export type { PromiseEntry } from "./tables/promise.ts";
 export type { ColumnConstraint, Scan, ScanOrder, ScanValue } from "./tables/scan.ts";
-export type { InvocationScanColumn, InvocationScanRow } from "./tables/invocation-status.ts";
+export type { InvocationCount, InvocationCountColumn, InvocationScanColumn, InvocationScanRow } from "./tables/invocation-status.ts";
 export type { JournalScanColumn, JournalScanRow } from "./tables/journal.ts";
 export type { StateRow, StateScanColumn } from "./tables/state.ts";
 export type { TimerEntry, TimerKind } from "./tables/timer.ts";

@@ -178,7 +178,8 @@ describe("SQL introspection: POST /query", () => {
     );
     assert.deepEqual(
       await rows(`SELECT inv.id, dp.id IS NOT NULL AS pinned_deployment_exists FROM sys_invocation inv LEFT JOIN sys_deployment dp ON dp.id = inv.pinned_deployment_id WHERE inv.id = '${greetId}'`),
-      [{ id: greetId, pinned_deployment_exists: false }],
+      // The invocation is pinned to the deployment it ran on, which exists (as on restate-server).
+      [{ id: greetId, pinned_deployment_exists: true }],
     );
   });
 

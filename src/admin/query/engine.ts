@@ -154,7 +154,6 @@ class PooledWorker {
       eval: true,
       workerData: { ...settings, tsx: import.meta.resolve("tsx/esm/api"), entry: new URL("./worker.ts", import.meta.url).href },
     });
-    this.worker.unref();
     this.worker.on("message", (m: WorkerResponse | { ready: true }) => {
       if (!("seq" in m) || m.seq !== this.current?.seq) return;
       const { resolve, reject, timer } = this.current;
@@ -172,6 +171,8 @@ class PooledWorker {
     };
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`exited with code ${code}`)));
+    // After the listeners: attaching a 'message' listener refs the worker's port again.
+    this.worker.unref();
   }
 
   run(request: WorkerRequest, silenceMs: number): Promise<QueryAnswer> {

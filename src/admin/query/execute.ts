@@ -27,7 +27,8 @@ import {
 } from "@duckdb/node-api";
 import type { ReadTxn } from "../../storage/partition-store.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../../types/errors.ts";
-import { loadTables, QueryTimeoutError, type QueryContext, type RowSink } from "./load.ts";
+import { COUNTS_TABLE, countPushdown, type CountPushdown } from "./counts.ts";
+import { loadCounts, loadTables, QueryTimeoutError, type QueryContext, type RowSink } from "./load.ts";
 import { QueryPlanner, type Ast, type Plan, type RelationNeeds } from "./plan.ts";
 import { ARROW_STREAM_CONTENT_TYPE, JSON_CONTENT_TYPE, toArrowStream, toJson, type QueryResult, type Value, type ValueType } from "./result.ts";
 import { columnsOf, INFORMATION_SCHEMA_TABLES, RELATIONS, type ArrowTypeName, type Cell, type RelationName, type RowOf, type TableName } from "./tables.ts";
@@ -71,13 +72,16 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
     }
   };
   try {
-    const plan = await planQuery(connection, sql);
-    if (plan !== undefined) {
+    const analysis = await planQuery(connection, sql);
+    const counts = analysis?.exact ? await countsFor(connection, sql, analysis) : undefined;
+    if (analysis !== undefined) {
       const { partitions, release } = snapshots();
       try {
-        const sink = await AppenderSink.open(connection, tablesOf(plan));
+        const sink = await AppenderSink.open(connection, counts ? [COUNTS_TABLE] : tablesOf(analysis.plan));
         try {
-          loadTables(plan, { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs });
+          const options = { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs };
+          if (counts) loadCounts(counts.pushdown, options);
+          else loadTables(analysis.plan, options);
         } finally {
           for (const table of sink.close()) loaded.add(table);
         }
@@ -85,7 +89,8 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
         release();
       }
     }
-    const result = await runQuery(connection, sql, deadline, run.timeoutMs);
+    // Prepared again: a plan prepared over the empty tables may have been folded away by their statistics.
+    const result = await runQuery(connection, counts?.statement ?? sql, deadline, run.timeoutMs);
     const answer: QueryAnswer =
       run.format === "result"
         ? { result }
@@ -102,11 +107,14 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
  * statement is prepared to learn its type (or DuckDB's error): EXPLAIN and SET read nothing, a
  * SELECT without a tree (DESCRIBE, SHOW) reads every relation whole, the rest is refused.
  */
-async function planQuery(connection: DuckDBConnection, sql: string): Promise<Plan | undefined> {
+async function planQuery(connection: DuckDBConnection, sql: string): Promise<Analysis | undefined> {
   const reader = await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
   const tree = JSON.parse(String(reader.getRows()[0]![0])) as Ast;
   if (!tree.error && tree.statements?.length === 1) {
-    return new QueryPlanner((expr) => evaluateTimestamp(connection, expr)).plan(tree.statements[0].node);
+    const root = tree.statements[0].node;
+    const planner = new QueryPlanner((expr) => evaluateTimestamp(connection, expr));
+    const plan = await planner.plan(root);
+    return { plan, root, exact: planner.exactNodes.has(root) };
   }
   let type: StatementType;
   try {
@@ -116,7 +124,31 @@ async function planQuery(connection: DuckDBConnection, sql: string): Promise<Pla
   }
   if (!ALLOWED.has(type)) throw new BadRequestError("only queries (SELECT) are allowed", "invalid_query");
   if (type !== StatementType.SELECT) return undefined;
-  return new Map((Object.keys(RELATIONS) as RelationName[]).map((r) => [r, { columns: "all", scans: "all" } satisfies RelationNeeds]));
+  return { plan: new Map((Object.keys(RELATIONS) as RelationName[]).map((r) => [r, { columns: "all", scans: "all" } satisfies RelationNeeds])), exact: false };
+}
+
+interface Analysis {
+  readonly plan: Plan;
+  readonly root?: Ast;
+  /** The root reads one relation through scans that express its WHERE exactly. */
+  readonly exact: boolean;
+}
+
+/** A count the stores can answer, and the statement rewritten to sum their counts; undefined for any other query. */
+async function countsFor(connection: DuckDBConnection, sql: string, analysis: Analysis): Promise<{ pushdown: CountPushdown; statement: string } | undefined> {
+  let names: string[];
+  try {
+    const prepared = await connection.prepare(sql);
+    names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+  } catch {
+    // Running it reports why, with DuckDB's message.
+    return undefined;
+  }
+  const pushdown = countPushdown(analysis.root, analysis.plan, analysis.exact, names);
+  if (!pushdown) return undefined;
+  const statement = { error: false, statements: [{ node: pushdown.rewritten, named_param_map: [] }] };
+  const text = await connection.runAndReadAll("SELECT json_deserialize_sql($1::JSON)", [JSON.stringify(statement)]);
+  return { pushdown, statement: String(text.getRows()[0]![0]) };
 }
 
 /** A constant expression of the tree (e.g. `TIMESTAMP '…'`, `now() - INTERVAL 1 HOUR`) in epoch microseconds. */

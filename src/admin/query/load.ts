@@ -8,6 +8,7 @@ import { isUtf8 } from "node:buffer";
 import { partitionKeyForKey } from "../../partition/routing.ts";
 import type {
   ColumnConstraint,
+  InvocationCountColumn,
   InvocationScanColumn,
   InvocationScanRow,
   JournalScanRow,
@@ -19,6 +20,7 @@ import { partitionKeyOf, type InvocationId } from "../../types/ids.ts";
 import type { InvocationStatus, InvocationStatusKind, InvocationTarget } from "../../types/invocation.ts";
 import { RepriseError } from "../../types/errors.ts";
 import { deriveJournal, entryType } from "./journal-rows.ts";
+import type { CountPushdown } from "./counts.ts";
 import type { Constraint, Plan, PlanValue, RelationNeeds, RelationScan } from "./plan.ts";
 import type { RowOf, TableName } from "./tables.ts";
 
@@ -65,6 +67,50 @@ export interface LoadOptions {
 
 export function loadTables(plan: Plan, o: LoadOptions): void {
   new Loader(plan, o).load();
+}
+
+/**
+ * Fills `reprise_invocation_counts` for a pushed-down count: per partition, SQLite's GROUP BY over
+ * the indexed columns the count groups by. The view's running/backing-off/ready statuses live in
+ * the invoker, not the store, so invoked invocations are read one by one when the view's status is grouped by.
+ */
+export function loadCounts(p: CountPushdown, o: LoadOptions): void {
+  const invoker = new Map(o.context.invoker.map((r) => [r.id, r]));
+  const view = p.relation === "sys_invocation";
+  const [scan] = storageScans(view ? mapViewScans(p.scans) : p.scans, invocationScan);
+  const where: NonNullable<Scan<InvocationScanColumn>["where"]> = scan?.where ?? {};
+  const needs = new Set<string>(p.columns);
+  const groupBy: InvocationCountColumn[] = [];
+  if (needs.has("target_service_name") || needs.has("target")) groupBy.push("service");
+  if (needs.has("target_service_key") || needs.has("target")) groupBy.push("key");
+  if (needs.has("target_handler_name") || needs.has("target")) groupBy.push("handler");
+  if (needs.has("status")) groupBy.push("status");
+  const splitInvoked = view && needs.has("status");
+  const emit = (g: Partial<Record<InvocationCountColumn, string | null>>, n: number) =>
+    o.sink.append("reprise_invocation_counts", {
+      target: needs.has("target") ? targetText({ service: g.service!, handler: g.handler!, ...(g.key != null ? { key: g.key } : {}) }) : null,
+      target_service_name: g.service ?? null,
+      target_service_key: g.key ?? null,
+      target_handler_name: g.handler ?? null,
+      status: g.status == null ? null : view ? (VIEW_OF_STORED[g.status] ?? g.status) : g.status,
+      n: BigInt(n),
+    });
+  const counted = splitInvoked ? { ...where, status: { ...where.status, notIn: [...(where.status?.notIn ?? []), "invoked"] } } : where;
+  for (const tx of o.partitions) {
+    for (const g of tx.countInvocations(counted, groupBy)) emit(g, g.n);
+    if (!splitInvoked) continue;
+    const invoked = { ...where, status: { ...where.status, in: (where.status?.in ?? ["invoked"]).filter((s) => s === "invoked") } };
+    for (const row of tx.scanInvocations({ where: invoked }, false)) emit({ ...row, status: derivedStatus(invoker.get(row.id)) }, 1);
+  }
+}
+
+/** Stored statuses the sys_invocation view names differently. */
+const VIEW_OF_STORED: Readonly<Partial<Record<string, string>>> = { inboxed: "pending" };
+
+/** An invoked invocation's status in the view, from what the invoker knows of it. */
+function derivedStatus(s: InvokerRow | undefined): string {
+  if (s === undefined || s.inFlight) return "running";
+  return s.retryCount > 0 ? "backing-off" : "ready";
 }
 
 /** Columns of `sys_invocation_status` the indexed columns answer without decoding the status. */
@@ -184,6 +230,8 @@ class Loader {
       invoked_by_service_name: caller?.service ?? null,
       invoked_by_target: caller ? targetText(caller) : null,
       restarted_from: inv.restartedFrom ?? null,
+      pinned_deployment_id: inv.pinnedDeployment?.deploymentId ?? null,
+      pinned_service_protocol_version: inv.pinnedDeployment?.protocolVersion ?? null,
       journal_size: inv.journalLength,
       journal_commands_size: inv.commandCount,
       inboxed_at: inv.inboxedAt ?? null,
@@ -192,6 +240,7 @@ class Loader {
       running_at: inv.runningAt ?? null,
       completed_at: inv.completedAt ?? null,
       completion_retention: inv.completionRetentionMs,
+      journal_retention: inv.journalRetentionMs ?? null,
       ...(inv.status === "suspended" && inv.awaiting
         ? {
             suspended_waiting_for_completions: inv.awaiting.completions,

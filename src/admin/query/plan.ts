@@ -122,6 +122,8 @@ interface RefState {
 }
 
 export class QueryPlanner {
+  /** SELECT nodes over one relation whose WHERE clause the scans express exactly. */
+  readonly exactNodes = new Set<Ast>();
   private readonly scans = new Map<Ast, RefState>();
   private readonly allColumns = new Set<RelationName>();
   private readonly names = new Set<string>();
@@ -181,6 +183,7 @@ export class QueryPlanner {
     propagate(edges, states);
     // A LIMIT reaches the scan only when the scan decides the rows on its own.
     const [only] = refs;
+    if (refs.length === 1 && only?.relation && exact) this.exactNodes.add(node);
     if (refs.length === 1 && only?.relation && exact && isPlainProjection(node)) {
       const state = states.get(only)!;
       const order = pushableOrder(node, only);

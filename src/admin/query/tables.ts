@@ -21,9 +21,25 @@ export const RELATIONS = {
   },
 } as const;
 
+/** Tables only Reprise's own rewritten statements read (not listed in information_schema). */
+const INTERNAL_TABLES = {
+  // Invocation counts per group, summed by a count pushed to the stores (counts.ts).
+  reprise_invocation_counts: {
+    target: "LargeUtf8",
+    target_service_name: "LargeUtf8",
+    target_service_key: "LargeUtf8",
+    target_handler_name: "LargeUtf8",
+    status: "LargeUtf8",
+    n: "UInt64",
+  },
+} as const;
+
+const ALL_TABLES = { ...RELATIONS, ...INTERNAL_TABLES } as const;
+
 type Relations = typeof RELATIONS;
+type AllTables = typeof ALL_TABLES;
 export type RelationName = keyof Relations;
-export type ArrowTypeName = Relations[RelationName][keyof Relations[RelationName]];
+export type ArrowTypeName = AllTables[keyof AllTables][keyof AllTables[keyof AllTables]];
 
 /** JS value of a cell per Arrow type: timestamps and durations in milliseconds. */
 export interface CellOfType {
@@ -40,22 +56,22 @@ export interface CellOfType {
 
 export type Cell = CellOfType[keyof CellOfType];
 
-export type TableName = Exclude<RelationName, "sys_invocation">;
+export type TableName = Exclude<keyof AllTables, "sys_invocation">;
 
 /** A row as the loaders build it: columns left out are NULL. */
 export type RowOf<T extends TableName> = {
-  -readonly [K in keyof Relations[T]]?: Relations[T][K] extends keyof CellOfType ? CellOfType[Relations[T][K]] | null : never;
+  -readonly [K in keyof AllTables[T]]?: AllTables[T][K] extends keyof CellOfType ? CellOfType[AllTables[T][K]] | null : never;
 };
 
-export const TABLE_NAMES = (Object.keys(RELATIONS) as RelationName[]).filter((n): n is TableName => !(VIEWS as readonly string[]).includes(n));
+export const TABLE_NAMES = (Object.keys(ALL_TABLES) as (keyof AllTables)[]).filter((n): n is TableName => !(VIEWS as readonly string[]).includes(n));
 
 export function isTableName(name: string): name is TableName {
   return (TABLE_NAMES as readonly string[]).includes(name);
 }
 
-/** Columns of a relation, in `SELECT *` order, with their Arrow type names. */
-export function columnsOf(relation: RelationName): [string, ArrowTypeName][] {
-  return Object.entries(RELATIONS[relation]) as [string, ArrowTypeName][];
+/** Columns of a relation or table, in `SELECT *` order, with their Arrow type names. */
+export function columnsOf(relation: keyof AllTables): [string, ArrowTypeName][] {
+  return Object.entries(ALL_TABLES[relation]) as [string, ArrowTypeName][];
 }
 
 export const DUCKDB_TYPE: Readonly<Record<ArrowTypeName, string>> = {

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { InvocationId } from "../../types/ids.ts";
 import type { InvocationStatus, InvocationStatusKind } from "../../types/invocation.ts";
 import { pack, unpackBody, type Row } from "./codec.ts";
-import { compileScan, StatementCache, type Scan } from "./scan.ts";
+import { compileScan, compileWhere, StatementCache, type Scan } from "./scan.ts";
 
 /**
  * Besides the body, the columns introspection filters and sorts by (target, times, idempotency
@@ -53,7 +53,14 @@ export interface InvocationStatusRead {
   listInvocations(status?: InvocationStatusKind): InvocationStatus[];
   /** For introspection: rows matching `scan`, read lazily; `withBody` also decodes each whole status. */
   scanInvocations(scan: Scan<InvocationScanColumn>, withBody: boolean): IterableIterator<InvocationScanRow>;
+  /** For introspection: how many invocations match `where`, per distinct value of the `groupBy` columns. */
+  countInvocations(where: NonNullable<Scan<InvocationScanColumn>["where"]>, groupBy: readonly InvocationCountColumn[]): InvocationCount[];
 }
+
+export type InvocationCountColumn = "service" | "key" | "handler" | "status";
+
+/** One group of a count: the grouped columns' values (others absent) and how many invocations it holds. */
+export type InvocationCount = Partial<Record<InvocationCountColumn, string | null>> & { readonly n: number };
 
 export interface InvocationStatusWrite {
   putInvocation(status: InvocationStatus): void;
@@ -68,6 +75,7 @@ export function invocationStatusRead(db: Database.Database): InvocationStatusRea
     .pluck();
   const decode = (body: Buffer) => unpackBody<InvocationStatus>(db, body, "invocation");
   const scans = new StatementCache(db);
+  const counts = new StatementCache(db);
   return {
     getInvocation: (id) => {
       const body = get.get(id);
@@ -91,6 +99,13 @@ export function invocationStatusRead(db: Database.Database): InvocationStatusRea
           ...(withBody ? { full: decode(r[8] as Buffer) } : {}),
         };
       }
+    },
+    countInvocations: (where, groupBy) => {
+      const { where: clause, params } = compileWhere(SCAN_COLUMNS, where);
+      const grouped = groupBy.map((c) => SCAN_COLUMNS[c]);
+      const select = [...grouped.map((c, i) => `${c} AS ${groupBy[i]}`), "count(*) AS n"].join(", ");
+      const sql = `SELECT ${select} FROM invocation_status${clause}${grouped.length ? ` GROUP BY ${grouped.join(", ")}` : ""}`;
+      return counts.get(sql).all(...params) as InvocationCount[];
     },
   };
 }

@@ -41,9 +41,21 @@ export function compileScan<C extends string>(
   scan: Scan<C>,
   defaultOrder: string,
 ): { sql: string; params: ScanValue[] } {
+  const { where, params } = compileWhere(columns, scan.where ?? {});
+  const order = scan.orderBy?.length ? scan.orderBy.map((o) => `${columns[o.column]} ${o.desc ? "DESC" : "ASC"}`).join(", ") : defaultOrder;
+  let sql = `SELECT ${select} FROM ${from}${where} ORDER BY ${order}`;
+  if (scan.limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(scan.limit);
+  }
+  return { sql, params };
+}
+
+/** ` WHERE ...` (or nothing) for the constraints, with its parameters. */
+export function compileWhere<C extends string>(columns: Readonly<Record<C, string>>, constraints: NonNullable<Scan<C>["where"]>): { where: string; params: ScanValue[] } {
   const params: ScanValue[] = [];
   const terms: string[] = [];
-  for (const [column, c] of Object.entries(scan.where ?? {}) as [C, ColumnConstraint | undefined][]) {
+  for (const [column, c] of Object.entries(constraints) as [C, ColumnConstraint | undefined][]) {
     if (c === undefined) continue;
     const expr = columns[column];
     if (c.in !== undefined) {
@@ -64,14 +76,7 @@ export function compileScan<C extends string>(
       params.push(c.max.value);
     }
   }
-  const where = terms.length > 0 ? ` WHERE ${terms.join(" AND ")}` : "";
-  const order = scan.orderBy?.length ? scan.orderBy.map((o) => `${columns[o.column]} ${o.desc ? "DESC" : "ASC"}`).join(", ") : defaultOrder;
-  let sql = `SELECT ${select} FROM ${from}${where} ORDER BY ${order}`;
-  if (scan.limit !== undefined) {
-    sql += " LIMIT ?";
-    params.push(scan.limit);
-  }
-  return { sql, params };
+  return { where: terms.length > 0 ? ` WHERE ${terms.join(" AND ")}` : "", params };
 }
 
 /** Prepared statements by SQL text: a scan's shape repeats (the CLI's queries), its values do not. */
