@@ -6,7 +6,6 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.
 import type { RetentionDefaults } from "../schema/retention.ts";
 import { corsOriginProblem } from "../ingress/cors.ts";
 import { parseSnapshotDestination, type SnapshotDestination } from "../snapshots/destination.ts";
-import { loadRequestIdentity } from "./request-identity-key.ts";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 
 export interface NodeConfig {
@@ -49,6 +48,13 @@ export interface NodeConfig {
    * `idempotency_retention`, `workflow_completion_retention` in the deployment's manifest).
    */
   readonly retention: RetentionDefaults;
+  /** OpenTelemetry traces of invocations, exported over OTLP/HTTP (protobuf); off while `endpoint` is empty. */
+  readonly tracing: {
+    /** The collector's OTLP/HTTP traces URL, e.g. `http://localhost:4318/v1/traces`; empty: no spans are exported. */
+    readonly endpoint: string;
+    /** `service.name` of the exported spans. */
+    readonly serviceName: string;
+  };
 }
 
 /** Cluster settings; a node is a cluster node when `metadata` is not `embedded` (see `isClusterMode`). */
@@ -119,6 +125,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   log: { trimIntervalMs: 60_000 },
   invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "" },
   retention: { journalMs: DAY_MS, idempotencyMs: DAY_MS, workflowCompletionMs: DAY_MS },
+  tracing: { endpoint: "", serviceName: "reprise" },
 };
 
 type Json = { [k: string]: unknown };
@@ -219,17 +226,26 @@ function validate(c: NodeConfig): NodeConfig {
   for (const [key, ms] of Object.entries(c.retention)) {
     if (!Number.isSafeInteger(ms) || ms < 0) throw new BadRequestError(`retention.${snake(key)} must be a non-negative integer (ms), got ${ms}`, "config_invalid");
   }
-  if (c.invoker.requestIdentityPrivateKeyPemFile !== "") {
-    // Read now, so a bad key file stops the start before anything is opened.
-    try {
-      loadRequestIdentity(c.invoker.requestIdentityPrivateKeyPemFile, c.baseDir);
-    } catch (e) {
-      throw new BadRequestError(`invoker.request_identity_private_key_pem_file: ${errorMessage(e)}`, "config_invalid");
-    }
-  }
+  validateTracing(c);
   validateCluster(c);
   validateSnapshots(c);
   return c;
+}
+
+function validateTracing(c: NodeConfig): void {
+  const { endpoint, serviceName } = c.tracing;
+  if (endpoint !== "") {
+    let url: URL | null = null;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      // Reported below with what is expected.
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new BadRequestError(`tracing.endpoint must be an http:// or https:// OTLP/HTTP traces URL such as http://localhost:4318/v1/traces, got '${endpoint}'`, "config_invalid");
+    }
+  }
+  if (serviceName.trim() === "") throw new BadRequestError("tracing.service_name must not be empty", "config_invalid");
 }
 
 /** A node is a cluster node when its metadata is shared; otherwise it is today's complete single node. */

@@ -19,6 +19,8 @@ import { snapshotRoutes } from "../admin/snapshots.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressServer } from "../ingress/server.ts";
+import { InvocationTracing } from "../common/invocation-tracing.ts";
+import { Tracing } from "../common/tracing.ts";
 import { PartitionDispatcher, type RemoteLeaders } from "../partition/dispatcher.ts";
 import { Invoker } from "../invoker/invoker.ts";
 import type { RequestIdentity } from "../protocol/request-identity.ts";
@@ -89,6 +91,7 @@ export class Node implements RunningNode {
   private admin: AdminServer | null = null;
   private queries: QueryEngine | undefined;
   private invoker: Invoker;
+  private readonly tracing: InvocationTracing;
   /** Signs requests to deployments (Restate's request identity). */
   readonly identity: RequestIdentity;
   ingressPort = 0;
@@ -115,6 +118,8 @@ export class Node implements RunningNode {
     this.identity = loadRequestIdentity(config.invoker.requestIdentityPrivateKeyPemFile, resolve(config.baseDir));
     this.log.info({ publicKey: this.identity.publicKey }, "signing requests to deployments; SDK endpoints verify them with identityKeys: [publicKey]");
     this.registry = new DeploymentRegistry(foundation.metadata, { identity: this.identity });
+    const { endpoint, serviceName } = config.tracing;
+    this.tracing = new InvocationTracing(endpoint === "" ? Tracing.disabled() : new Tracing({ endpoint, serviceName, attributes: { "service.instance.id": config.nodeName } }));
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
       retry: config.invoker.retry,
@@ -123,6 +128,7 @@ export class Node implements RunningNode {
       retention: config.retention,
       eagerStateLimitBytes: config.invoker.eagerStateSizeLimitBytes,
       identity: this.identity,
+      tracing: this.tracing,
       logger: this.log,
     });
   }
@@ -226,6 +232,7 @@ export class Node implements RunningNode {
       retention: this.config.retention,
       schema: () => this.registry.schema,
       dispatcher: this.dispatcher,
+      tracing: this.tracing,
       logger: this.log,
     });
     this.admin = new AdminServer({
@@ -329,6 +336,7 @@ export class Node implements RunningNode {
     await this.admin?.close();
     await this.queries?.close();
     this.invoker.close();
+    await this.tracing.tracing.shutdown();
     await this.snapshots?.stop();
     await Promise.all([...this.processors.values()].map((p) => p.stop()));
     for (const s of this.stores) s.close();

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { closeServer, listenOn } from "../common/http-server.ts";
 import { readBody, sendJson } from "../common/http-util.ts";
+import type { InvocationTracing } from "../common/invocation-tracing.ts";
 import { parseAwakeableId } from "../partition/awakeable-id.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
 import type { RetentionDefaults } from "../schema/retention.ts";
@@ -24,6 +25,8 @@ export interface IngressOptions {
   /** Retention of invocations whose handler sets none. */
   readonly retention: RetentionDefaults;
   readonly dispatcher: InvocationDispatcher;
+  /** Spans of ingress requests; the trace context of the invocations they propose. */
+  readonly tracing: InvocationTracing;
   readonly logger: Logger;
 }
 
@@ -62,7 +65,7 @@ export class IngressServer {
     const query = new URLSearchParams(queryAt < 0 ? "" : raw.slice(queryAt + 1));
     const schema = this.o.schema();
     const route = parseRoute(normalizePath(queryAt < 0 ? raw : raw.slice(0, queryAt)), schema);
-    const ctx = { schema, retention: this.o.retention, dispatcher: this.o.dispatcher, bodyLimitBytes: this.o.bodyLimitBytes };
+    const ctx = { schema, retention: this.o.retention, dispatcher: this.o.dispatcher, bodyLimitBytes: this.o.bodyLimitBytes, tracing: this.o.tracing };
     switch (route.kind) {
       case "health":
         requireMethod(req, "GET");

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, sendJson } from "../common/http-util.ts";
+import type { InvocationTracing } from "../common/invocation-tracing.ts";
 import type { InvocationDispatcher } from "../partition/dispatcher.ts";
 import type { InvokeRequest } from "../partition/records.ts";
 import { invocationIdFor, randomSeed } from "../partition/routing.ts";
@@ -16,6 +17,7 @@ import { writeOutcome, X_RESTATE_ID } from "./responses.ts";
 
 export interface CallContext {
   readonly schema: SchemaView;
+  readonly tracing: InvocationTracing;
   readonly retention: RetentionDefaults;
   readonly dispatcher: InvocationDispatcher;
   readonly bodyLimitBytes: number;
@@ -57,6 +59,11 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
 
   const now = Date.now();
   const id = invocationIdFor(target, idempotencyKey);
+  const trace = ctx.tracing.ingressRequest(visibleHeader(req, "traceparent"), target);
+  res.once("close", () => {
+    trace.span.setAttribute("http.response.status_code", res.statusCode);
+    trace.span.end();
+  });
   const executionTime = delayMs !== undefined && delayMs > 0 ? now + delayMs : undefined;
   const request: InvokeRequest = {
     id,
@@ -67,6 +74,7 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
     ...(executionTime !== undefined ? { executionTime } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     ...invocationRetention(handler, idempotencyKey !== undefined, ctx.retention),
+    traceContext: trace.invocation,
   };
   const deduplicated = idempotencyKey !== undefined || handler.ty === "WORKFLOW";
 

@@ -42,6 +42,8 @@ export interface AttemptOptions {
   /** Signs the request (Restate's request identity). */
   readonly identity?: RequestIdentity;
   readonly resolveCallee: (call: CalleeRequest) => CalleeAssignment;
+  /** W3C trace context of the attempt's span: the SDK's spans join the invocation's trace through it. */
+  readonly traceparent?: string;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
   readonly retryCount: number;
@@ -94,6 +96,7 @@ export class InvocationAttempt {
           "content-type": contentType,
           accept: contentType,
           ...this.o.identity?.headers(path, status.target.serviceType === "SERVICE" ? undefined : status.target.key),
+          ...(this.o.traceparent !== undefined ? { traceparent: this.o.traceparent } : {}),
           ...deployment.additionalHeaders,
         },
         {

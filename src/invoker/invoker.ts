@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import { InvocationTracing } from "../common/invocation-tracing.ts";
+import { Tracing, spanIdsOf, traceparent } from "../common/tracing.ts";
 import type { RetentionDefaults } from "../schema/retention.ts";
 import type { SchemaView } from "../schema/schema.ts";
 import type { InvokerPort, LeaderHandle } from "../partition/processor.ts";
@@ -22,6 +24,8 @@ export interface InvokerOptions {
   readonly eagerStateLimitBytes: number;
   /** Signs every request to a deployment. */
   readonly identity?: RequestIdentity;
+  /** Attempt spans, and the invocation spans of invocations completed on this leader. */
+  readonly tracing?: InvocationTracing;
   readonly logger: Logger;
 }
 
@@ -31,6 +35,8 @@ interface InvocationTask {
   attempt: InvocationAttempt | null;
   retryTimer: NodeJS.Timeout | null;
   failures: number;
+  /** Attempts started by this leader, numbering their spans. */
+  attempts: number;
   /** Another `invoke` arrived while an attempt was running (e.g. a resume): run again after it. */
   rerun: boolean;
   lastStartAt?: number;
@@ -63,9 +69,11 @@ export class Invoker implements InvokerPort {
   private readonly tasks = new Map<InvocationId, InvocationTask>();
   private readonly client = new DeploymentClient();
   private readonly log: Logger;
+  private readonly tracing: InvocationTracing;
 
   constructor(private readonly o: InvokerOptions) {
     this.log = o.logger.child({ component: "invoker" });
+    this.tracing = o.tracing ?? new InvocationTracing(Tracing.disabled());
   }
 
   get inFlight(): number {
@@ -101,7 +109,7 @@ export class Invoker implements InvokerPort {
       clearTimeout(task.retryTimer);
       task.retryTimer = null;
     }
-    const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, rerun: false };
+    const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, attempts: 0, rerun: false };
     this.tasks.set(id, fresh);
     this.startAttempt(id, fresh);
   }
@@ -116,6 +124,12 @@ export class Invoker implements InvokerPort {
     this.tasks.delete(id);
     if (task.retryTimer) clearTimeout(task.retryTimer);
     task.attempt?.abort();
+  }
+
+  /** The leader applied the end of `id`'s run: once it is completed, its invocation span is exported. */
+  invocationEnded(leader: LeaderHandle, id: InvocationId): void {
+    const status = leader.store.read((tx) => tx.getInvocation(id));
+    if (status !== null) this.tracing.invocationCompleted(status);
   }
 
   abortPartition(partitionId: PartitionId): void {
@@ -142,6 +156,8 @@ export class Invoker implements InvokerPort {
     }
     const { snapshot, deployment, service, handler } = plan;
     task.retryPolicy = effectiveRetryPolicy(this.o.retry, service?.retryPolicy, handler?.retryPolicy);
+    const span = this.tracing.attemptStarted(snapshot.status, ++task.attempts, deployment.id);
+    const attemptIds = spanIdsOf(span);
     const attempt = new InvocationAttempt({
       leader: task.leader,
       snapshot,
@@ -151,7 +167,11 @@ export class Invoker implements InvokerPort {
       client: this.client,
       ...(this.o.identity ? { identity: this.o.identity } : {}),
       // New ids and seeds are chosen here, by the leader, and carried in the log record.
-      resolveCallee: (call) => assignCallee(this.o.schema(), call, this.o.retention),
+      resolveCallee: (call) => {
+        const callee = assignCallee(this.o.schema(), call, this.o.retention);
+        return "error" in callee ? callee : { ...callee, traceContext: this.tracing.callee(attemptIds) };
+      },
+      traceparent: traceparent(attemptIds),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
       abortTimeoutMs: handler?.abortTimeoutMs ?? this.o.abortTimeoutMs,
       retryCount: task.failures,
@@ -163,6 +183,7 @@ export class Invoker implements InvokerPort {
     task.nextRetryAt = undefined;
     attempt.start();
     void attempt.outcome.then(async (outcome) => {
+      this.tracing.attemptEnded(span, outcome);
       // The next attempt must see everything this one stored, so wait until it is applied.
       await attempt.settled();
       if (this.tasks.get(id) !== task) return;

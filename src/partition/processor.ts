@@ -34,6 +34,8 @@ export interface InvokerPort {
   invoke(leader: LeaderHandle, id: InvocationId): void;
   notify(id: InvocationId, entry: { type: number; payload: Uint8Array }, runAck?: number): void;
   abort(id: InvocationId): void;
+  /** After `abort`: the invocation completed or paused; the invoker may read its status (for its trace). */
+  invocationEnded?(leader: LeaderHandle, id: InvocationId): void;
   abortPartition(partitionId: PartitionId): void;
 }
 
@@ -281,6 +283,7 @@ export class PartitionProcessor {
           break;
         case "abort":
           this.o.invoker.abort(e.id);
+          this.o.invoker.invocationEnded?.(this.leader, e.id);
           break;
         case "timer":
           this.timers.add(e.timer);

@@ -88,6 +88,7 @@ const responseSink = tagged("kind", {
   ingress: obj({ nodeId: int, requestId: opt(str) }),
   invocation: obj({ caller: str, completionId: int, via: opt(responseVia) }),
 });
+const traceContext = obj({ traceId: str, spanId: str, parentSpanId: opt(str) });
 const invokeRequest: Check = obj({
   id: str,
   target,
@@ -100,6 +101,7 @@ const invokeRequest: Check = obj({
   randomSeed: str,
   completionRetentionMs: opt(num),
   journalRetentionMs: opt(num),
+  traceContext: opt(traceContext),
 } satisfies Record<keyof InvokeRequest, Check>);
 
 const calleeAssignment: Check = (v, p) => {
@@ -110,6 +112,7 @@ const calleeAssignment: Check = (v, p) => {
     target: obj(targetFields),
     completionRetentionMs: opt(num),
     journalRetentionMs: opt(num),
+    traceContext: opt(traceContext),
   } satisfies Record<keyof Extract<CalleeAssignment, { invocationId: unknown }>, Check>)(v, p);
 };
 

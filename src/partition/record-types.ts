@@ -8,6 +8,7 @@ import type {
   Header,
   InvocationResult,
   InvocationTarget,
+  InvocationTraceContext,
   ResponseSink,
   SignalId,
   SignalResult,
@@ -39,6 +40,7 @@ export interface InvokeRequest {
   readonly completionRetentionMs?: number;
   /** Set when the journal goes before the status; capped at the completion retention. */
   readonly journalRetentionMs?: number;
+  readonly traceContext?: InvocationTraceContext;
 }
 
 /**
@@ -54,6 +56,8 @@ export type CalleeAssignment =
       readonly target: Omit<InvocationTarget, "key">;
       readonly completionRetentionMs?: number;
       readonly journalRetentionMs?: number;
+      /** The callee's trace context: a child of the calling attempt's span. */
+      readonly traceContext?: InvocationTraceContext;
     }
   | { readonly error: { readonly code: number; readonly message: string } };
 

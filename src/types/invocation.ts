@@ -63,6 +63,17 @@ export interface PinnedDeployment {
   readonly protocolVersion: number;
 }
 
+/**
+ * An invocation's place in a trace (W3C trace context, lowercase hex): its trace, the span of the
+ * invocation itself, and the span that caused it (the ingress request, or the caller's attempt).
+ * Chosen by whoever proposed the invocation and carried in the log, never during apply.
+ */
+export interface InvocationTraceContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+}
+
 export interface InvocationStatus {
   readonly id: InvocationId;
   readonly status: InvocationStatusKind;
@@ -90,6 +101,8 @@ export interface InvocationStatus {
   readonly leaderEpoch?: LeaderEpoch;
   /** Set by the first attempt: every later attempt runs on this deployment, whatever is registered since. */
   readonly pinnedDeployment?: PinnedDeployment;
+  /** Absent for invocations proposed before traces were recorded. */
+  readonly traceContext?: InvocationTraceContext;
   // Timestamps (ms since epoch) — always copied from the header of the record that caused them.
   readonly createdAt: number;
   readonly modifiedAt: number;

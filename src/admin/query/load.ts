@@ -230,6 +230,7 @@ class Loader {
       invoked_by_service_name: caller?.service ?? null,
       invoked_by_target: caller ? targetText(caller) : null,
       restarted_from: inv.restartedFrom ?? null,
+      trace_id: inv.traceContext?.traceId ?? null,
       pinned_deployment_id: inv.pinnedDeployment?.deploymentId ?? null,
       pinned_service_protocol_version: inv.pinnedDeployment?.protocolVersion ?? null,
       journal_size: inv.journalLength,

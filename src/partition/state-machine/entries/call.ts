@@ -42,6 +42,7 @@ export function invokeCallee(
     ...(executionTime !== undefined ? { executionTime } : {}),
     ...(callee.completionRetentionMs !== undefined ? { completionRetentionMs: callee.completionRetentionMs } : {}),
     ...(callee.journalRetentionMs !== undefined ? { journalRetentionMs: callee.journalRetentionMs } : {}),
+    ...(callee.traceContext !== undefined ? { traceContext: callee.traceContext } : {}),
   };
   ctx.outbox({ t: "invoke", request });
   const idCompletion = m.invocationIdNotificationIdx;

@@ -41,6 +41,7 @@ export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
     modifiedAt: ts,
     completionRetentionMs: req.completionRetentionMs ?? DEFAULT_COMPLETION_RETENTION_MS,
     ...(req.journalRetentionMs !== undefined ? { journalRetentionMs: req.journalRetentionMs } : {}),
+    ...(req.traceContext !== undefined ? { traceContext: req.traceContext } : {}),
     ...(delayed ? { scheduledAt: ts, executionTime: req.executionTime } : {}),
   };
   if (delayed) {
