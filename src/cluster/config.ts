@@ -6,6 +6,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../invoker/retry-policy.
 import type { RetentionDefaults } from "../schema/retention.ts";
 import { corsOriginProblem } from "../ingress/cors.ts";
 import { parseSnapshotDestination, type SnapshotDestination } from "../snapshots/destination.ts";
+import { loadRequestIdentity } from "./request-identity-key.ts";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles, type ClusterRole } from "./cluster-config.ts";
 
 export interface NodeConfig {
@@ -225,6 +226,14 @@ function validate(c: NodeConfig): NodeConfig {
   }
   for (const [key, ms] of Object.entries(c.retention)) {
     if (!Number.isSafeInteger(ms) || ms < 0) throw new BadRequestError(`retention.${snake(key)} must be a non-negative integer (ms), got ${ms}`, "config_invalid");
+  }
+  if (c.invoker.requestIdentityPrivateKeyPemFile !== "") {
+    // Read now, so a bad key file stops the start before anything is opened.
+    try {
+      loadRequestIdentity(c.invoker.requestIdentityPrivateKeyPemFile, c.baseDir);
+    } catch (e) {
+      throw new BadRequestError(`invoker.request_identity_private_key_pem_file: ${errorMessage(e)}`, "config_invalid");
+    }
   }
   validateTracing(c);
   validateCluster(c);
