@@ -284,6 +284,22 @@ describe("admin API: every operation of restate-server 1.7.12's admin OpenAPI", 
     assert.deepEqual(problems, []);
   });
 
+  it("bad parameters and bodies: every operation that takes any answers a 4xx JSON error naming the problem (or 501)", async () => {
+    const problems: string[] = [];
+    for (const { path, method, op } of operations) {
+      const hasParameters = path.includes("{") || op.requestBody !== undefined;
+      if (!hasParameters) continue;
+      const bad = path.replace(/\{[^}]+\}/g, "no-such-thing");
+      const res = await fetch(`${admin}${bad}`, { method, headers: { "content-type": "application/json" }, ...(op.requestBody ? { body: "{" } : {}) });
+      const body = (await res.json().catch(() => undefined)) as Json | undefined;
+      const expected = NOT_IMPLEMENTED.has(op.operationId) ? res.status === 501 : res.status >= 400 && res.status < 500;
+      if (!expected || body?.code !== res.status || typeof body?.message !== "string" || body.message.length === 0) {
+        problems.push(`${method} ${bad}: ${res.status} ${JSON.stringify(body)}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it("a served route the operation list does not describe is named in the document", () => {
     const secret: AdminRoute = { method: "GET", pattern: /^\/secret$/, handle: async () => {} };
     const health: AdminRoute = { method: "GET", pattern: /^\/health$/, handle: async () => {} };
