@@ -1,6 +1,7 @@
 import { copyJournalPrefix } from "../partition/state-machine/journal-prefix.ts";
 import type { Command } from "../partition/records.ts";
 import { randomSeed } from "../partition/routing.ts";
+import { newSpanId, newTraceId } from "../common/tracing.ts";
 import type { SchemaView } from "../schema/schema.ts";
 import { newInvocationId, partitionKeyOf } from "../types/ids.ts";
 import type { InvocationStatus, JournalEntry } from "../types/invocation.ts";
@@ -65,5 +66,6 @@ export function restartAsNewCommand(inv: InvocationStatus, journal: readonly Jou
     from: req.from,
     randomSeed: req.from > 0 ? inv.randomSeed : randomSeed(),
     ...(deploymentId !== undefined ? { deploymentId } : {}),
+    traceContext: { traceId: newTraceId(), spanId: newSpanId() },
   };
 }

@@ -72,11 +72,11 @@ export class Tracing {
   }
 
   newTraceId(): string {
-    return randomHex(16, INVALID_TRACE_ID);
+    return newTraceId();
   }
 
   newSpanId(): string {
-    return randomHex(8, INVALID_SPAN_ID);
+    return newSpanId();
   }
 
   startSpan(name: string, o: StartSpan = {}): Span {
@@ -121,6 +121,16 @@ export function spanIdsOf(span: Span): SpanIds {
   return { traceId, spanId };
 }
 
+/** A fresh W3C trace id (never the invalid all-zero one). */
+export function newTraceId(): string {
+  return randomHex(16, INVALID_TRACE_ID);
+}
+
+/** A fresh W3C span id (never the invalid all-zero one). */
+export function newSpanId(): string {
+  return randomHex(8, INVALID_SPAN_ID);
+}
+
 function randomHex(bytes: number, invalid: string): string {
   for (;;) {
     const hex = randomBytes(bytes).toString("hex");
@@ -145,10 +155,10 @@ class PresetIdGenerator implements IdGenerator {
   }
 
   generateTraceId(): string {
-    return this.preset?.traceId ?? randomHex(16, INVALID_TRACE_ID);
+    return this.preset?.traceId ?? newTraceId();
   }
 
   generateSpanId(): string {
-    return this.preset?.spanId ?? randomHex(8, INVALID_SPAN_ID);
+    return this.preset?.spanId ?? newSpanId();
   }
 }

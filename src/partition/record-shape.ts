@@ -156,7 +156,7 @@ const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }
   "patch-state": { service: str, key: str, state: list(obj({ key: str, value: bytes })), version: opt(str) },
   pause: { id: str },
   resume: { id: str, deploymentId: opt(str) },
-  "restart-as-new": { id: str, newId: str, from: int, randomSeed: str, deploymentId: opt(str) },
+  "restart-as-new": { id: str, newId: str, from: int, randomSeed: str, deploymentId: opt(str), traceContext: opt(traceContext) },
 };
 
 const OUTBOX: { readonly [K in OutboxMessage["t"]]: Fields<Extract<OutboxMessage, { t: K }>> } = {

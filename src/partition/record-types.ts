@@ -113,6 +113,8 @@ export type Command =
       readonly from: number;
       readonly randomSeed: string;
       readonly deploymentId?: string;
+      /** The new invocation's trace: a new one, chosen by the proposer. */
+      readonly traceContext?: InvocationTraceContext;
     };
 
 /** One key/value of a virtual object's or workflow's state. */

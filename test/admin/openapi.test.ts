@@ -241,6 +241,9 @@ describe("admin API: every operation of restate-server 1.7.12's admin OpenAPI", 
     assert.equal(statusOf(done.delete!), undefined);
     const restarted = (answers.get("restart_as_new_invocation")!.body as Json).new_invocation_id as string;
     await eventually(() => statusOf(restarted) === "completed", 10_000, "the restarted invocation to complete");
+    const traceOf = (id: string) => fixture.node.dispatcher.status(id as InvocationId)?.traceContext?.traceId;
+    assert.match(traceOf(restarted) ?? "", /^[0-9a-f]{32}$/, "the restarted invocation has a trace of its own");
+    assert.notEqual(traceOf(restarted), traceOf(done.restart!));
     await eventually(() => statusOf(held.kill!) === "completed" && statusOf(held.cancel!) === "completed", 10_000, "the killed and the cancelled invocation to end");
     assert.notEqual(statusOf(held.pause!), "paused", "resumed");
     const services = ((await (await fetch(`${admin}/services`)).json()) as { services: { name: string }[] }).services.map((s) => s.name);

@@ -34,6 +34,7 @@ export const restartAsNew: CommandHandler<"restart-as-new"> = (ctx, c) => {
     completionRetentionMs: old.completionRetentionMs,
     ...(old.journalRetentionMs !== undefined ? { journalRetentionMs: old.journalRetentionMs } : {}),
     ...(old.pinnedDeployment !== undefined ? { pinnedDeployment: old.pinnedDeployment } : {}),
+    ...(c.traceContext !== undefined ? { traceContext: c.traceContext } : {}),
     ...repinned(old, c.deploymentId),
   };
   schedule(ctx, status);
