@@ -128,6 +128,8 @@ export class Invoker implements InvokerPort {
 
   /** The leader applied the end of `id`'s run: once it is completed, its invocation span is exported. */
   invocationEnded(leader: LeaderHandle, id: InvocationId): void {
+    // Without an exporter there is no span to send: spare the read.
+    if (!this.tracing.tracing.enabled) return;
     const status = leader.store.read((tx) => tx.getInvocation(id));
     if (status !== null) this.tracing.invocationCompleted(status);
   }
