@@ -136,6 +136,8 @@ interface Analysis {
 
 /** A count the stores can answer, and the statement rewritten to sum their counts; undefined for any other query. */
 async function countsFor(connection: DuckDBConnection, sql: string, analysis: Analysis): Promise<{ pushdown: CountPushdown; statement: string } | undefined> {
+  // Most queries are no count: the AST says so before DuckDB is asked for the result's names.
+  if (!countPushdown(analysis.root, analysis.plan, analysis.exact, [])) return undefined;
   let names: string[];
   try {
     const prepared = await connection.prepare(sql);

@@ -18,6 +18,7 @@ import type {
 } from "../../storage/partition-store.ts";
 import { partitionKeyOf, type InvocationId } from "../../types/ids.ts";
 import type { InvocationStatus, InvocationStatusKind, InvocationTarget } from "../../types/invocation.ts";
+import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import { RepriseError } from "../../types/errors.ts";
 import { deriveJournal, entryType } from "./journal-rows.ts";
 import type { CountPushdown } from "./counts.ts";
@@ -25,19 +26,7 @@ import type { Constraint, Plan, PlanValue, RelationNeeds, RelationScan } from ".
 import type { RowOf, TableName } from "./tables.ts";
 
 /** The invoker's view of an invocation it drives, as the worker receives it. */
-export interface InvokerRow {
-  readonly id: InvocationId;
-  readonly inFlight: boolean;
-  readonly retryCount: number;
-  readonly lastStartAt?: number;
-  readonly lastDeploymentId?: string;
-  readonly lastServer?: string;
-  readonly lastFailure?: string;
-  readonly lastFailureCode?: string;
-  readonly lastFailureAt?: number;
-  readonly lastFailureCommand?: { readonly index: number; readonly name?: string; readonly type?: string };
-  readonly nextRetryAt?: number;
-}
+export type InvokerRow = InvokerInvocationState & { readonly id: InvocationId };
 
 /** Everything a query reads besides the stores; plain data, so it crosses to a worker thread. */
 export interface QueryContext {
@@ -205,13 +194,8 @@ class Loader {
         retry_count: BigInt(s?.retryCount ?? 0),
         last_start_at: s?.lastStartAt ?? null,
         last_attempt_deployment_id: s?.lastDeploymentId ?? null,
-        last_attempt_server: s?.lastServer ?? null,
         next_retry_at: s?.nextRetryAt ?? null,
         last_failure: s?.lastFailure ?? null,
-        last_failure_error_code: s?.lastFailureCode ?? null,
-        last_failure_related_command_index: s?.lastFailureCommand ? BigInt(s.lastFailureCommand.index) : null,
-        last_failure_related_command_name: s?.lastFailureCommand?.name ?? null,
-        last_failure_related_command_type: s?.lastFailureCommand?.type ?? null,
       });
     }
   }
@@ -230,9 +214,9 @@ class Loader {
       invoked_by_service_name: caller?.service ?? null,
       invoked_by_target: caller ? targetText(caller) : null,
       restarted_from: inv.restartedFrom ?? null,
-      trace_id: inv.traceContext?.traceId ?? null,
       pinned_deployment_id: inv.pinnedDeployment?.deploymentId ?? null,
       pinned_service_protocol_version: inv.pinnedDeployment?.protocolVersion ?? null,
+      trace_id: inv.traceContext?.traceId ?? null,
       journal_size: inv.journalLength,
       journal_commands_size: inv.commandCount,
       inboxed_at: inv.inboxedAt ?? null,
@@ -331,10 +315,6 @@ class Loader {
           ty: "TransientError",
           error_code: code === undefined ? 500 : Number(code),
           error_message: s.lastFailure,
-          ...(s.lastFailureCode ? { restate_doc_error_code: s.lastFailureCode } : {}),
-          ...(s.lastFailureCommand
-            ? { related_command_index: s.lastFailureCommand.index, related_command_name: s.lastFailureCommand.name ?? null, related_command_type: s.lastFailureCommand.type ?? null }
-            : {}),
         }),
       });
     }

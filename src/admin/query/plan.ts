@@ -126,6 +126,7 @@ export class QueryPlanner {
   readonly exactNodes = new Set<Ast>();
   private readonly scans = new Map<Ast, RefState>();
   private readonly allColumns = new Set<RelationName>();
+  private readonly exposedNodes = new Set<Ast>();
   private readonly names = new Set<string>();
 
   constructor(private readonly evaluate: TimestampEvaluator) {}
@@ -133,7 +134,7 @@ export class QueryPlanner {
   /** The plan for a parsed statement (`json_serialize_sql`'s `statements[0].node`). */
   async plan(root: Ast): Promise<Plan> {
     collectColumnNames(root, this.names);
-    await this.walkNode(root, new Set(), true);
+    await this.walkNode(root, new Map(), true);
     const plan = new Map<RelationName, { columns: Set<string> | "all"; scans: RelationScan[] | "all" }>();
     // Every table reference anywhere in the tree: one the walk did not reach is read whole.
     for (const ref of baseTableRefs(root)) {
@@ -150,24 +151,31 @@ export class QueryPlanner {
   }
 
   /** `exposed`: the node's columns are the query's result, so its `*` means every column. */
-  private async walkNode(node: Ast, ctes: ReadonlySet<string>, exposed: boolean): Promise<void> {
+  private async walkNode(node: Ast, ctes: ReadonlyMap<string, Ast>, exposed: boolean): Promise<void> {
     if (!node || typeof node !== "object") return;
-    const scope = new Set(ctes);
-    for (const entry of node.cte_map?.map ?? []) scope.add(String(entry.key).toLowerCase());
+    // A (recursive) CTE reached again through its own star is already exposed.
+    if (exposed && this.exposedNodes.has(node)) return;
+    if (exposed) this.exposedNodes.add(node);
+    const scope = new Map(ctes);
+    for (const entry of node.cte_map?.map ?? []) scope.set(String(entry.key).toLowerCase(), entry.value?.query?.node);
     for (const entry of node.cte_map?.map ?? []) await this.walkNode(entry.value?.query?.node, scope, false);
-    if (node.type === "SET_OPERATION_NODE") {
-      for (const child of [node.left, node.right, ...(node.children ?? [])]) await this.walkNode(child, scope, exposed);
+    if (node.type !== "SELECT_NODE") {
+      // Set operations, recursive CTEs and the like: their query children show what they show.
+      for (const child of Object.values(node)) {
+        for (const c of Array.isArray(child) ? child : [child]) if (typeof c?.type === "string" && c.type.endsWith("_NODE")) await this.walkNode(c, scope, exposed);
+      }
       return;
     }
-    if (node.type !== "SELECT_NODE") return;
     const refs: RelationRef[] = [];
     const conjuncts: { expr: Ast; pushTo: "any" | Set<RelationRef> }[] = [];
     const edges: [ColumnKey, ColumnKey][] = [];
     const ok = this.fromRefs(node.from_table, scope, refs, conjuncts, edges);
     if (exposed && (node.select_list ?? []).some((e: Ast) => e?.class === "STAR")) {
+      // The star shows every column of what it selects from, through subqueries and CTEs.
       for (const ref of refs) {
         if (ref.relation) this.allColumns.add(ref.relation);
         else if (ref.node?.type === "SUBQUERY") await this.walkNode(ref.node.subquery?.node, scope, true);
+        else if (ref.node?.type === "BASE_TABLE") await this.walkNode(scope.get(String(ref.node.table_name).toLowerCase()), scope, true);
       }
     }
     for (const ref of refs) if (ref.node?.type === "SUBQUERY") await this.walkNode(ref.node.subquery?.node, scope, false);
@@ -199,7 +207,7 @@ export class QueryPlanner {
   /** Flattens the FROM tree; false when it holds something whose semantics block pushing (then WHERE is not used). */
   private fromRefs(
     from: Ast,
-    ctes: ReadonlySet<string>,
+    ctes: ReadonlyMap<string, Ast>,
     refs: RelationRef[],
     conjuncts: { expr: Ast; pushTo: "any" | Set<RelationRef> }[],
     edges: [ColumnKey, ColumnKey][],
@@ -387,8 +395,9 @@ function propagate(edges: readonly [ColumnKey, ColumnKey][], states: Map<Relatio
       const target = states.get(to.ref);
       const pushable = to.ref.relation ? PUSHABLE[to.ref.relation]?.[to.column] : undefined;
       const fromType = from.ref.relation ? PUSHABLE[from.ref.relation]?.[from.column]?.type : undefined;
-      if (!source || !target || !pushable || pushable.type !== fromType || from.ref.relation === "sys_invocation" && from.column === "status") continue;
-      if (to.ref.relation === "sys_invocation" && to.column === "status") continue;
+      // The view's status is derived: it does not equal a stored status column.
+      const derived = (k: ColumnKey) => k.ref.relation === "sys_invocation" && k.column === "status";
+      if (!source || !target || !pushable || pushable.type !== fromType || derived(from) || derived(to)) continue;
       const before = target.where.get(to.column);
       const after = intersect(before, source);
       if (JSON.stringify(after, bigintJson) !== JSON.stringify(before, bigintJson)) {
