@@ -188,15 +188,17 @@ export class PartitionProcessor {
     const { bifrost, logId, store } = this.o;
     const batchSize = this.o.readBatch ?? 256;
     if (this.applied === LSN_INVALID && !(await this.restoreFromSnapshot(LSN_INVALID))) return;
+    let reachedTail = false;
     while (!this.abort.signal.aborted) {
       const from = Lsn(this.appliedLsn + 1);
       let entries;
       try {
+        // After a short batch, ask for more by waiting (answered at once if there is more) rather
+        // than by reading: a read at the tail of a replicated log asks every log server first.
+        if (reachedTail) await bifrost.waitForTail(logId, from, this.abort.signal);
         entries = await bifrost.read(logId, from, batchSize);
-        if (entries.length === 0) {
-          await bifrost.waitForTail(logId, from, this.abort.signal);
-          continue;
-        }
+        reachedTail = entries.length < batchSize;
+        if (entries.length === 0) continue;
       } catch (e) {
         if (this.abort.signal.aborted) return;
         this.log.warn({ err: errorMessage(e), from }, "log read failed; retrying");
