@@ -3,7 +3,7 @@ import { closeServer, listenOn } from "../common/http-server.ts";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { readBody, sendError, sendJson } from "../common/http-util.ts";
-import { NotFoundError, RepriseError } from "../types/errors.ts";
+import { BadRequestError, NotFoundError, RepriseError } from "../types/errors.ts";
 import type { AdminRoute } from "./admin-route.ts";
 import type { DeploymentRegistry } from "./deployments.ts";
 import { adminDocument, notImplementedRoutes } from "./openapi/admin-document.ts";
@@ -107,8 +107,9 @@ function stripApiVersion(path: string): { path: string; apiVersion: number } {
   const m = API_VERSION_PREFIX.exec(path);
   if (!m) return { path, apiVersion: 0 };
   const version = Number(m[1]);
-  if (version < MIN_ADMIN_API_VERSION || version > MAX_ADMIN_API_VERSION) {
-    throw new NotFoundError(`admin API version ${version} is not supported (supported: ${MIN_ADMIN_API_VERSION}..${MAX_ADMIN_API_VERSION})`, "unsupported_api_version");
-  }
+  const supported = `supported: ${MIN_ADMIN_API_VERSION}..${MAX_ADMIN_API_VERSION}`;
+  // As Restate: a version older than the oldest supported is a bad request, a newer one a path that does not exist (yet).
+  if (version < MIN_ADMIN_API_VERSION) throw new BadRequestError(`admin API version ${version} is not supported (${supported})`, "unsupported_api_version");
+  if (version > MAX_ADMIN_API_VERSION) throw new NotFoundError(`admin API version ${version} is not supported (${supported})`, "unsupported_api_version");
   return { path: path.slice(m[0].length) || "/", apiVersion: version };
 }

@@ -196,5 +196,8 @@ describe("admin API: services, handlers, service settings and service OpenAPI do
     const unknownVersion = await fetch(`${admin}/v9/services`);
     assert.equal(unknownVersion.status, 404);
     assert.match(((await unknownVersion.json()) as Json).message, /admin API version 9 is not supported/);
+    const tooOld = await fetch(`${admin}/v0/services`);
+    assert.equal(tooOld.status, 400);
+    assert.match(((await tooOld.json()) as Json).message, /admin API version 0 is not supported \(supported: 1..3\)/);
   });
 });
