@@ -112,10 +112,15 @@ export class RpcServer {
     const path = String(headers[":path"] ?? "");
     const mounted = this.streamRoutes.find((r) => path.startsWith(r.prefix));
     if (mounted !== undefined) return mounted.handle(stream, headers);
-    const abort = new AbortController();
+    // Made only for a handler that reads its signal (long polls): most calls never do, and building
+    // a controller and its signal for each of them cost more than their own handling.
+    let abort: AbortController | null = null;
+    let cutShort = false;
     // Only a stream closed before its answer aborts the handler (an abort builds a DOMException, too costly per call).
     stream.on("close", () => {
-      if (!stream.headersSent) abort.abort();
+      if (stream.headersSent) return;
+      cutShort = true;
+      abort?.abort();
     });
     // Errors on a stream the peer reset have no one to report to; the close above aborts the handler.
     stream.on("error", (e) => this.log.debug({ path, err: errorMessage(e) }, "rpc stream error"));
@@ -132,7 +137,17 @@ export class RpcServer {
       if (!route) return this.respondError(stream, new UnknownMethodError(path));
       if (tooLarge) return this.respondError(stream, new PayloadTooLargeError(`request to ${path} exceeds ${this.maxMessageBytes} bytes`));
       const timeoutMs = Number(headers[TIMEOUT_HEADER] ?? 0) || 30_000;
-      void this.dispatch(stream, route, Buffer.concat(chunks), { signal: abort.signal, timeoutMs }, path);
+      const ctx: CallContext = {
+        timeoutMs,
+        get signal() {
+          if (abort === null) {
+            abort = new AbortController();
+            if (cutShort) abort.abort();
+          }
+          return abort.signal;
+        },
+      };
+      void this.dispatch(stream, route, Buffer.concat(chunks), ctx, path);
     });
   }
 
