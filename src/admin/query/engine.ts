@@ -81,7 +81,14 @@ export class QueryEngine {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new UnavailableError("the query engine is closed", "shutting_down"));
-    await Promise.all([...this.all].map((w) => w.worker.terminate()));
+    // Terminating a worker in the middle of a DuckDB call aborts the whole process (a native
+    // exception escapes the addon): let running queries finish first, within their deadline.
+    await Promise.all(
+      [...this.all].map(async (w) => {
+        await w.quiesce(CLOSE_WAIT_MS);
+        await w.worker.terminate();
+      }),
+    );
     this.all.clear();
     this.idle.length = 0;
   }
@@ -138,6 +145,9 @@ export class QueryEngine {
 
 const SERVICE_TY = { SERVICE: "service", VIRTUAL_OBJECT: "virtual_object", WORKFLOW: "workflow" } as const;
 
+/** How long closing the engine waits for running queries before stopping their workers. */
+const CLOSE_WAIT_MS = 10_000;
+
 /** Runs the worker module through tsx in the new thread, as bin/reprise.js does for the main one. */
 const BOOTSTRAP = `
 const { workerData } = require("node:worker_threads");
@@ -173,6 +183,12 @@ class PooledWorker {
     this.worker.on("exit", (code) => fail(new Error(`exited with code ${code}`)));
     // After the listeners: attaching a 'message' listener refs the worker's port again.
     this.worker.unref();
+  }
+
+  /** Resolves once no query runs on this worker, or after `maxMs`. */
+  async quiesce(maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (this.current !== undefined && this.alive && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   run(request: WorkerRequest, silenceMs: number): Promise<QueryAnswer> {
