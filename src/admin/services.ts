@@ -83,7 +83,7 @@ export function serviceRoutes(o: ServiceRoutesOptions): AdminRoute[] {
 }
 
 /** Restate's `ModifyServiceRequest`: absent or null fields stay as they are, other fields are ignored as Restate ignores them. */
-export function parseServiceConfigChange(body: Record<string, unknown>): ServiceConfigChange {
+function parseServiceConfigChange(body: Record<string, unknown>): ServiceConfigChange {
   const duration = (field: string): number | undefined => {
     const v = body[field];
     if (v === undefined || v === null) return undefined;
