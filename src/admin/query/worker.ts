@@ -94,6 +94,9 @@ async function main(settings: WorkerSettings): Promise<void> {
       return;
     }
     const { answer, cleanup } = execution;
+    // Clean up before answering: the engine stops an idle worker at close, and stopping one while
+    // DuckDB still works (dropping this query's tables) aborts the process.
+    await cleanup().catch(() => undefined);
     if ("encoded" in answer) {
       // A small Buffer may be a view into Node's shared pool, which must not be transferred.
       const { body, contentType } = answer.encoded;
@@ -102,7 +105,6 @@ async function main(settings: WorkerSettings): Promise<void> {
     } else {
       parentPort!.postMessage({ seq: request.seq, ok: true, answer } satisfies WorkerResponse);
     }
-    await cleanup().catch(() => undefined);
   };
   parentPort!.postMessage({ ready: true });
 }
