@@ -5,6 +5,8 @@ import { CorruptionError } from "../types/errors.ts";
 import type { Lsn } from "../types/ids.ts";
 import { SnapshotUnsupportedError } from "./errors.ts";
 import { SnapshotReaders, type StoreSnapshot } from "./snapshot.ts";
+import type { InvocationStatusCache } from "./tables/invocation-status-cache.ts";
+import { invocationStatusCache } from "./tables/invocation-status.ts";
 import { migrateStore, PARTITION_STORE_SCHEMA, prepareReadTxn, prepareWriteTxn, type ReadTxn, type WriteTxn } from "./txn.ts";
 
 export type { ReadTxn, WriteTxn } from "./txn.ts";
@@ -58,11 +60,16 @@ export class PartitionStore implements ReadOnlyPartitionStore {
   readonly readOnly: ReadOnlyPartitionStore;
   private readonly db: Database.Database;
   private readonly readTxn: ReadTxn;
+  /** Invocation statuses between the apply path and SQLite, written at the end of each write transaction. */
+  private readonly statuses: InvocationStatusCache;
   // Built once: better-sqlite3 compiles BEGIN/COMMIT statements per wrapper.
   private readonly runWrite: (fn: (tx: WriteTxn) => unknown) => unknown;
   private readonly runRead: { deferred: (fn: (tx: ReadTxn) => unknown) => unknown };
   private readonly snapshots: SnapshotReaders;
   private readonly freePages: Database.Statement<[], number>;
+  private readonly dataVersion: Database.Statement<[], number>;
+  /** SQLite's data_version when last looked: it changes only when another connection commits. */
+  private seenDataVersion: number;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -73,12 +80,19 @@ export class PartitionStore implements ReadOnlyPartitionStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(PARTITION_STORE_SCHEMA);
     migrateStore(this.db);
-    this.readTxn = prepareReadTxn(this.db);
-    const writeTxn = prepareWriteTxn(this.db, this.readTxn);
-    this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => fn(writeTxn));
+    this.statuses = invocationStatusCache(this.db);
+    this.readTxn = prepareReadTxn(this.db, this.statuses);
+    const writeTxn = prepareWriteTxn(this.db, this.readTxn, this.statuses);
+    this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => {
+      const result = fn(writeTxn);
+      this.statuses.flush();
+      return result;
+    });
     this.runRead = this.db.transaction((fn: (tx: ReadTxn) => unknown) => fn(this.readTxn));
     this.snapshots = new SnapshotReaders(path);
     this.freePages = this.db.prepare<[], number>("PRAGMA freelist_count").pluck();
+    this.dataVersion = this.db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.seenDataVersion = this.dataVersion.get()!;
     this.readOnly = Object.freeze({
       path,
       read: <T>(fn: (tx: ReadTxn) => T): T => this.read(fn),
@@ -92,7 +106,14 @@ export class PartitionStore implements ReadOnlyPartitionStore {
    * amount per write, so the file shrinks instead of keeping its largest size.
    */
   write<T>(fn: (tx: WriteTxn) => T): T {
-    const result = this.runWrite(fn as (tx: WriteTxn) => unknown) as T;
+    this.noticeOtherWriters();
+    let result: T;
+    try {
+      result = this.runWrite(fn as (tx: WriteTxn) => unknown) as T;
+    } catch (e) {
+      this.statuses.rolledBack();
+      throw e;
+    }
     if (this.freePages.get()! > RECLAIM_ABOVE_FREE_PAGES) this.db.pragma(`incremental_vacuum(${RECLAIM_PAGES_PER_WRITE})`);
     return result;
   }
@@ -103,7 +124,16 @@ export class PartitionStore implements ReadOnlyPartitionStore {
    */
   read<T>(fn: (tx: ReadTxn) => T): T {
     if (this.db.inTransaction) return fn(this.readTxn);
+    this.noticeOtherWriters();
     return this.runRead.deferred(fn as (tx: ReadTxn) => unknown) as T;
+  }
+
+  /** The statuses remembered are what this connection committed: a commit by another (a tool, a test) makes them stale. */
+  private noticeOtherWriters(): void {
+    const version = this.dataVersion.get()!;
+    if (version === this.seenDataVersion) return;
+    this.seenDataVersion = version;
+    this.statuses.clear();
   }
 
   /**
@@ -152,6 +182,8 @@ export class PartitionStore implements ReadOnlyPartitionStore {
           const list = columns.map((c) => `"${c}"`).join(", ");
           this.db.exec(`DELETE FROM main."${table}"; INSERT INTO main."${table}" (${list}) SELECT ${list} FROM incoming."${table}";`);
         }
+        // The statuses remembered so far are the old store's.
+        this.statuses.clear();
         return tx.appliedLsn();
       });
     } finally {

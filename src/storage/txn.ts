@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import { FSM_DDL, fsmRead, fsmWrite, type FsmRead, type FsmWrite } from "./tables/fsm.ts";
 import { IDEMPOTENCY_DDL, idempotencyRead, idempotencyWrite, type IdempotencyRead, type IdempotencyWrite } from "./tables/idempotency.ts";
 import { INBOX_DDL, inboxRead, inboxWrite, type InboxRead, type InboxWrite } from "./tables/inbox.ts";
+import type { InvocationStatusCache } from "./tables/invocation-status-cache.ts";
 import {
   INVOCATION_STATUS_DDL,
   invocationStatusRead,
@@ -71,12 +72,13 @@ export interface WriteTxn
 
 /**
  * Prepares every table's read statements on `db`, once; the object is reused for every read on
- * that connection and answers from whatever transaction the connection has open.
+ * that connection and answers from whatever transaction the connection has open. `statuses`: the
+ * writing connection's cache, shared with its write side.
  */
-export function prepareReadTxn(db: Database.Database): ReadTxn {
+export function prepareReadTxn(db: Database.Database, statuses?: InvocationStatusCache): ReadTxn {
   return Object.freeze({
     ...fsmRead(db),
-    ...invocationStatusRead(db),
+    ...invocationStatusRead(db, statuses),
     ...journalRead(db),
     ...stateRead(db),
     ...keyLockRead(db),
@@ -90,11 +92,11 @@ export function prepareReadTxn(db: Database.Database): ReadTxn {
 }
 
 /** Prepares every table's write statements on `db`, once, next to the reads of `read` (same connection). */
-export function prepareWriteTxn(db: Database.Database, read: ReadTxn): WriteTxn {
+export function prepareWriteTxn(db: Database.Database, read: ReadTxn, statuses?: InvocationStatusCache): WriteTxn {
   return Object.freeze({
     ...read,
     ...fsmWrite(db, read),
-    ...invocationStatusWrite(db),
+    ...invocationStatusWrite(db, statuses),
     ...journalWrite(db),
     ...stateWrite(db),
     ...keyLockWrite(db),

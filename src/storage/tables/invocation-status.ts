@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type { InvocationId } from "../../types/ids.ts";
 import type { InvocationStatus, InvocationStatusKind } from "../../types/invocation.ts";
 import { pack, unpackBody, type Row } from "./codec.ts";
+import { InvocationStatusCache } from "./invocation-status-cache.ts";
 import { compileScan, compileWhere, StatementCache, type Scan } from "./scan.ts";
 
 /**
@@ -67,7 +68,12 @@ export interface InvocationStatusWrite {
   deleteInvocation(id: InvocationId): void;
 }
 
-export function invocationStatusRead(db: Database.Database): InvocationStatusRead {
+/** The cache of the connection that writes `db` (see `InvocationStatusCache`); other connections read without one. */
+export function invocationStatusCache(db: Database.Database): InvocationStatusCache {
+  return new InvocationStatusCache(pack, (body, id) => unpackBody<InvocationStatus>(db, body, `invocation ${id}`));
+}
+
+export function invocationStatusRead(db: Database.Database, cache?: InvocationStatusCache): InvocationStatusRead {
   const get = db.prepare<[InvocationId], Buffer>("SELECT body FROM invocation_status WHERE id = ?").pluck();
   const list = db.prepare<[], Buffer>("SELECT body FROM invocation_status ORDER BY id").pluck();
   const listByStatus = db
@@ -78,11 +84,19 @@ export function invocationStatusRead(db: Database.Database): InvocationStatusRea
   const counts = new StatementCache(db);
   return {
     getInvocation: (id) => {
+      const known = cache?.get(id);
+      if (known !== undefined) return known;
       const body = get.get(id);
-      return body === undefined ? null : unpackBody<InvocationStatus>(db, body, `invocation ${id}`);
+      if (body === undefined) return null;
+      return cache ? cache.remember(id, body) : unpackBody<InvocationStatus>(db, body, `invocation ${id}`);
     },
-    listInvocations: (status) => (status ? listByStatus.all(status) : list.all()).map(decode),
+    // Queries over the table see the writes of the open transaction, as SQLite would show them.
+    listInvocations: (status) => {
+      cache?.flush();
+      return (status ? listByStatus.all(status) : list.all()).map(decode);
+    },
     scanInvocations: function* (scan, withBody) {
+      cache?.flush();
       const select = `id, status, service, obj_key, handler, created_at, modified_at, idempotency_key${withBody ? ", body" : ""}`;
       const { sql, params } = compileScan(select, "invocation_status", SCAN_COLUMNS, scan, "id");
       // Rows as arrays: a scan may read every invocation, and objects per row cost more than the read.
@@ -101,6 +115,7 @@ export function invocationStatusRead(db: Database.Database): InvocationStatusRea
       }
     },
     countInvocations: (where, groupBy) => {
+      cache?.flush();
       const { where: clause, params } = compileWhere(SCAN_COLUMNS, where);
       const grouped = groupBy.map((c) => SCAN_COLUMNS[c]);
       const select = [...grouped.map((c, i) => `${c} AS ${groupBy[i]}`), "count(*) AS n"].join(", ");
@@ -110,18 +125,22 @@ export function invocationStatusRead(db: Database.Database): InvocationStatusRea
   };
 }
 
-export function invocationStatusWrite(db: Database.Database): InvocationStatusWrite {
+/** Writes go through `cache` when given: written to SQLite at its `flush`, before the transaction commits. */
+export function invocationStatusWrite(db: Database.Database, cache?: InvocationStatusCache): InvocationStatusWrite {
   const put = db.prepare(
     "INSERT INTO invocation_status(id, status, service, obj_key, body, handler, created_at, modified_at, idempotency_key) " +
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body, " +
       "modified_at = excluded.modified_at",
   );
   const del = db.prepare("DELETE FROM invocation_status WHERE id = ?");
-  return {
-    putInvocation: (s) =>
-      void put.run(s.id, s.status, s.target.service, s.target.key ?? null, pack(s), s.target.handler, s.createdAt, s.modifiedAt, s.idempotencyKey ?? null),
-    deleteInvocation: (id) => void del.run(id),
+  const row = {
+    put: (s: InvocationStatus, body: Buffer) =>
+      void put.run(s.id, s.status, s.target.service, s.target.key ?? null, body, s.target.handler, s.createdAt, s.modifiedAt, s.idempotencyKey ?? null),
+    delete: (id: InvocationId) => void del.run(id),
   };
+  if (cache === undefined) return { putInvocation: (s) => row.put(s, pack(s)), deleteInvocation: row.delete };
+  cache.bindWriter(row);
+  return { putInvocation: (s) => cache.put(s), deleteInvocation: (id) => cache.delete(id) };
 }
 
 /**
