@@ -5,6 +5,7 @@ import type { RepriseError } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER } from "./server.ts";
+import { joinChunks } from "./chunks.ts";
 
 const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
@@ -70,7 +71,7 @@ export class RpcChannel {
         else chunks.push(chunk);
       });
       req.on("end", () => {
-        const payload = Buffer.concat(chunks);
+        const payload = joinChunks(chunks);
         if (status === 200) return finish(null, payload);
         if (contentType === CONTENT_TYPE_ERROR) {
           try {

@@ -6,6 +6,7 @@ import { rootLogger, type Logger } from "../common/logger.ts";
 import { PayloadTooLargeError, RepriseError, errorMessage } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { InternalRpcError, UnknownMethodError } from "./errors.ts";
+import { joinChunks } from "./chunks.ts";
 
 export const CONTENT_TYPE_PROTO = "application/proto";
 export const CONTENT_TYPE_ERROR = "application/x-reprise-error+proto";
@@ -147,7 +148,7 @@ export class RpcServer {
           return abort.signal;
         },
       };
-      void this.dispatch(stream, route, Buffer.concat(chunks), ctx, path);
+      void this.dispatch(stream, route, joinChunks(chunks), ctx, path);
     });
   }
 
