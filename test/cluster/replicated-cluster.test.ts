@@ -196,8 +196,10 @@ describe("three-node cluster with replicated partition logs", { timeout: 120_000
 
     const again = await startNode("n1", "worker,log-server");
     assert.equal(again.ready.node, `N${n1.nodeId}:2`);
-    // n3 is dead: the restarted worker's new segments leave it out.
-    await eventually(() => tailsAre({ id: again.nodeId, generation: 2 }, [1, 2]), 20_000, "new segments on the live log servers");
+    // n3 is dead: the restarted worker's new segments leave it out. Node ids follow the order the
+    // joiners won their registration, so the live set is named by id, not by name.
+    const live = [again.nodeId, nodes.get("n2")!.nodeId].sort();
+    await eventually(() => tailsAre({ id: again.nodeId, generation: 2 }, live), 20_000, `new segments on the live log servers N${live.join(", N")}`);
     // Retrying every add with its key: answered ones return their first result, the rest apply once.
     for (let i = 0; i < sent; i++) {
       const value = await add(i);
