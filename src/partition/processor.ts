@@ -336,7 +336,7 @@ export class PartitionProcessor {
   private fireTimer(timer: TimerEntry): void {
     const leader = this.leader;
     if (!leader) return;
-    leader.propose({ t: "timer-fired", key: timer.key }).catch((e) => {
+    leader.propose({ t: "timer-fired", key: timer.key, fireAt: timer.fireAt }).catch((e) => {
       this.log.warn({ err: errorMessage(e), timer: timer.key }, "proposing timer failed; will retry");
       setTimeout(() => this.fireTimer(timer), 500).unref();
     });

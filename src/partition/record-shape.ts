@@ -145,7 +145,7 @@ const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }
   "pin-deployment": { id: str, deploymentId: str, protocolVersion: int },
   fail: { id: str, code: int, message: str },
   "invocation-response": invocationResponse,
-  "timer-fired": { key: str },
+  "timer-fired": { key: str, fireAt: opt(num) },
   "outbox-shipped": { seq: int },
   signal,
   attach,

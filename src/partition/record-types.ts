@@ -81,7 +81,13 @@ export type Command =
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
   | InvocationResponse
-  | { readonly t: "timer-fired"; readonly key: string }
+  /**
+   * The leader's timer `key`, due at `fireAt`, is up. A key names what a timer is for, so the same
+   * key comes back when an invocation id is reused (purged, then invoked again); `fireAt` tells
+   * that timer from one the leader still held for the id's earlier use. Records written before
+   * `fireAt` was added fire whatever timer has the key.
+   */
+  | { readonly t: "timer-fired"; readonly key: string; readonly fireAt?: number }
   | { readonly t: "outbox-shipped"; readonly seq: number }
   | SignalCommand
   | AttachCommand

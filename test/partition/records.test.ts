@@ -105,6 +105,14 @@ test("a well-framed record of the wrong shape is refused, naming the field", () 
   }
 });
 
+test("a timer-fired record written before it carried fireAt still decodes, without one", () => {
+  const old = decodeEnvelope(withValidFrame({ header: { ts: 5, epoch: 1 }, command: { t: "timer-fired", key: `cleanup:${id}` } }), Lsn(8));
+  assert.deepEqual(old.command, { t: "timer-fired", key: `cleanup:${id}` });
+  const current: Envelope = { header: { ts: 5, epoch: LeaderEpoch(1) }, command: { t: "timer-fired", key: `cleanup:${id}`, fireAt: 1_764_000_000_000 } };
+  assert.deepEqual(decodeEnvelope(encodeEnvelope(current), Lsn(9)).command, current.command);
+  assert.throws(() => decodeEnvelope(withValidFrame({ header: { ts: 5 }, command: { t: "timer-fired", key: "k", fireAt: "soon" } }), Lsn(10)), /command\.fireAt: expected number/);
+});
+
 test("outbox entries are versioned and checked too, and are never taken for log records", () => {
   const message: OutboxMessage = { t: "attach", target: id, caller: id, completionId: 2, via: "output" };
   const bytes = encodeOutboxMessage(message);

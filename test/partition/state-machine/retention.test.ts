@@ -108,4 +108,34 @@ describe("state machine: journal, idempotency and workflow retention", () => {
     assert.equal(p.journal(req.id).length, 1);
     assert.equal(p.status(req.id).journalLength, 1);
   });
+
+  it("a cleanup timer fired for an earlier use of a purged id leaves the id's new invocation alone", () => {
+    const req = request(service(), { idempotencyKey: "k", completionRetentionMs: HOUR });
+    complete(req);
+    const stale = p.read((tx) => tx.getTimer(`cleanup:${req.id}`))!;
+    p.apply({ t: "purge", id: req.id });
+    p.ts = T0 + 100;
+    complete({ ...req, completionRetentionMs: 24 * HOUR });
+    const current = p.read((tx) => tx.getTimer(`cleanup:${req.id}`))!;
+    assert.notEqual(current.fireAt, stale.fireAt);
+
+    // The leader still held the first invocation's timer and fires it at its time.
+    p.ts = stale.fireAt;
+    assert.deepEqual(p.apply({ t: "timer-fired", key: stale.key, fireAt: stale.fireAt }, 1), []);
+    assert.equal(p.status(req.id).status, "completed");
+    assert.equal(p.journal(req.id).length, 2);
+    assert.ok(p.read((tx) => tx.getIdempotency(`Greeter//greet/k`)), "the idempotency key stays");
+    assert.deepEqual(p.read((tx) => tx.getTimer(current.key)), current, "the new invocation's timer is still set");
+
+    p.ts = current.fireAt;
+    p.apply({ t: "timer-fired", key: current.key, fireAt: current.fireAt }, 1);
+    assert.equal(p.maybeStatus(req.id), null, "its own timer ends it");
+  });
+
+  it("a timer-fired record from before fireAt was recorded fires the timer under its key", () => {
+    const req = request(service(), { completionRetentionMs: HOUR });
+    complete(req);
+    p.apply({ t: "timer-fired", key: `cleanup:${req.id}` }, 1);
+    assert.equal(p.maybeStatus(req.id), null);
+  });
 });

@@ -9,8 +9,10 @@ import { dropJournal } from "./retention.ts";
 export const timerFired: CommandHandler<"timer-fired"> = (ctx, c) => {
   const { tx } = ctx;
   const timer = tx.getTimer(c.key);
-  // Fired twice (the leader retries proposing), or cancelled meanwhile.
-  if (!timer) return;
+  // Fired twice (the leader retries proposing), or cancelled meanwhile; or the key is set again for
+  // a later use of the invocation id (a purge, then a new invocation with that id), whose timer is
+  // not the one that fired.
+  if (!timer || (c.fireAt !== undefined && c.fireAt !== timer.fireAt)) return;
   tx.deleteTimer(c.key);
   switch (timer.kind) {
     case "sleep":
