@@ -58,12 +58,28 @@ const WAIT_SETTLED = new UnavailableError("tail wait settled", "tail_wait_settle
 interface Tail {
   readonly segment: SegmentConfig;
   readonly loglet: Loglet;
+  /** Appends handed to the loglet so far: the issue number of the next one. */
+  issued: number;
+  /** Appends handed to the loglet and not answered yet. */
+  inFlight: number;
+  /** Appends the loglet refused because it was sealed, with their issue numbers: they go first on the next segment. */
+  readonly refused: { readonly n: number; readonly append: QueuedAppend }[];
+  /** Woken whenever an append to this loglet is answered. */
+  readonly answered: Set<() => void>;
+  /** Whether this node sealed the loglet after the chain replaced it, to have its appends answered. */
+  sealRequested: boolean;
 }
 
 interface LogState {
   chain: LogChain;
   /** The open tail loglet; null until opened and again after the chain gets a new tail segment. */
   tail: Tail | null;
+  /**
+   * The loglet appends were last handed to. Until its appends are all answered and the ones it
+   * refused are re-appended, appends to a newer tail wait in the backlog: otherwise a later append
+   * could land on the next segment before an earlier one that the seal refused.
+   */
+  appendingTo: Tail | null;
   opening: Promise<Tail> | null;
   chainWaiters: Set<() => void>;
 }
@@ -89,8 +105,9 @@ export class BifrostImpl implements Bifrost {
   private readonly states = new Map<LogId, LogState>();
   private readonly loading = new Map<LogId, Promise<LogState>>();
   /**
-   * Appends that arrived while their log's tail loglet was not open yet. They are handed to the
-   * loglet in arrival order, so call order stays log order as `BatchingAppender` relies on.
+   * Appends that arrived while their log's tail loglet was not open yet, or while appends refused
+   * by a sealed tail wait to be re-appended. They are handed to the loglet in arrival order, after
+   * the refused ones, so call order stays log order as `BatchingAppender` relies on.
    */
   private readonly backlogs = new Map<LogId, QueuedAppend[]>();
   private readonly unwatch: () => void;
@@ -126,15 +143,20 @@ export class BifrostImpl implements Bifrost {
     if (this.closed) return Promise.reject(this.closedError());
     const state = this.states.get(logId);
     // Hot path: no await between the call and the loglet's queue, so concurrent appends keep their order.
-    if (state?.tail && !this.backlogs.has(logId)) return this.appendTo(logId, state.tail, payloads);
-    return new Promise((resolve, reject) => {
-      let backlog = this.backlogs.get(logId);
-      if (backlog === undefined) {
-        this.backlogs.set(logId, (backlog = []));
-        this.drainBacklog(logId, backlog);
-      }
-      backlog.push({ payloads, resolve, reject });
-    });
+    if (state?.tail && !this.backlogs.has(logId) && (state.appendingTo === null || state.appendingTo === state.tail)) {
+      return new Promise((resolve, reject) => this.appendTo(state, state.tail!, { payloads, resolve, reject }));
+    }
+    return new Promise((resolve, reject) => this.backlogOf(logId).push({ payloads, resolve, reject }));
+  }
+
+  /** The log's backlog, started (its drain running) if there was none. */
+  private backlogOf(logId: LogId): QueuedAppend[] {
+    let backlog = this.backlogs.get(logId);
+    if (backlog === undefined) {
+      this.backlogs.set(logId, (backlog = []));
+      void this.drainBacklog(logId, backlog);
+    }
+    return backlog;
   }
 
   async read(logId: LogId, from: Lsn, limit: number): Promise<LogEntry[]> {
@@ -313,28 +335,91 @@ export class BifrostImpl implements Bifrost {
     await Promise.all([...this.providers.values()].map((p) => p.close()));
   }
 
-  private appendTo(logId: LogId, tail: Tail, payloads: readonly Uint8Array[]): Promise<Lsn> {
-    return tail.loglet.append(payloads).then(
-      (offset) => Lsn(tail.segment.baseLsn + offset - 1),
-      async (e: unknown) => {
-        if (!(e instanceof SealedError)) throw e;
-        const state = await this.state(logId);
-        await this.waitForSegmentAfter(logId, state, tail.segment.index, { timeoutMs: this.sealedAppendTimeoutMs, onTimeout: e });
-        return this.append(logId, payloads);
+  /**
+   * Hands `a` to the tail loglet. If the loglet refuses it as sealed, it is kept with its issue
+   * number and the log's appends queue in the backlog, whose drain re-appends the refused ones in
+   * issue order on the next segment before anything newer.
+   */
+  private appendTo(state: LogState, tail: Tail, a: QueuedAppend): void {
+    state.appendingTo = tail;
+    const n = tail.issued++;
+    tail.inFlight++;
+    const answered = (): void => {
+      tail.inFlight--;
+      for (const wake of [...tail.answered]) wake();
+    };
+    tail.loglet.append(a.payloads).then(
+      (offset) => {
+        answered();
+        a.resolve(Lsn(tail.segment.baseLsn + offset - 1));
+      },
+      (e: unknown) => {
+        answered();
+        if (!(e instanceof SealedError)) return a.reject(e);
+        tail.refused.push({ n, append: a });
+        this.backlogOf(state.chain.logId);
       },
     );
   }
 
+  /**
+   * Resolves when an append to `tail` is answered. Once the chain has a segment after it, the
+   * loglet is sealed here too (idempotent), so an instance that has not learnt of another node's
+   * seal answers its appends instead of retrying them for as long as the log servers are away.
+   */
+  private async answersOf(logId: LogId, state: LogState, tail: Tail): Promise<void> {
+    const moved = (): boolean => state.chain.segments[state.chain.segments.length - 1].index > tail.segment.index;
+    if (moved() && !tail.sealRequested) {
+      tail.sealRequested = true;
+      tail.loglet.seal().catch((e: unknown) => {
+        tail.sealRequested = false;
+        this.log.warn({ logId, segment: tail.segment.index, err: e }, "sealing a replaced tail loglet failed; retrying");
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        tail.answered.delete(wake);
+        state.chainWaiters.delete(wake);
+        resolve();
+      };
+      // Now and then regardless, to retry a failed seal.
+      const timer = setTimeout(wake, CHAIN_REREAD_MS);
+      tail.answered.add(wake);
+      state.chainWaiters.add(wake);
+    });
+  }
+
   private async drainBacklog(logId: LogId, backlog: QueuedAppend[]): Promise<void> {
+    let refused: QueuedAppend[] = [];
     try {
       const state = await this.state(logId);
-      const tail = await this.openTail(logId, state);
-      // Synchronously from here on: the backlog goes to the loglet in order, then the hot path takes over.
-      this.backlogs.delete(logId);
-      for (const a of backlog) this.appendTo(logId, tail, a.payloads).then(a.resolve, a.reject);
+      for (;;) {
+        const previous = state.appendingTo;
+        if (previous !== null && previous.inFlight > 0) {
+          await this.answersOf(logId, state, previous);
+          continue;
+        }
+        if (previous !== null && previous.refused.length > 0) {
+          try {
+            await this.waitForSegmentAfter(logId, state, previous.segment.index, { timeoutMs: this.sealedAppendTimeoutMs, onTimeout: new SealedError(previous.loglet.id) });
+          } catch (e) {
+            refused = previous.refused.splice(0).map((r) => r.append);
+            throw e;
+          }
+        }
+        const tail = await this.openTail(logId, state);
+        // Look again if anything reached the previous loglet while the tail opened, or it is still the tail.
+        if (state.appendingTo !== previous || (previous !== null && (previous.inFlight > 0 || (previous === tail && previous.refused.length > 0)))) continue;
+        // Synchronously from here on: the refused appends in issue order, then the backlog, then the hot path takes over.
+        const retries = previous === null ? [] : previous.refused.splice(0).sort((x, y) => x.n - y.n).map((r) => r.append);
+        this.backlogs.delete(logId);
+        for (const a of [...retries, ...backlog]) this.appendTo(state, tail, a);
+        return;
+      }
     } catch (e) {
       this.backlogs.delete(logId);
-      for (const a of backlog) a.reject(e);
+      for (const a of [...refused, ...backlog]) a.reject(e);
     }
   }
 
@@ -346,7 +431,7 @@ export class BifrostImpl implements Bifrost {
     if (loading === undefined) {
       loading = this.loadChain(logId)
         .then((chain) => {
-          const state: LogState = { chain: this.chainOf(logId) ?? chain, tail: null, opening: null, chainWaiters: new Set() };
+          const state: LogState = { chain: this.chainOf(logId) ?? chain, tail: null, appendingTo: null, opening: null, chainWaiters: new Set() };
           this.states.set(logId, state);
           return state;
         })
@@ -421,7 +506,9 @@ export class BifrostImpl implements Bifrost {
           const segment = state.chain.segments[state.chain.segments.length - 1];
           const loglet = await this.logletOf(logId, segment);
           // The chain may have grown while the loglet was opening.
-          if (state.chain.segments[state.chain.segments.length - 1] === segment) return (state.tail = { segment, loglet });
+          if (state.chain.segments[state.chain.segments.length - 1] === segment) {
+            return (state.tail = { segment, loglet, issued: 0, inFlight: 0, refused: [], answered: new Set(), sealRequested: false });
+          }
         }
       } finally {
         state.opening = null;

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { LogProviderUnavailableError, type BifrostImpl } from "../../src/bifrost/bifrost-impl.ts";
+import { mkdir } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BifrostImpl, LogProviderUnavailableError } from "../../src/bifrost/bifrost-impl.ts";
 import { isTrimGap, type LogEntry } from "../../src/bifrost/bifrost.ts";
 import { createLocalBifrost } from "../../src/bifrost/local/create-local-bifrost.ts";
+import { LocalLogletProvider } from "../../src/bifrost/local/provider.ts";
+import { SealedError, type Loglet } from "../../src/bifrost/loglet.ts";
+import type { LogletProvider } from "../../src/bifrost/loglet-provider.ts";
 import { decodeDocument, METADATA_KEYS, type Logs } from "../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { LogId, Lsn } from "../../src/types/ids.ts";
@@ -123,6 +128,57 @@ describe("BifrostImpl on local loglets", () => {
     const byLsn = new Map((await readAllLsns(bifrost, 1)).map((e) => [e.lsn as number, isTrimGap(e) ? "gap" : dec(e.payload)]));
     lsns.forEach((lsn, i) => assert.equal(byLsn.get(lsn), i < 200 ? `r${i}` : `m${i - 200}`));
     assert.ok(segment.baseLsn >= 2 && segment.baseLsn <= 252);
+    await bifrost.close();
+  });
+
+  it("keeps call order as log order when a seal's refusals arrive after the chain moved on: the refused appends go first on the next segment", async () => {
+    const dir = fresh();
+    await mkdir(dir, { recursive: true });
+    // A replicated sequencer hears of a seal from its log servers, possibly after this node already
+    // saw the new segment in the chain; the local loglet refuses at once, so delay its refusals.
+    const local = new LocalLogletProvider(dir);
+    const opened = new Map<Loglet, Loglet>();
+    const lateRefusals: LogletProvider = {
+      kind: "local",
+      getLoglet: async (logId, segment) => {
+        const loglet = await local.getLoglet(logId, segment);
+        const known = opened.get(loglet);
+        if (known !== undefined) return known;
+        const late: Loglet = {
+          id: loglet.id,
+          append: (payloads) =>
+            loglet.append(payloads).catch(async (e: unknown) => {
+              if (e instanceof SealedError) await sleep(30);
+              throw e;
+            }),
+          read: (from, limit) => loglet.read(from, limit),
+          waitForTail: (offset, signal) => loglet.waitForTail(offset, signal),
+          findTail: () => loglet.findTail(),
+          seal: () => loglet.seal(),
+          trim: (upTo) => loglet.trim(upTo),
+          getTrimPoint: () => loglet.getTrimPoint(),
+          close: () => loglet.close(),
+        };
+        opened.set(loglet, late);
+        return late;
+      },
+      close: () => local.close(),
+    };
+    const bifrost = new BifrostImpl(new InMemoryMetadataStore(), [lateRefusals]);
+    await bifrost.append(LOG, [enc("first")]);
+    const issued: Promise<Lsn>[] = [];
+    const wave = (name: string, count: number): void => {
+      for (let i = 0; i < count; i++) issued.push(bifrost.append(LOG, [enc(`${name}${i}`)]));
+    };
+    wave("a", 50);
+    const extended = bifrost.sealAndExtend(LOG, LOCAL);
+    wave("b", 50);
+    await extended;
+    wave("c", 50);
+    const lsns = await Promise.all(issued);
+    for (let i = 1; i < lsns.length; i++) assert.ok(lsns[i] > lsns[i - 1], `append ${i} got LSN ${lsns[i]}, not above append ${i - 1}'s ${lsns[i - 1]}`);
+    const names = (await readAllLsns(bifrost, 2)).map((e) => (isTrimGap(e) ? "gap" : dec(e.payload)));
+    assert.deepEqual(names, ["a", "b", "c"].flatMap((w) => Array.from({ length: 50 }, (_, i) => `${w}${i}`)));
     await bifrost.close();
   });
 
