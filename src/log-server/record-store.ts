@@ -31,6 +31,8 @@ interface Loglet {
   readonly id: string;
   /** Includes every op accepted so far: what later requests are checked against. */
   readonly staged: LogletView;
+  /** Includes every op handed to the writer: what the next commit's loglet row says. */
+  readonly flushed: LogletView;
   /** What has been committed to disk: what responses report. */
   readonly durable: LogletView;
 }
@@ -61,10 +63,11 @@ function recordChecksum(logletId: string, offset: number, payload: Uint8Array): 
 
 /**
  * Records of many loglets in one SQLite database (WAL, synchronous=FULL). Writes are
- * group-committed on a worker thread (`RecordWriter`): one commit at a time, and everything
- * enqueued meanwhile goes into the next one; each enqueue resolves only after the transaction
- * holding it (and its fsync) finished. Reads use a read-only connection on the calling thread,
- * which sees a transaction once it is committed.
+ * group-committed on a worker thread (`RecordWriter`): what is enqueued during one event-loop turn
+ * is handed over as one commit, and the thread puts every commit that arrived while it was busy
+ * into its next transaction; each enqueue resolves only after the transaction holding it (and its
+ * fsync) finished. Reads use a read-only connection on the calling thread, which sees a
+ * transaction once it is committed.
  */
 export class RecordStore {
   private readonly db: Database.Database;
@@ -73,8 +76,8 @@ export class RecordStore {
   private nextLid: number;
   private queue: PendingOp[] = [];
   private flushScheduled = false;
-  /** The commit in flight (settled: its ops resolved or rejected), null while none is. */
-  private committing: Promise<void> | null = null;
+  /** The last commit handed to the writer, settled once its ops (and so every earlier one's) resolved or rejected. */
+  private lastCommit: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private failed: RecordStoreIoError | null = null;
   private readonly stmts;
@@ -113,7 +116,7 @@ export class RecordStore {
         sequencer: r.sequencer_id === null ? null : { id: PlainNodeId(r.sequencer_id as number), generation: r.sequencer_generation as number },
       });
       const lid = r.lid as number;
-      this.loglets.set(r.loglet_id as string, { lid, id: r.loglet_id as string, staged: view(), durable: view() });
+      this.loglets.set(r.loglet_id as string, { lid, id: r.loglet_id as string, staged: view(), flushed: view(), durable: view() });
       this.nextLid = Math.max(this.nextLid, lid + 1);
     }
     this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -125,9 +128,9 @@ export class RecordStore {
   }
 
   /**
-   * Write batches whose commit SQLite fsync'd before returning: every commit while the writer's
-   * `synchronous` is FULL or stronger, none if the level were weaker. A durability metric: each
-   * acknowledged store, seal or trim waited for one.
+   * Write transactions SQLite fsync'd before returning: every one while the writer's `synchronous`
+   * is FULL or stronger, none if the level were weaker. A durability metric: each acknowledged
+   * store, seal or trim waited for one.
    */
   get syncedCommits(): number {
     return this.syncs;
@@ -149,8 +152,7 @@ export class RecordStore {
   /** Raises the known global tail in memory; it reaches the disk with the loglet's next commit (it is only a hint). */
   observeGlobalTail(logletId: string, tail: number): void {
     const l = this.loglet(logletId);
-    if (tail > l.staged.knownGlobalTail) l.staged.knownGlobalTail = tail;
-    if (tail > l.durable.knownGlobalTail) l.durable.knownGlobalTail = tail;
+    for (const view of [l.staged, l.flushed, l.durable]) if (tail > view.knownGlobalTail) view.knownGlobalTail = tail;
   }
 
   store(logletId: string, firstOffset: number, payloads: readonly Uint8Array[], sequencer: GenerationalNodeId | null): Promise<void> {
@@ -194,16 +196,23 @@ export class RecordStore {
     return (this.stmts.idsInRange.all(base + start, base + to) as number[]).map((id) => id - base);
   }
 
-  /** Commits what is queued, then every loglet's row (its in-memory hints too), then closes the database. */
+  /**
+   * Commits what is queued (also what is enqueued while earlier commits settle), then every
+   * loglet's row (its in-memory hints too), then closes the database. After a failed commit it
+   * writes no rows and rejects with that failure.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      while (this.committing !== null || this.queue.length > 0) {
-        if (this.committing === null) this.flush();
-        await this.committing;
+      for (let awaited: Promise<void> | null = null; awaited !== this.lastCommit || this.queue.length > 0; ) {
+        this.flush();
+        awaited = this.lastCommit;
+        await awaited;
       }
       // The writer's connection closes last, so SQLite checkpoints the WAL into the database file.
       this.db.close();
-      await this.writer.commit([], [...this.loglets.values()].map(rowOf), true);
+      await this.writer.commit([], [...this.loglets.values()].map((l) => rowOf(l, l.flushed)), true).catch((e: unknown) => {
+        throw this.failed ?? new RecordStoreIoError(e);
+      });
     })();
     return this.closing;
   }
@@ -212,7 +221,7 @@ export class RecordStore {
     let l = this.loglets.get(logletId);
     if (!l) {
       const empty = (): LogletView => ({ localTail: 1, sealed: false, trimPoint: 0, knownGlobalTail: 0, sequencer: null });
-      l = { lid: this.nextLid++, id: logletId, staged: empty(), durable: empty() };
+      l = { lid: this.nextLid++, id: logletId, staged: empty(), flushed: empty(), durable: empty() };
       this.loglets.set(logletId, l);
     }
     return l;
@@ -228,13 +237,12 @@ export class RecordStore {
     });
   }
 
-  /** The next commit starts on the next turn once none is in flight, so a busy store commits bigger batches. */
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing !== null || this.queue.length === 0) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.committing === null) this.flush();
+      this.flush();
     });
   }
 
@@ -248,15 +256,11 @@ export class RecordStore {
       this.write(writes, loglet, op);
       touched.add(loglet);
     }
-    const rows: LogletRow[] = [];
-    for (const l of touched) {
-      const after = { ...l.durable };
-      for (const p of batch) if (p.loglet === l) apply(after, p.op);
-      rows.push(rowOf({ ...l, durable: after }));
-    }
-    this.committing = this.writer.commit(writes, rows).then(
-      (synced) => {
-        if (synced) this.syncs++;
+    for (const p of batch) apply(p.loglet.flushed, p.op);
+    const rows: LogletRow[] = [...touched].map((l) => rowOf(l, l.flushed));
+    this.lastCommit = this.writer.commit(writes, rows).then(
+      ({ synced, firstOfTransaction }) => {
+        if (synced && firstOfTransaction) this.syncs++;
         for (const p of batch) {
           apply(p.loglet.durable, p.op);
           p.resolve();
@@ -268,10 +272,6 @@ export class RecordStore {
         for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
       },
     );
-    void this.committing.then(() => {
-      this.committing = null;
-      this.scheduleFlush();
-    });
   }
 
   private write(out: RecordWrite[], l: Loglet, op: WriteOp): void {
@@ -308,8 +308,7 @@ function apply(view: LogletView, op: WriteOp): void {
   }
 }
 
-function rowOf(l: Loglet): LogletRow {
-  const v = l.durable;
+function rowOf(l: Loglet, v: LogletView): LogletRow {
   return {
     lid: l.lid,
     id: l.id,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { RecordStore } from "../../src/log-server/record-store.ts";
+import Database from "better-sqlite3";
+import { RecordStore, RecordStoreIoError } from "../../src/log-server/record-store.ts";
 import { PlainNodeId } from "../../src/types/ids.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -60,6 +61,54 @@ describe("RecordStore durability", () => {
       );
     } finally {
       await store.close();
+    }
+  });
+  it("fails the transaction that failed and every write after it, and acknowledges none of them", async () => {
+    const path = join(tmp.path, "poisoned.sqlite");
+    await new RecordStore(path).close();
+    // A real SQLite failure inside the writer's transaction: an insert of this payload aborts it.
+    const poison = enc("poison");
+    const db = new Database(path);
+    db.exec(`CREATE TRIGGER poison BEFORE INSERT ON records WHEN NEW.payload = X'${Buffer.from(poison).toString("hex")}' BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    db.close();
+    const store = new RecordStore(path);
+    await store.store("warm", 1, [enc("warm")], SEQUENCER);
+    // The first commit is big, so the next ones reach the thread while it is busy; the last is made once the first settled, while the failing one runs.
+    // Under load the thread may still take the first two in one transaction: then the first fails with it.
+    const first = store.store("l", 1, Array.from({ length: 16 }, () => Buffer.alloc(1 << 20, 1)), SEQUENCER);
+    const failing = new Promise<void>((resolve, reject) => setImmediate(() => store.store("l", 17, [...Array.from({ length: 16 }, () => Buffer.alloc(1 << 20, 2)), poison], SEQUENCER).then(resolve, reject)));
+    const firstCommitted = first.then(
+      () => true,
+      () => false,
+    );
+    const behind = firstCommitted.then(() => store.store("l", 34, [enc("behind")], SEQUENCER));
+    await assert.rejects(failing, RecordStoreIoError);
+    await assert.rejects(behind, RecordStoreIoError);
+    await assert.rejects(store.store("l", 35, [enc("later")], SEQUENCER), RecordStoreIoError);
+    const committed = await firstCommitted;
+    assert.equal(store.durable("l").localTail, committed ? 17 : 1);
+    await assert.rejects(store.close(), RecordStoreIoError);
+
+    const check = new Database(path);
+    check.exec("DROP TRIGGER poison");
+    assert.deepEqual(check.prepare("SELECT local_tail FROM loglets WHERE loglet_id = 'l'").pluck().all(), committed ? [17] : []);
+    assert.equal(check.prepare("SELECT count(*) FROM records").pluck().get(), committed ? 17 : 1);
+    check.close();
+  });
+
+  it("close commits what is enqueued while earlier commits settle", async () => {
+    const path = join(tmp.path, "close.sqlite");
+    const store = new RecordStore(path);
+    const first = store.store("l", 1, [enc("first")], SEQUENCER);
+    const late = first.then(() => store.store("l", 2, [enc("late")], SEQUENCER));
+    await store.close();
+    await late;
+    const reopened = new RecordStore(path);
+    try {
+      assert.equal(reopened.durable("l").localTail, 3);
+      assert.deepEqual(reopened.read("l", 1, 2, 10, 1 << 20).records.map((r) => r.payload.toString()), ["first", "late"]);
+    } finally {
+      await reopened.close();
     }
   });
 });
