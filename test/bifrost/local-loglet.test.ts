@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { appendFileSync, constants as fsConstants, readdirSync, readFileSync, readlinkSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { writeDurably } from "../../src/bifrost/local/local-loglet.ts";
 import { LogletOffset, SealedError } from "../../src/bifrost/loglet.ts";
 import { CorruptionError } from "../../src/types/errors.ts";
 import { tempDir } from "../support/temp.ts";
@@ -33,27 +33,42 @@ describe("LocalLoglet", () => {
     await loglet.close();
   });
 
+  it("writes its data files through descriptors opened with O_DSYNC, a new file's and a reopened one's", async () => {
+    const dir = fresh();
+    // The open flags of every descriptor this process holds on the loglet's data files (Linux: /proc/self/fdinfo).
+    const dataFileFlags = (): number[] =>
+      readdirSync("/proc/self/fd").flatMap((fd) => {
+        let target: string;
+        try {
+          target = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return [];
+        }
+        if (!target.startsWith(dir) || !target.endsWith(".log")) return [];
+        return [parseInt(/^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1], 8)];
+      });
+    let loglet = await openLoglet(dir);
+    await loglet.append([enc("a")]);
+    assert.deepEqual(dataFileFlags().map((f) => (f & fsConstants.O_DSYNC) !== 0), [true]);
+    await loglet.close();
+    loglet = await openLoglet(dir);
+    assert.deepEqual(dataFileFlags().map((f) => (f & fsConstants.O_DSYNC) !== 0), [true]);
+    await loglet.close();
+  });
+
   it("group-commits 1000 concurrent appends into dense offsets in call order", async () => {
     const dir = fresh();
-    const loglet = await openLoglet(dir);
-    // Count fdatasync calls: appends that queue behind one in flight must share the next one.
-    const probe = await open(join(tmp.path, "probe"), "w");
-    const fileHandle = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const datasync = fileHandle.datasync;
+    // Count durable writes: appends that queue behind one in flight must share the next one.
     let syncs = 0;
-    fileHandle.datasync = function (this: unknown) {
-      syncs++;
-      return datasync.call(this);
-    };
-    let acks: number[];
-    try {
-      acks = await Promise.all(Array.from({ length: 1000 }, (_, i) => loglet.append([payloadFor(i)])));
-    } finally {
-      fileHandle.datasync = datasync;
-    }
+    const loglet = await openLoglet(dir, {
+      writeDataFile: (file, bytes, position) => {
+        syncs++;
+        return writeDurably(file, bytes, position);
+      },
+    });
+    const acks = await Promise.all(Array.from({ length: 1000 }, (_, i) => loglet.append([payloadFor(i)])));
     assert.deepEqual(acks, Array.from({ length: 1000 }, (_, i) => i + 1));
-    assert.ok(syncs <= 5, `1000 concurrent appends took ${syncs} fdatasyncs`);
+    assert.ok(syncs <= 5, `1000 concurrent appends took ${syncs} durable writes`);
     // Mixed batch sizes: each append's records stay contiguous and end at the acknowledged offset.
     const sizes = [3, 1, 5, 2];
     const multi = await Promise.all(sizes.map((k, j) => loglet.append(Array.from({ length: k }, (_, i) => payloadFor(2000 + j * 10 + i)))));
