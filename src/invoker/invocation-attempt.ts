@@ -46,7 +46,8 @@ export interface AttemptOptions {
   readonly traceparent?: string;
   readonly inactivityTimeoutMs: number;
   readonly abortTimeoutMs: number;
-  readonly retryCount: number;
+  /** Failed attempts since one last journaled something; the SDK sees it in the StartMessage. */
+  readonly retryCountSinceLastStoredEntry: number;
   readonly logger: Logger;
 }
 
@@ -134,7 +135,7 @@ export class InvocationAttempt {
       stateMap: [...(snapshot.state ?? new Map()).entries()].map(([k, v]) => ({ key: Buffer.from(k, "utf8"), value: v })),
       partialState: snapshot.partialState,
       key: status.target.key ?? "",
-      retryCountSinceLastStoredEntry: this.o.retryCount,
+      retryCountSinceLastStoredEntry: this.o.retryCountSinceLastStoredEntry,
       randomSeed: BigInt(status.randomSeed),
       ...(status.idempotencyKey !== undefined ? { idempotencyKey: status.idempotencyKey } : {}),
     });

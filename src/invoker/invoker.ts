@@ -34,7 +34,15 @@ interface InvocationTask {
   readonly leader: LeaderHandle;
   attempt: InvocationAttempt | null;
   retryTimer: NodeJS.Timeout | null;
+  /**
+   * Failed attempts since this leader took the invocation up (its invoke, or a resume), what the
+   * retry policy's max attempts count. An attempt that journaled something does not reset it
+   * (Restate's retry iterator lives as long as its invoker task); an attempt that suspended or
+   * ended does, as Restate starts a new task for the next invoke.
+   */
   failures: number;
+  /** Failed attempts since one last journaled something: the StartMessage's retry_count_since_last_stored_entry. */
+  failuresSinceProgress: number;
   /** Attempts started by this leader, numbering their spans. */
   attempts: number;
   /** Another `invoke` arrived while an attempt was running (e.g. a resume): run again after it. */
@@ -52,6 +60,10 @@ interface InvocationTask {
 /** What the invoker knows about an invocation it drives; in memory on the leader, as in Restate. */
 export interface InvokerInvocationState {
   readonly inFlight: boolean;
+  /**
+   * Attempts started since this leader took the invocation up, the running one included: what
+   * Restate's sys_invocation_state.retry_count counts (its invoker's start count).
+   */
   readonly retryCount: number;
   readonly lastStartAt?: number;
   readonly lastDeploymentId?: string;
@@ -85,7 +97,7 @@ export class Invoker implements InvokerPort {
     if (!t) return undefined;
     return {
       inFlight: t.attempt !== null,
-      retryCount: t.failures,
+      retryCount: t.failures + (t.attempt !== null ? 1 : 0),
       ...(t.lastStartAt !== undefined ? { lastStartAt: t.lastStartAt } : {}),
       ...(t.lastDeploymentId !== undefined ? { lastDeploymentId: t.lastDeploymentId } : {}),
       ...(t.lastFailure !== undefined ? { lastFailure: t.lastFailure } : {}),
@@ -109,7 +121,7 @@ export class Invoker implements InvokerPort {
       clearTimeout(task.retryTimer);
       task.retryTimer = null;
     }
-    const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, attempts: 0, rerun: false };
+    const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, failuresSinceProgress: 0, attempts: 0, rerun: false };
     this.tasks.set(id, fresh);
     this.startAttempt(id, fresh);
   }
@@ -153,7 +165,8 @@ export class Invoker implements InvokerPort {
       return;
     }
     if (plan.kind === "unavailable") {
-      this.scheduleRetry(id, task, { message: plan.reason });
+      // Restate does not count this one since the last stored entry either: the SDK never saw it.
+      this.scheduleRetry(id, task, { message: plan.reason }, false);
       return;
     }
     const { snapshot, deployment, service, handler } = plan;
@@ -176,7 +189,7 @@ export class Invoker implements InvokerPort {
       traceparent: traceparent(attemptIds),
       inactivityTimeoutMs: handler?.inactivityTimeoutMs ?? this.o.inactivityTimeoutMs,
       abortTimeoutMs: handler?.abortTimeoutMs ?? this.o.abortTimeoutMs,
-      retryCount: task.failures,
+      retryCountSinceLastStoredEntry: task.failuresSinceProgress,
       logger: this.log,
     });
     task.attempt = attempt;
@@ -191,12 +204,12 @@ export class Invoker implements InvokerPort {
       if (this.tasks.get(id) !== task) return;
       task.attempt = null;
       if (outcome.kind === "failed") {
-        if (outcome.madeProgress) task.failures = 0;
+        if (outcome.madeProgress) task.failuresSinceProgress = 0;
         this.scheduleRetry(id, task, outcome);
         return;
       }
       if (outcome.kind === "aborted") return;
-      task.failures = 0;
+      task.failures = task.failuresSinceProgress = 0;
       if (task.rerun) this.startAttempt(id, task);
       else this.tasks.delete(id);
     });
@@ -206,8 +219,9 @@ export class Invoker implements InvokerPort {
    * After a failed attempt: retry with backoff, unless the SDK asked to pause or fail (V7 error
    * behavior) or the attempts are used up, when the policy's on-max-attempts pauses or fails it.
    */
-  private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailureReport): void {
+  private scheduleRetry(id: InvocationId, task: InvocationTask, failure: AttemptFailureReport, reachedDeployment = true): void {
     task.failures++;
+    if (reachedDeployment) task.failuresSinceProgress++;
     task.lastFailure = failure.message;
     task.lastFailureAt = Date.now();
     const decision = decideRetry(task.retryPolicy ?? this.o.retry, task.failures, failure);
