@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { ROOT_CONTEXT, SpanKind, TraceFlags, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, type IdGenerator } from "@opentelemetry/sdk-trace-base";
+import { randomIdHex } from "../types/random-ids.ts";
 
 export { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
 
@@ -133,7 +133,7 @@ export function newSpanId(): string {
 
 function randomHex(bytes: number, invalid: string): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString("hex");
+    const hex = randomIdHex(bytes);
     if (hex !== invalid) return hex;
   }
 }

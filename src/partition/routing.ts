@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { LogId, PartitionId, PartitionKey, newInvocationId, partitionKeyOf, type InvocationId } from "../types/ids.ts";
 import type { InvocationTarget } from "../types/invocation.ts";
+import { randomU64 } from "../types/random-ids.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -43,11 +44,11 @@ function digest16(...parts: string[]): Uint8Array {
 }
 
 export function randomPartitionKey(): PartitionKey {
-  return PartitionKey(randomBytes(8).readBigUInt64BE(0));
+  return PartitionKey(randomU64());
 }
 
 export function randomSeed(): string {
-  return randomBytes(8).readBigUInt64BE(0).toString();
+  return randomU64().toString();
 }
 
 /** Splits the u64 key space into `count` equal, contiguous ranges; partition i owns range i. */

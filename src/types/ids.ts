@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomIdBytes } from "./random-ids.ts";
 
 declare const brand: unique symbol;
 /** Nominal typing: a `Brand<number, "Lsn">` is not assignable from a plain number by accident. */
@@ -74,7 +74,7 @@ export function base62Decode(text: string): bigint {
 export type InvocationId = Brand<string, "InvocationId">;
 export const INVOCATION_ID_BYTES = 24;
 
-export function newInvocationId(partitionKey: PartitionKey, random: Uint8Array = randomBytes(16)): InvocationId {
+export function newInvocationId(partitionKey: PartitionKey, random: Uint8Array = randomIdBytes(16)): InvocationId {
   const uuid = BigInt("0x" + Buffer.from(random).toString("hex"));
   return `inv_1${base62EncodeFixed(partitionKey, U64_WIDTH)}${base62EncodeFixed(uuid, U128_WIDTH)}` as InvocationId;
 }
