@@ -211,7 +211,12 @@ export class Invoker implements InvokerPort {
       if (outcome.kind === "aborted") return;
       task.failures = task.failuresSinceProgress = 0;
       if (task.rerun) this.startAttempt(id, task);
-      else this.tasks.delete(id);
+      else if (task.leader.store.read((tx) => tx.getInvocation(id))?.status === "invoked") {
+        // The log decides, not the attempt: its end or suspension was applied, yet the invocation
+        // still runs, so what it journaled did not all get applied (records are dropped when
+        // they arrive out of order). Run it again from its journal rather than leave its key held.
+        this.scheduleRetry(id, task, { message: `attempt ${outcome.kind}, but the log does not show it; running the invocation again` });
+      } else this.tasks.delete(id);
     });
   }
 
