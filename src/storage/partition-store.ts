@@ -8,6 +8,7 @@ import { SnapshotReaders, type StoreSnapshot } from "./snapshot.ts";
 import type { InvocationStatusCache } from "./tables/invocation-status-cache.ts";
 import { invocationStatusCache } from "./tables/invocation-status.ts";
 import { migrateStore, PARTITION_STORE_SCHEMA, prepareReadTxn, prepareWriteTxn, type ReadTxn, type WriteTxn } from "./txn.ts";
+import { WalCheckpointer, type CheckpointedStore } from "./wal-checkpointer.ts";
 
 export type { ReadTxn, WriteTxn } from "./txn.ts";
 export type { StoreSnapshot } from "./snapshot.ts";
@@ -52,8 +53,21 @@ export function openStoreFile(path: string): StoreFileReader {
 /** Free pages that make a write give space back to the file system, and how many it gives back at most. */
 const RECLAIM_ABOVE_FREE_PAGES = 256;
 const RECLAIM_PAGES_PER_WRITE = 1024;
-/** A checkpointed WAL is cut back to this size instead of keeping its largest size for good. */
+/**
+ * A WAL holding more than this is restarted by the checkpoint thread, and a WAL file bigger than
+ * this is cut back once its store is idle. Not the writer's journal_size_limit: that truncates the
+ * file in the commit after a restart, and freeing tens of MiB took 40-80 ms of a commit here.
+ */
 const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+/** SQLite's own checkpoint threshold (pages), which the writer goes back to if the checkpoint thread fails. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
+/** Every file store of the process is checkpointed by this one thread unless a test passes its own. */
+const SHARED_CHECKPOINTER = new WalCheckpointer({ intervalMs: 100, walSizeLimitBytes: WAL_SIZE_LIMIT_BYTES });
+
+export interface PartitionStoreOptions {
+  /** Who checkpoints the WAL; the process-wide thread by default. */
+  readonly checkpointer?: WalCheckpointer;
+}
 
 export class PartitionStore implements ReadOnlyPartitionStore {
   /** A separate object with only the read side, so no cast turns a reader's store into a writer's. */
@@ -70,24 +84,33 @@ export class PartitionStore implements ReadOnlyPartitionStore {
   private readonly dataVersion: Database.Statement<[], number>;
   /** SQLite's data_version when last looked: it changes only when another connection commits. */
   private seenDataVersion: number;
+  /** The thread that checkpoints this store's WAL; null for an in-memory store (no WAL). */
+  private readonly checkpoints: CheckpointedStore | null;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: PartitionStoreOptions = {},
+  ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     useIncrementalVacuum(this.db);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(PARTITION_STORE_SCHEMA);
     migrateStore(this.db);
+    // Apply never pays for a checkpoint: they run on the checkpoint thread (storage/wal-checkpointer.ts).
+    this.checkpoints = this.db.memory ? null : this.checkpointElsewhere(options.checkpointer ?? SHARED_CHECKPOINTER);
     this.statuses = invocationStatusCache(this.db);
     this.readTxn = prepareReadTxn(this.db, this.statuses);
     const writeTxn = prepareWriteTxn(this.db, this.readTxn, this.statuses);
+    // IMMEDIATE: the checkpoint thread takes the writer's lock for a moment now and then. A
+    // deferred transaction that has read already fails at its first write while the lock is
+    // held (SQLite calls no busy handler there); an immediate one waits for it at BEGIN.
     this.runWrite = this.db.transaction((fn: (tx: WriteTxn) => unknown) => {
       const result = fn(writeTxn);
       this.statuses.flush();
       return result;
-    });
+    }).immediate;
     this.runRead = this.db.transaction((fn: (tx: ReadTxn) => unknown) => fn(this.readTxn));
     this.snapshots = new SnapshotReaders(path);
     this.freePages = this.db.prepare<[], number>("PRAGMA freelist_count").pluck();
@@ -115,7 +138,18 @@ export class PartitionStore implements ReadOnlyPartitionStore {
       throw e;
     }
     if (this.freePages.get()! > RECLAIM_ABOVE_FREE_PAGES) this.db.pragma(`incremental_vacuum(${RECLAIM_PAGES_PER_WRITE})`);
+    this.checkpoints?.committed();
     return result;
+  }
+
+  private checkpointElsewhere(checkpointer: WalCheckpointer): CheckpointedStore {
+    this.db.pragma("wal_autocheckpoint = 0");
+    return checkpointer.watch(this.path, "NORMAL", (reason) => {
+      if (!this.db.open) return;
+      // Without the thread the WAL would grow for good: commits checkpoint again, as SQLite does by default.
+      this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
+      process.emitWarning(`partition store ${this.path}: ${reason}; its commits checkpoint the WAL again`, { code: "REPRISE_WAL_CHECKPOINTS" });
+    });
   }
 
   /**
@@ -203,6 +237,7 @@ export class PartitionStore implements ReadOnlyPartitionStore {
 
   close(): void {
     this.snapshots.close();
+    this.checkpoints?.close();
     this.db.close();
   }
 }

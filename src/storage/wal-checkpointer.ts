@@ -1,0 +1,212 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+
+/**
+ * Checkpoints of partition stores' WALs, on one worker thread for every store of the process.
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold, on the writer's
+ * thread: the apply loop paid for copying the WAL into the database file and for two fsyncs, most
+ * of all while a snapshot's read transaction kept the WAL from being reset (the WAL grew, and every
+ * commit past the threshold sorted all its frames again). The writing connection has that turned
+ * off; this thread checkpoints with its own connection instead, each store every interval it
+ * committed in:
+ * - PASSIVE copies what no reader still needs and never takes the writer's lock. When it copied
+ *   everything, the writer's next transaction starts the WAL over (SQLite does that itself).
+ * - Under a steady load there is always a commit since, so the WAL would only grow: past the size
+ *   limit a RESTART, right after another PASSIVE, copies the few pages committed meanwhile with the
+ *   writer's lock held (a commit waits that long, a millisecond or two, once per limit's worth of
+ *   WAL) and makes the writer start over.
+ * - A store idle since the last look whose WAL file is bigger than the limit (grown while a
+ *   snapshot held it) is cut back with TRUNCATE.
+ * The connection keeps the writer's synchronous level, so a checkpoint syncs the WAL before
+ * copying and the database file after, as the automatic one did. Plain JavaScript because worker
+ * threads do not inherit the loader that runs this TypeScript.
+ */
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { statSync } = require("node:fs");
+const Database = require(workerData.sqlite);
+const stores = new Map();
+
+function checkpoint(store, mode) {
+  const row = store.db.pragma("wal_checkpoint(" + mode + ")")[0];
+  // log: frames in the WAL; checkpointed: how many of them are in the database file.
+  store.backfilled = row.busy === 0 && row.log === row.checkpointed;
+  store.walBytes = row.log * store.frameBytes;
+}
+
+function fileBytes(path) {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function visit(store) {
+  const commits = Atomics.load(store.signal, 0);
+  const idle = commits === store.seenCommits;
+  store.seenCommits = commits;
+  if (!idle || !store.backfilled) checkpoint(store, "PASSIVE");
+  if (!store.backfilled) return;
+  if (idle) {
+    if (fileBytes(store.path + "-wal") > workerData.walSizeLimit) checkpoint(store, "TRUNCATE");
+  } else if (store.walBytes > workerData.walSizeLimit) {
+    // Once more first, so what the RESTART copies with the writer's lock held is what committed
+    // during this one's fsyncs: a few pages.
+    checkpoint(store, "PASSIVE");
+    checkpoint(store, "RESTART");
+  }
+}
+
+function visitAll() {
+  for (const [id, store] of stores) {
+    try {
+      visit(store);
+    } catch (e) {
+      fail(id, store, e);
+    }
+  }
+}
+
+function fail(id, store, e) {
+  stores.delete(id);
+  try { store.db.close(); } catch {}
+  parentPort.postMessage({ failed: id, reason: String((e && e.message) || e) });
+}
+
+parentPort.on("message", (m) => {
+  if (m.open !== undefined) {
+    try {
+      // The timeout bounds how long a RESTART or TRUNCATE waits for the writer's transaction to end,
+      // and, holding the writer's lock, for readers to leave the WAL; then it gives up until the next look.
+      const db = new Database(m.path, { fileMustExist: true, timeout: workerData.lockWaitMs });
+      db.pragma("synchronous = " + m.synchronous);
+      const frameBytes = db.pragma("page_size", { simple: true }) + 24;
+      stores.set(m.open, { db, path: m.path, signal: new Int32Array(m.signal), frameBytes, seenCommits: -1, backfilled: false, walBytes: 0 });
+    } catch (e) {
+      parentPort.postMessage({ failed: m.open, reason: String((e && e.message) || e) });
+    }
+  } else if (m.close !== undefined) {
+    const store = stores.get(m.close);
+    stores.delete(m.close);
+    try { store?.db.close(); } catch {}
+    const signal = new Int32Array(m.signal);
+    Atomics.store(signal, 1, 1);
+    Atomics.notify(signal, 1);
+  } else if (m.runNow !== undefined) {
+    visitAll();
+    parentPort.postMessage({ ran: m.runNow });
+  }
+});
+setInterval(visitAll, workerData.intervalMs);
+`;
+
+const SQLITE_MODULE = createRequire(import.meta.url).resolve("better-sqlite3");
+/** Longest a checkpoint that takes the writer's lock waits for it, and then holds it waiting for readers. */
+const LOCK_WAIT_MS = 2;
+/** How long `close` waits for the thread to close its connection before the writer closes its own. */
+const CLOSE_WAIT_MS = 10_000;
+
+export interface WalCheckpointerOptions {
+  /** How often each store is looked at: the WAL holds about this long of writes at most, beyond open reads. */
+  readonly intervalMs: number;
+  /** A WAL file bigger than this is truncated once its store is idle (the writer's journal_size_limit). */
+  readonly walSizeLimitBytes: number;
+}
+
+/** One store's registration: what its writer tells the thread, and how it leaves. */
+export interface CheckpointedStore {
+  /** The writer committed: the next look checkpoints. Two atomic operations, no message. */
+  committed(): void;
+  /**
+   * Returns once the thread's connection to the file is closed: the writer closes after it, so the
+   * writer's connection is the last one and removes the WAL, never a late one of another file at this path.
+   */
+  close(): void;
+}
+
+interface Watched {
+  readonly onFailure: (reason: string) => void;
+}
+
+/** The checkpointing thread, started at the first store it watches and again after it dies. */
+export class WalCheckpointer {
+  private worker: Worker | null = null;
+  private readonly watched = new Map<number, Watched>();
+  private readonly runs = new Map<number, () => void>();
+  private nextId = 0;
+
+  constructor(private readonly o: WalCheckpointerOptions) {}
+
+  /**
+   * Checkpoints the WAL of the store file at `path` (which exists, in WAL mode) from now on.
+   * `onFailure` is called if this thread cannot, for the writer to checkpoint again itself.
+   */
+  watch(path: string, synchronous: "NORMAL" | "FULL", onFailure: (reason: string) => void): CheckpointedStore {
+    const worker = this.start();
+    const id = this.nextId++;
+    // [commits, closed]
+    const signal = new Int32Array(new SharedArrayBuffer(8));
+    this.watched.set(id, { onFailure });
+    worker.postMessage({ open: id, path, synchronous, signal: signal.buffer });
+    return {
+      committed: () => void Atomics.add(signal, 0, 1),
+      close: () => {
+        if (!this.watched.delete(id) || this.worker !== worker) return;
+        worker.postMessage({ close: id, signal: signal.buffer });
+        Atomics.wait(signal, 1, 0, CLOSE_WAIT_MS);
+      },
+    };
+  }
+
+  /** Looks at every store now instead of at the next interval; resolves when done (tests, benches). */
+  runNow(): Promise<void> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.runs.set(id, resolve);
+      worker.ref();
+      worker.postMessage({ runNow: id });
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker !== null) return this.worker;
+    const worker = new Worker(CHECKPOINTER_SOURCE, {
+      eval: true,
+      workerData: { sqlite: SQLITE_MODULE, intervalMs: this.o.intervalMs, walSizeLimit: this.o.walSizeLimitBytes, lockWaitMs: LOCK_WAIT_MS },
+    });
+    worker.on("message", (m: { failed?: number; reason?: string; ran?: number }) => {
+      if (m.failed !== undefined) this.failed(m.failed, m.reason ?? "unknown");
+      if (m.ran !== undefined) this.ran(m.ran);
+    });
+    const gone = (reason: string) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      for (const id of [...this.watched.keys()]) this.failed(id, reason);
+      for (const id of [...this.runs.keys()]) this.ran(id);
+    };
+    worker.on("error", (e) => gone(`checkpoint thread failed: ${e.message}`));
+    worker.on("exit", (code) => gone(`checkpoint thread exited (code ${code})`));
+    // Checkpoints are no reason to keep a process alive; a pending `runNow` is (see there). After the
+    // listeners: adding a "message" listener refs the worker again.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private failed(id: number, reason: string): void {
+    const w = this.watched.get(id);
+    if (w === undefined) return;
+    this.watched.delete(id);
+    w.onFailure(reason);
+  }
+
+  private ran(id: number): void {
+    const resolve = this.runs.get(id);
+    if (resolve === undefined) return;
+    this.runs.delete(id);
+    if (this.runs.size === 0) this.worker?.unref();
+    resolve();
+  }
+}

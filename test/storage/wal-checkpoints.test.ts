@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it, type TestContext } from "node:test";
+import Database from "better-sqlite3";
+import { PartitionStore } from "../../src/storage/partition-store.ts";
+import { WalCheckpointer } from "../../src/storage/wal-checkpointer.ts";
+import { Lsn } from "../../src/types/ids.ts";
+import { tempDir } from "../support/temp.ts";
+
+const WAL_LIMIT = 4 * 1024 * 1024;
+const VALUE = Buffer.alloc(2_000, 7);
+
+/** A store whose checkpoint thread looks only when told (`runNow`): whatever else copies the WAL is the writer. */
+function storeWithIdleCheckpointer(t: TestContext): { store: PartitionStore; checkpointer: WalCheckpointer } {
+  const dir = tempDir("reprise-wal-");
+  const checkpointer = new WalCheckpointer({ intervalMs: 3_600_000, walSizeLimitBytes: WAL_LIMIT });
+  const store = new PartitionStore(join(dir.path, "p0.sqlite"), { checkpointer });
+  t.after(() => {
+    store.close();
+    dir.remove();
+  });
+  return { store, checkpointer };
+}
+
+const fileBytes = (path: string): number => statSync(path).size;
+
+/** Writes about 2,500 pages in 50 commits: SQLite's automatic checkpoint would have run at 1,000. */
+function writeMuch(store: PartitionStore, from: number): void {
+  for (let c = 0; c < 50; c++) {
+    store.write((tx) => {
+      for (let k = 0; k < 100; k++) tx.setStateValue("S", `k${from + c * 100 + k}`, "v", VALUE);
+      tx.setAppliedLsn(Lsn(from + c + 1));
+    });
+  }
+}
+
+/** Frames in the WAL and how many are copied, asked by a PASSIVE checkpoint of an outside connection. */
+function walFrames(path: string): { log: number; checkpointed: number } {
+  const db = new Database(path);
+  try {
+    return (db.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[])[0]!;
+  } finally {
+    db.close();
+  }
+}
+
+describe("partition store WAL checkpoints", () => {
+  it("commits never checkpoint: the database file only grows when the checkpoint thread copies the WAL", async (t) => {
+    const { store, checkpointer } = storeWithIdleCheckpointer(t);
+    const emptyBytes = fileBytes(store.path);
+    writeMuch(store, 0);
+    // WAL mode writes the database file only in a checkpoint: had a commit checkpointed, it would have grown.
+    assert.equal(fileBytes(store.path), emptyBytes);
+    assert.ok(fileBytes(`${store.path}-wal`) > 1_000 * 4_096, `WAL of ${fileBytes(`${store.path}-wal`)} bytes`);
+
+    await checkpointer.runNow();
+    assert.ok(fileBytes(store.path) > 2_000 * 4_096, `database file of ${fileBytes(store.path)} bytes after the checkpoint`);
+    const frames = walFrames(store.path);
+    assert.equal(frames.checkpointed, frames.log, "the checkpoint thread copied every frame");
+  });
+
+  it("the WAL is reused after a checkpoint and truncated once the store is idle, also after a reader held it", async (t) => {
+    const { store, checkpointer } = storeWithIdleCheckpointer(t);
+    writeMuch(store, 0);
+    const oneLoad = fileBytes(`${store.path}-wal`);
+    await checkpointer.runNow();
+    const snapshot = store.openSnapshot();
+    writeMuch(store, 10_000);
+    await checkpointer.runNow();
+    // The open read keeps the frames written after it in the WAL.
+    const held = walFrames(store.path);
+    assert.ok(held.checkpointed < held.log, `${held.checkpointed} of ${held.log} frames copied while the reader held them`);
+    const grown = fileBytes(`${store.path}-wal`);
+    snapshot.release();
+    assert.ok(grown > WAL_LIMIT, `WAL of ${grown} bytes`);
+
+    await checkpointer.runNow(); // copies the rest
+    await checkpointer.runNow(); // idle and copied: truncates
+    assert.ok(fileBytes(`${store.path}-wal`) <= WAL_LIMIT, `WAL of ${fileBytes(`${store.path}-wal`)} bytes, ${grown} before`);
+
+    // Written again after a complete checkpoint, the WAL starts over instead of growing.
+    writeMuch(store, 20_000);
+    await checkpointer.runNow();
+    writeMuch(store, 30_000);
+    assert.ok(fileBytes(`${store.path}-wal`) < oneLoad * 1.5, `WAL of ${fileBytes(`${store.path}-wal`)} bytes after two loads, ${oneLoad} after one`);
+    assert.equal(store.read((tx) => tx.appliedLsn()), Lsn(30_050));
+  });
+
+  it("the default checkpoint thread copies the WAL without being told", async (t) => {
+    const dir = tempDir("reprise-wal-");
+    const store = new PartitionStore(join(dir.path, "p0.sqlite"));
+    t.after(() => {
+      store.close();
+      dir.remove();
+    });
+    writeMuch(store, 0);
+    const deadline = Date.now() + 10_000;
+    while (fileBytes(store.path) <= 2_000 * 4_096 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fileBytes(store.path) > 2_000 * 4_096, `database file of ${fileBytes(store.path)} bytes`);
+  });
+});
