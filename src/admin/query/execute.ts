@@ -1,6 +1,7 @@
 /**
  * Runs one query on a worker's DuckDB: prepare (DuckDB checks it), plan what it reads, load just
- * that from the partition snapshots, run it, encode the answer, empty the tables again.
+ * that from the partition snapshots, run it, encode the answer, empty the tables again. A lookup of
+ * one invocation by id is answered from the loaded rows without DuckDB (point-lookup.ts).
  */
 import {
   blobValue,
@@ -29,6 +30,7 @@ import type { ReadTxn } from "../../storage/partition-store.ts";
 import { BadRequestError, errorMessage, RepriseError } from "../../types/errors.ts";
 import { COUNTS_TABLE, countPushdown, type CountPushdown } from "./counts.ts";
 import { loadCounts, loadTables, QueryTimeoutError, type QueryContext, type RowSink } from "./load.ts";
+import { CollectingSink, pointLookupResult, recognisePointLookup } from "./point-lookup.ts";
 import { QueryPlanner, type Ast, type Plan, type RelationNeeds } from "./plan.ts";
 import { ARROW_STREAM_CONTENT_TYPE, JSON_CONTENT_TYPE, toArrowStream, toJson, type QueryResult, type Value, type ValueType } from "./result.ts";
 import { columnsOf, INFORMATION_SCHEMA_TABLES, RELATIONS, type ArrowTypeName, type Cell, type RelationName, type RowOf, type TableName } from "./tables.ts";
@@ -73,24 +75,29 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
   };
   try {
     const analysis = await planQuery(connection, sql);
-    const counts = analysis?.exact ? await countsFor(connection, sql, analysis) : undefined;
-    if (analysis !== undefined) {
-      const { partitions, release } = snapshots();
-      try {
+    const lookup = analysis?.root === undefined ? undefined : recognisePointLookup(analysis.root);
+    let result: QueryResult;
+    if (lookup) {
+      const sink = new CollectingSink();
+      withSnapshots(snapshots, (partitions) => loadTables(analysis!.plan, { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs }));
+      result = pointLookupResult(lookup, sink);
+    } else {
+      const counts = analysis?.exact ? await countsFor(connection, sql, analysis) : undefined;
+      if (analysis !== undefined) {
         const sink = await AppenderSink.open(connection, counts ? [COUNTS_TABLE] : tablesOf(analysis.plan));
         try {
-          const options = { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs };
-          if (counts) loadCounts(counts.pushdown, options);
-          else loadTables(analysis.plan, options);
+          withSnapshots(snapshots, (partitions) => {
+            const options = { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs };
+            if (counts) loadCounts(counts.pushdown, options);
+            else loadTables(analysis.plan, options);
+          });
         } finally {
           for (const table of sink.close()) loaded.add(table);
         }
-      } finally {
-        release();
       }
+      // Prepared again: a plan prepared over the empty tables may have been folded away by their statistics.
+      result = await runQuery(connection, counts?.statement ?? sql, deadline, run.timeoutMs);
     }
-    // Prepared again: a plan prepared over the empty tables may have been folded away by their statistics.
-    const result = await runQuery(connection, counts?.statement ?? sql, deadline, run.timeoutMs);
     const answer: QueryAnswer =
       run.format === "result"
         ? { result }
@@ -99,6 +106,15 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
   } catch (e) {
     await cleanup();
     throw e;
+  }
+}
+
+function withSnapshots(snapshots: () => { partitions: ReadTxn[]; release(): void }, read: (partitions: readonly ReadTxn[]) => void): void {
+  const { partitions, release } = snapshots();
+  try {
+    read(partitions);
+  } finally {
+    release();
   }
 }
 

@@ -101,15 +101,35 @@ const DERIVED_STATUS = `CASE
     ELSE 'ready'
   END`;
 
+/** DERIVED_STATUS for one row of each table (`sis` absent where the view's outer join has none). */
+function derivedStatus(ss: RowOf<"sys_invocation_status">, sis: RowOf<"sys_invocation_state"> | undefined): string | null {
+  if (ss.status === "inboxed") return "pending";
+  if (ss.status === "scheduled" || ss.status === "completed" || ss.status === "suspended" || ss.status === "paused") return ss.status;
+  if (sis?.in_flight === true) return "running";
+  if (ss.status === "invoked" && sis?.retry_count != null && sis.retry_count > 0n) return "backing-off";
+  return "ready";
+}
+
+/** The invoker's columns of the view, which the status table does not have. */
+const STATE_ONLY_COLUMNS = new Set(Object.keys(CATALOGUE.sys_invocation_state).filter((c) => !(c in CATALOGUE.sys_invocation_status)));
+
 /** `sys_invocation`: each column from the status table, except the invoker's columns and the derived status. */
 function invocationView(): string {
-  const stateOnly = new Set(Object.keys(CATALOGUE.sys_invocation_state).filter((c) => !(c in CATALOGUE.sys_invocation_status)));
   const select = Object.keys(CATALOGUE.sys_invocation).map((c) => {
     if (c === "status") return `${DERIVED_STATUS} AS status`;
-    return `${stateOnly.has(c) ? "sis" : "ss"}.${quote(c)}`;
+    return `${STATE_ONLY_COLUMNS.has(c) ? "sis" : "ss"}.${quote(c)}`;
   });
   return `CREATE VIEW sys_invocation AS SELECT ${select.join(", ")}
 FROM sys_invocation_state sis RIGHT JOIN sys_invocation_status ss ON ss.id = sis.id`;
+}
+
+/** One row of the view as DuckDB computes it from a status row and the invoker's row of the same invocation, if any. */
+export function invocationViewRow(ss: RowOf<"sys_invocation_status">, sis: RowOf<"sys_invocation_state"> | undefined): Record<string, Cell | null> {
+  const status = ss as Record<string, Cell | null | undefined>;
+  const state = (sis ?? {}) as Record<string, Cell | null | undefined>;
+  const row: Record<string, Cell | null> = {};
+  for (const c of Object.keys(CATALOGUE.sys_invocation)) row[c] = c === "status" ? derivedStatus(ss, sis) : ((STATE_ONLY_COLUMNS.has(c) ? state[c] : status[c]) ?? null);
+  return row;
 }
 
 /** Where `information_schema.columns`/`.tables` are answered from: DuckDB's own cannot be replaced. */
