@@ -22,6 +22,7 @@ const WRITE_METHODS = [
   "popInbox",
   "putTimer",
   "deleteTimer",
+  "deleteTimersWithKeyPrefix",
   "putOutbox",
   "deleteOutbox",
   "putIdempotency",

@@ -155,6 +155,15 @@ describe("partition store tables, each written and read back through a SQLite fi
     assert.equal(store.read((tx) => tx.listTimers()).length, 2);
   });
 
+  it("timers: deleted by key prefix, and only those whose key starts with it", (t) => {
+    const store = fileStore(t);
+    const id = invocationId();
+    const keys = ["sleep:a:", "sleep:a:1", "sleep:a:12", "sleep:a;", "sleep:a", "sleep:ab:1", "sleep:b:1"];
+    store.write((tx) => keys.forEach((key, i) => tx.putTimer({ key, fireAt: i, kind: "sleep", invocationId: id, completionId: 1 })));
+    store.write((tx) => tx.deleteTimersWithKeyPrefix("sleep:a:"));
+    assert.deepEqual(store.read((tx) => tx.listTimers().map((x) => x.key)), ["sleep:a;", "sleep:a", "sleep:ab:1", "sleep:b:1"]);
+  });
+
   it("outbox: messages in sequence order until deleted", (t) => {
     const store = fileStore(t);
     store.write((tx) => {

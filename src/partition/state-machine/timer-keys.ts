@@ -16,5 +16,10 @@ export function journalCleanupTimerKey(id: InvocationId): string {
 }
 
 export function sleepTimerKey(id: InvocationId, completionId: number): string {
-  return `sleep:${id}:${completionId}`;
+  return `${sleepTimerKeyPrefix(id)}${completionId}`;
+}
+
+/** What the keys of all of an invocation's sleep timers start with. */
+export function sleepTimerKeyPrefix(id: InvocationId): string {
+  return `sleep:${id}:`;
 }

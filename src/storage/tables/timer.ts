@@ -30,6 +30,8 @@ export interface TimerWrite {
   /** Replaces a timer with the same key. */
   putTimer(timer: TimerEntry): void;
   deleteTimer(key: string): void;
+  /** Deletes every timer whose key starts with `prefix`, which must end in an ASCII character. */
+  deleteTimersWithKeyPrefix(prefix: string): void;
 }
 
 export function timerRead(db: Database.Database): TimerRead {
@@ -50,8 +52,18 @@ export function timerRead(db: Database.Database): TimerRead {
 export function timerWrite(db: Database.Database): TimerWrite {
   const put = db.prepare("INSERT OR REPLACE INTO timers(timer_key, fire_at, body) VALUES (?, ?, ?)");
   const del = db.prepare("DELETE FROM timers WHERE timer_key = ?");
+  // A range over the primary key (a seek, not a scan): keys compare as bytes, so those starting
+  // with the prefix lie between it and the prefix with its last character raised by one.
+  const delRange = db.prepare("DELETE FROM timers WHERE timer_key >= ? AND timer_key < ?");
   return {
     putTimer: (t) => void put.run(t.key, t.fireAt, pack(t)),
     deleteTimer: (key) => void del.run(key),
+    deleteTimersWithKeyPrefix: (prefix) => void delRange.run(prefix, keyPrefixEnd(prefix)),
   };
+}
+
+function keyPrefixEnd(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (!(last < 0x7f)) throw new RangeError(`timer key prefix must end in an ASCII character: ${JSON.stringify(prefix)}`);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }

@@ -78,6 +78,17 @@ describe("state machine: sleep, suspension and resumption", () => {
     assert.equal(p.journal(id).length, 2);
   });
 
+  it("an invocation that ends with sleeps pending drops their timers, and only theirs", () => {
+    const other = request(service()).id;
+    p.invoke({ ...request(service()), id: other });
+    p.command(other, pb.SleepCommandMessageSchema, { wakeUpTime: BigInt(T0 + 700), resultCompletionId: 1 });
+    sleep(1, T0 + 500);
+    sleep(2, T0 + 900);
+    p.apply({ t: "end", id, commandCount: p.status(id).commandCount });
+    assert.equal(p.status(id).status, "completed");
+    assert.deepEqual(p.read((tx) => tx.listTimers().map((t) => t.key)).sort(), [`cleanup:${id}`, `sleep:${other}:1`].sort());
+  });
+
   it("ignores a suspension from a stale attempt", () => {
     assert.deepEqual(p.apply({ t: "suspend", id, commandCount: 7, awaiting: awaiting({ completions: [1] }) }), []);
     assert.equal(p.status(id).status, "invoked");
