@@ -103,13 +103,18 @@ export class NodeSnapshots implements SnapshotAdmin {
     return manifests;
   }
 
+  /** What the repository says now; null without a repository or when it did not answer. */
+  async archivedLsn(partition: PartitionId): Promise<Lsn | null> {
+    return this.snapshots === null ? null : this.snapshots.archivedLsn(partition).catch(() => null);
+  }
+
   async status(): Promise<PartitionSnapshotStatus[]> {
     return Promise.all(
       [...this.o.processors.values()].map(async (p) => ({
         partitionId: p.partitionId,
         leader: p.isLeader,
         appliedLsn: p.appliedLsn,
-        archivedLsn: this.snapshots === null ? null : await this.snapshots.archivedLsn(p.partitionId).catch(() => null),
+        archivedLsn: await this.archivedLsn(p.partitionId),
         trimPoint: await this.o.bifrost.getTrimPoint(this.o.logOf(p.partitionId)).catch(() => null),
       })),
     );

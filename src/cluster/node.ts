@@ -31,7 +31,7 @@ import { PartitionRouter, partitionKeyForKey } from "../partition/routing.ts";
 import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
-import { PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
+import { LSN_INVALID, PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
 import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
@@ -188,7 +188,25 @@ export class Node implements RunningNode {
 
   /** What the restatectl API reads of this node's partitions: the processors running now and their log. */
   workerSource(): WorkerSource {
-    return { processors: this.processors, logOf: (pid) => this.router.logOf(pid), log: this.bifrost };
+    const snapshots = this.snapshots;
+    return {
+      processors: this.processors,
+      logOf: (pid) => this.router.logOf(pid),
+      log: this.bifrost,
+      snapshots:
+        snapshots === null || snapshots.repository === null
+          ? null
+          : {
+              archivedLsn: async (pid) => {
+                const lsn = await snapshots.archivedLsn(pid);
+                return lsn === null || lsn === LSN_INVALID ? null : lsn;
+              },
+              create: async (pid) => {
+                const [manifest] = await snapshots.create(pid);
+                return { snapshotId: manifest!.snapshotId, appliedLsn: manifest!.appliedLsn };
+              },
+            },
+    };
   }
 
   /** Partitions, invoker, ingress and admin on a given metadata store and log (a cluster's worker role). */

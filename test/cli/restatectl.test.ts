@@ -122,6 +122,20 @@ describe("the real restatectl against a single Reprise node", () => {
     }
   });
 
+  it("snapshots create: each partition snapshotted into the repository, its LSN then shown as archived", async () => {
+    const out = await ok(ctl("snapshots", "create", "0-1"));
+    const repository = (await (await fetch(`${fixture.admin}/snapshots`)).json()) as { partitions: { partition_id: number; archived_lsn: number | null }[] };
+    const rows = table(await ok(ctl("partitions", "list")), "ID");
+    for (const [pid, p] of fixture.node.processors) {
+      // Quiet: the snapshot covers everything applied.
+      assert.equal(repository.partitions.find((r) => r.partition_id === pid)?.archived_lsn, p.appliedLsn, `partition ${pid} snapshotted\n${out}`);
+      assert.match(out, new RegExp(`\\b${pid}\\b[^\\n]*\\b${p.appliedLsn}\\b`), `the answer names partition ${pid} and its LSN\n${out}`);
+      assert.equal(rows.find((r) => r.ID === String(pid))?.ARCHIVED, String(p.appliedLsn), `partitions list after the snapshot\n${JSON.stringify(rows)}`);
+    }
+    const below = await ctl("snapshots", "create", "0", "--min-lsn", "1000000");
+    assert.match(below.stdout + below.stderr, /below the minimum 1000000 asked for; no snapshot taken/);
+  });
+
   it("logs list, describe and find-tail: one local segment per partition's log, with its tail", async () => {
     const list = await ok(ctl("logs", "list"));
     assert.match(list, /Logs Provider: local/);

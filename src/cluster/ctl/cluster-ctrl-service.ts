@@ -8,6 +8,7 @@ import { NotFoundError, UnavailableError } from "../../types/errors.ts";
 import { LogId } from "../../types/ids.ts";
 import { clusterNodes } from "./cluster-state.ts";
 import { refuse, type ControlContext } from "./control-context.ts";
+import { createPartitionSnapshot } from "./partition-snapshot.ts";
 import type { WorkerSource } from "./sources.ts";
 
 /** `ClusterCtrlSvc`: cluster state, logs, tails and configuration, as restatectl asks an admin node. */
@@ -72,7 +73,7 @@ export function clusterCtrlService(ctx: ControlContext): ServiceImpl<typeof Clus
     },
 
     trimLog: refuse("logs trim", "ClusterCtrlSvc/TrimLog"),
-    createPartitionSnapshot: refuse("snapshots create", "ClusterCtrlSvc/CreatePartitionSnapshot"),
+    createPartitionSnapshot: (request, call) => createPartitionSnapshot(ctx, request, call.requestHeader.get(LOCAL_SCOPE_HEADER) === LOCAL_SCOPE),
     sealAndExtendChain: refuse("logs reconfigure", "ClusterCtrlSvc/SealAndExtendChain"),
     sealChain: refuse("logs seal", "ClusterCtrlSvc/SealChain"),
     setClusterConfiguration: refuse("config set", "ClusterCtrlSvc/SetClusterConfiguration"),

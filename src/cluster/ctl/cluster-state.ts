@@ -67,7 +67,9 @@ async function aliveSelf(ctx: ControlContext): Promise<AliveNodeInit> {
  * A processor as restatectl shows it, read live (so "updated" is now). The durable LSN is the
  * applied one: the partition store commits the applied LSN in the same transaction as the state it
  * covers (SQLite WAL, synchronous=NORMAL), so it survives a process crash; no separately flushed
- * LSN is tracked. Nothing is archived yet (no snapshots), so there is no archived LSN.
+ * LSN is tracked. The archived LSN is the applied LSN of the partition's newest snapshot in the
+ * repository, absent without a repository, before the first snapshot or when the repository did
+ * not answer.
  */
 async function partitionStatus(
   ctx: ControlContext,
@@ -82,6 +84,7 @@ async function partitionStatus(
   const leader = processor.isLeader ? { id: ctx.me.id, generation: ctx.me.generation } : announced === null ? undefined : { id: announced.nodeId };
   const { tail } = await worker.log.describeTail(worker.logOf(partition));
   const applied = BigInt(processor.appliedLsn);
+  const archived = (await worker.snapshots?.archivedLsn(partition)) ?? null;
   return {
     updatedAt: timestampFromMs(now),
     plannedMode: mode,
@@ -93,5 +96,6 @@ async function partitionStatus(
     replayStatus: ReplayStatus.ACTIVE,
     durableLsn: { value: applied },
     targetTailLsn: { value: BigInt(tail) },
+    ...(archived === null ? {} : { lastArchivedLogLsn: { value: BigInt(archived) } }),
   };
 }

@@ -16,6 +16,22 @@ export interface PartitionStatusSource {
 export interface LogTailSource {
   describeTail(logId: LogId): Promise<LogTail>;
   getTrimPoint(logId: LogId): Promise<Lsn>;
+  /** Drops the records up to `upTo`; only to an LSN a snapshot in the repository covers. */
+  trim(logId: LogId, upTo: Lsn): Promise<void>;
+}
+
+/** A snapshot just uploaded to the repository. */
+export interface TakenSnapshot {
+  readonly snapshotId: string;
+  readonly appliedLsn: Lsn;
+}
+
+/** The node's snapshot repository. */
+export interface SnapshotSource {
+  /** Applied LSN of the partition's newest snapshot in the repository; null if there is none or the repository did not answer. */
+  archivedLsn(partition: PartitionId): Promise<Lsn | null>;
+  /** Takes a snapshot of this node's replica of `partition` now. */
+  create(partition: PartitionId): Promise<TakenSnapshot>;
 }
 
 /** The worker role on this node: its partition processors and the log they read. */
@@ -23,4 +39,6 @@ export interface WorkerSource {
   readonly processors: ReadonlyMap<PartitionId, PartitionStatusSource>;
   logOf(partition: PartitionId): LogId;
   readonly log: LogTailSource;
+  /** Null when no snapshot repository is configured. */
+  readonly snapshots: SnapshotSource | null;
 }
