@@ -146,7 +146,7 @@ describe("SQL introspection: POST /query", () => {
     const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()));
     assert.deepEqual(
       table.schema.fields.map((f) => `${f.name}:${String(f.type)}`),
-      ["id:Utf8", "created_at:Timestamp<MILLISECOND, +00:00>", "journal_size:Uint32", "partition_key:Uint64"],
+      ["id:LargeUtf8", "created_at:Timestamp<MILLISECOND, +00:00>", "journal_size:Uint32", "partition_key:Uint64"],
     );
     assert.equal(table.numRows, 9);
     assert.equal(table.getChild("id")!.get(0), greetId);

@@ -38,7 +38,7 @@ describe("query result encoding", () => {
     const table = tableFromIPC(toArrowStream(renamed));
     assert.deepEqual(
       table.schema.fields.map((f) => `${f.name}:${String(f.type)}:${f.nullable}`),
-      ["pk:Uint64:true", "ok:Bool:true", "at:Timestamp<MILLISECOND, +00:00>:true", "raw:Binary:true", "waits:List<Uint32>:true", "keep:Duration<MILLISECOND>:true", "label:Utf8:true"],
+      ["pk:Uint64:true", "ok:Bool:true", "at:Timestamp<MILLISECOND, +00:00>:true", "raw:LargeBinary:true", "waits:List<Uint32>:true", "keep:Duration<MILLISECOND>:true", "label:LargeUtf8:true"],
     );
     assert.equal(table.numRows, 2);
     assert.equal(table.getChildAt(0)!.get(0), 18446744073709551615n);

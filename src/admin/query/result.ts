@@ -108,11 +108,12 @@ function arrowType(type: ValueType): arrow.DataType {
       return new arrow.Int(type.signed, type.bits);
     case "float":
       return new arrow.Float64();
-    // apache-arrow's JS writer does not encode Large{Utf8} correctly; plain Utf8/Binary read the same.
+    // Restate's columns are all the 64-bit-offset variants; DuckDB does not tell a computed text (a
+    // literal, which DataFusion would type Utf8) from a column's, so every text and binary is Large.
     case "utf8":
-      return new arrow.Utf8();
+      return new arrow.LargeUtf8();
     case "binary":
-      return new arrow.Binary();
+      return new arrow.LargeBinary();
     case "timestamp":
       return new arrow.TimestampMillisecond(type.utc ? "+00:00" : null);
     case "date":
