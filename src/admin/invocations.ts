@@ -26,14 +26,14 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
   };
 
   const notFound = (id: InvocationId) => new InvocationOperationError("invocation_not_found", `invocation ${id} not found`);
-  const statusOf = (id: InvocationId): InvocationStatus => {
-    const status = dispatcher.status(id);
+  const statusOf = async (id: InvocationId): Promise<InvocationStatus> => {
+    const status = await dispatcher.readStatus(id);
     if (!status) throw notFound(id);
     return status;
   };
 
   const run = async (id: InvocationId, op: Operation): Promise<number> => {
-    const status = statusOf(id);
+    const status = await statusOf(id);
     const completed = status.status === "completed";
     const purging = op === "purge" || op === "purge-journal";
     if (purging && !completed) {
@@ -47,7 +47,7 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
 
   /** 202 when the invocation is being paused, 200 when it already is. */
   const pause = async (id: InvocationId): Promise<number> => {
-    const status = statusOf(id);
+    const status = await statusOf(id);
     if (status.status === "paused") return 200;
     if (status.status !== "invoked" && status.status !== "suspended") {
       throw new InvocationOperationError("invocation_not_running", `The invocation '${id}' is not running, cannot be paused.`);
@@ -58,7 +58,7 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
 
   const resume = async (id: InvocationId, deploymentParam: string | null): Promise<void> => {
     const patch = parseDeploymentPatch(deploymentParam, { kind: "keep" });
-    const status = statusOf(id);
+    const status = await statusOf(id);
     switch (status.status) {
       case "inboxed":
       case "scheduled":
@@ -91,7 +91,7 @@ export function invocationRoutes(dispatcher: InvocationDispatcher, schema: () =>
       throw new InvocationOperationError("invalid_query_parameter", `The query parameter 'from' is invalid. Reason: '${fromText}' is not a journal index`);
     }
     const deployment = parseDeploymentPatch(params.get("deployment"), { kind: "latest" });
-    const found = dispatcher.withJournal(id);
+    const found = await dispatcher.readWithJournal(id);
     if (!found) throw notFound(id);
     const command = restartAsNewCommand(found.status, found.journal, { from, deployment }, schema());
     await dispatcher.propose(id, command);

@@ -158,6 +158,7 @@ export class ClusterNode {
         directory: this.directory,
         heartbeats: this.heartbeats,
         clusterStatus: clusterStatusSource(control),
+        workers: () => this.members.workers,
       });
     }
   }

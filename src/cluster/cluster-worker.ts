@@ -4,7 +4,7 @@ import { BifrostImpl } from "../bifrost/bifrost-impl.ts";
 import { ReplicatedLogletProvider } from "../bifrost/replicated/provider.ts";
 import { METADATA_KEYS } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { PartitionSvc } from "../net/gen/cluster_pb.ts";
+import { IngressResultSvc, PartitionReadSvc, PartitionSvc } from "../net/gen/cluster_pb.ts";
 import type { NodeDirectory } from "../net/node-directory.ts";
 import type { RpcServer } from "../net/server.ts";
 import type { RemoteLeaders } from "../partition/dispatcher.ts";
@@ -13,9 +13,11 @@ import type { GenerationalNodeId, PlainNodeId } from "../types/ids.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Heartbeats, ReplicaReport } from "./heartbeats.ts";
 import { Node } from "./node.ts";
+import { PartitionReads } from "./partition-reads.ts";
 import { PartitionReplicas } from "./partition-replicas.ts";
 import { PARTITION_TABLE_CODEC } from "./placement.ts";
 import { ReplicatedSegments } from "./replicated-segments.ts";
+import { ResultRelay } from "./result-relay.ts";
 
 /** How often a leader checks whether the live set of log servers changed under its log tails. */
 const LIVENESS_CHECK_MS = 1_000;
@@ -27,6 +29,8 @@ export interface ClusterWorkerDeps {
   readonly heartbeats: Heartbeats;
   /** What the worker's admin API reports as the cluster's status (`GET /cluster/status`). */
   readonly clusterStatus: ClusterStatusSource;
+  /** The cluster's workers as of now, this one among them. */
+  readonly workers: () => readonly PlainNodeId[];
 }
 
 /**
@@ -34,13 +38,16 @@ export interface ClusterWorkerDeps {
  * cluster's metadata, with a Bifrost whose logs are replicated over the cluster's log servers.
  * Which partitions have a replica here, and which of them lead, is the partition table's call
  * (the cluster controller writes it; `PartitionReplicas` carries it out). Ingress and admin work
- * on every worker: commands for partitions led elsewhere are forwarded to their leaders.
+ * on every worker: commands for partitions led elsewhere are forwarded to their leaders; a worker
+ * without a replica of a partition reads its invocations from another node's replica and gets its
+ * results from the leader (`ResultRelay`).
  */
 export class ClusterWorker {
   private constructor(
     readonly node: Node,
     private readonly bifrost: BifrostImpl,
     private readonly replicas: PartitionReplicas,
+    private readonly relay: ResultRelay,
     private readonly stopWatching: () => void,
   ) {}
 
@@ -59,24 +66,41 @@ export class ClusterWorker {
     });
     // The dispatcher needs the placement, the placement the node: resolved once both exist.
     let replicas: PartitionReplicas | null = null;
+    const connections = deps.directory.connections;
+    const reads = new PartitionReads(connections);
+    const relay = new ResultRelay({
+      recipients: (p) => {
+        const withReplica = new Set(replicas?.replicasOf(p) ?? []);
+        return deps.workers().filter((w) => w !== me.id && !withReplica.has(w));
+      },
+      connections,
+      logger: log,
+    });
     const remote: RemoteLeaders = {
       leaderOf: (p) => replicas?.leaderOf(p),
+      replicasOf: (p) => replicas?.replicasOf(p) ?? [],
       propose: (node, p, command, timeoutMs) => replicas!.propose(node, p, command, timeoutMs),
+      read: (node, id, withJournal, timeoutMs) => reads.read(node, id, withJournal, timeoutMs),
+      relayResult: (p, applied) => relay.relay(p, applied),
     };
     let node: Node | null = null;
     try {
       node = await Node.startOn(config, { metadata, bifrost, nodeId: me.id, owned: false, cluster: { remote }, clusterStatus: deps.clusterStatus });
-      replicas = new PartitionReplicas({ me, node, bifrost, metadata, connections: deps.directory.connections, segments, logger: log });
+      const dispatcher = node.dispatcher;
+      replicas = new PartitionReplicas({ me, node, bifrost, metadata, connections, segments, logger: log });
       deps.rpc.register(PartitionSvc, replicas.service());
+      deps.rpc.register(PartitionReadSvc, PartitionReads.service(dispatcher));
+      deps.rpc.register(IngressResultSvc, ResultRelay.service((applied) => dispatcher.completeResult(applied)));
       await replicas.start();
     } catch (e) {
+      relay.stop();
       await replicas?.stop();
       await node?.stop();
       await bifrost.close();
       throw e;
     }
     const stopWatching = watchLogServers(metadata, replicas, deps.heartbeats);
-    return new ClusterWorker(node, bifrost, replicas, stopWatching);
+    return new ClusterWorker(node, bifrost, replicas, relay, stopWatching);
   }
 
   /** What this node's replicas report in heartbeats. */
@@ -87,6 +111,7 @@ export class ClusterWorker {
   async stop(): Promise<void> {
     this.stopWatching();
     await this.node.stop();
+    this.relay.stop();
     // Closing Bifrost ends a seal still waiting for a quorum, so the replicas' transitions finish.
     await this.bifrost.close();
     await this.replicas.stop();

@@ -303,6 +303,7 @@ export class Node implements RunningNode {
       router: this.router,
       invoker: this.invoker,
       onResult: (applied) => this.dispatcher.completeResult(applied),
+      relayResult: (applied) => this.dispatcher.relayResult(pid, applied),
       deliver: (target, command) => this.dispatcher.propose(target, command),
       logger: this.log,
       snapshots: this.snapshots?.restorer,

@@ -43,7 +43,7 @@ export interface PartitionReplicasOptions {
  * re-placed when the set of live read-write log servers changes. The table also tells where other
  * partitions' leaders run, for the dispatcher (`RemoteLeaders`).
  */
-export class PartitionReplicas implements RemoteLeaders {
+export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "replicasOf" | "propose"> {
   private table: PartitionTable | null = null;
   private readonly unwatch: () => void;
   private readonly refresh: NodeJS.Timeout;
@@ -72,6 +72,11 @@ export class PartitionReplicas implements RemoteLeaders {
 
   leaderOf(partition: PartitionId): number | undefined {
     return this.placement(partition)?.leader;
+  }
+
+  replicasOf(partition: PartitionId): readonly number[] {
+    const placement = this.placement(partition);
+    return placement === undefined ? [] : replicasOf(placement);
   }
 
   async propose(node: number, partition: PartitionId, command: Command, timeoutMs: number): Promise<void> {

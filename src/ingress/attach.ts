@@ -22,8 +22,8 @@ export function queryInvocationId(query: InvocationQuery): InvocationId {
 }
 
 /** When a completed invocation's stored result goes away, if it is kept at all. */
-export function completionExpiry(dispatcher: InvocationDispatcher, id: InvocationId): number | undefined {
-  const status = dispatcher.status(id);
+export async function completionExpiry(dispatcher: InvocationDispatcher, id: InvocationId): Promise<number | undefined> {
+  const status = await dispatcher.readStatus(id);
   if (status?.status !== "completed" || status.completedAt === undefined || status.completionRetentionMs <= 0) return undefined;
   return status.completedAt + status.completionRetentionMs;
 }
@@ -41,14 +41,14 @@ export async function attachTo(
   // Register first, then look: a completion in between is caught by the waiter.
   const waiter = ctx.dispatcher.awaitResult(id);
   res.on("close", () => waiter.cancel());
-  const status = ctx.dispatcher.status(id);
+  const status = await ctx.dispatcher.readStatus(id);
   const running = status !== null && status.status !== "completed";
   if (!running || mode === "output") waiter.cancel();
   if (status === null || (!running && status.result === undefined)) throw invocationNotFound();
   if (running && mode === "output") throw new NotReadyError();
   const result = running ? (await waiter.answer).result : status.result!;
   const handler = result.kind === "success" ? handlerOf(ctx.schema, status.target) : undefined;
-  const expiresAt = completionExpiry(ctx.dispatcher, id);
+  const expiresAt = await completionExpiry(ctx.dispatcher, id);
   writeOutcome(res, { id, ...(handler ? { handler } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);
 }
 

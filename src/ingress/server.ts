@@ -101,7 +101,7 @@ export class IngressServer {
     const body = await readBody(req, this.o.bodyLimitBytes);
     const parsed = parseAwakeableId(route.awakeableId);
     if (!parsed) throw new BadRequestError(`bad awakeable id '${route.awakeableId}': expected 'sign_1' followed by base64url of 28 bytes`, "bad_awakeable_id");
-    const status = this.o.dispatcher.status(parsed.invocationId);
+    const status = await this.o.dispatcher.readStatus(parsed.invocationId);
     if (!status) throw new NotFoundError(`awakeable '${route.awakeableId}' not found: its invocation does not exist`, "awakeable_not_found");
     if (status.status === "completed" || (status.deliveredSignals ?? []).includes(parsed.signalIdx)) {
       throw new ConflictError(`awakeable '${route.awakeableId}' was already completed`, "awakeable_already_completed");

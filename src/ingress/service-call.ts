@@ -79,7 +79,7 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
   const deduplicated = idempotencyKey !== undefined || handler.ty === "WORKFLOW";
 
   if (call.send) {
-    const previously = deduplicated && ctx.dispatcher.status(id) !== null;
+    const previously = deduplicated && (await ctx.dispatcher.readStatus(id)) !== null;
     await ctx.dispatcher.dispatch(request);
     const accepted = { invocationId: id, ...(executionTime !== undefined ? { executionTime: new Date(executionTime).toISOString() } : {}) };
     return sendJson(res, 202, { ...accepted, status: previously ? "PreviouslyAccepted" : "Accepted" }, { [X_RESTATE_ID]: id });
@@ -96,7 +96,7 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
   }
   const { result, refused } = await waiter.answer;
   if (refused) return writeOutcome(res, { id }, result);
-  const expiresAt = deduplicated ? completionExpiry(ctx.dispatcher, id) : undefined;
+  const expiresAt = deduplicated ? await completionExpiry(ctx.dispatcher, id) : undefined;
   writeOutcome(res, { id, handler, ...(expiresAt !== undefined ? { expiresAt } : {}) }, result);
 }
 

@@ -19,14 +19,23 @@ export interface InvocationDispatcher {
   propose(target: InvocationId, command: Command): Promise<void>;
   /** Registers interest in a result; call before `dispatch` so no result can be missed. */
   awaitResult(id: InvocationId): ResultWaiter;
-  /** The invocation's status as the owning partition has applied it, or null. */
-  status(id: InvocationId): InvocationStatus | null;
   /**
-   * The invocation's status and journal as the owning partition has applied them, read in one
-   * snapshot so the two agree (the journal's length is the status's); null when it does not exist.
+   * The invocation's status as a replica of the owning partition has applied it, or null: this
+   * node's replica, else (in a cluster) the leader's or another node's.
    */
-  withJournal(id: InvocationId): { readonly status: InvocationStatus; readonly journal: readonly JournalEntry[] } | null;
+  readStatus(id: InvocationId): Promise<InvocationStatus | null>;
+  /**
+   * The invocation's status and journal as a replica of the owning partition has applied them,
+   * read in one snapshot so the two agree (the journal's length is the status's); null when it
+   * does not exist.
+   */
+  readWithJournal(id: InvocationId): Promise<InvocationWithJournal | null>;
   readonly nodeId: number;
+}
+
+export interface InvocationWithJournal {
+  readonly status: InvocationStatus;
+  readonly journal: readonly JournalEntry[];
 }
 
 /** What a waiting request learns from the partition. */
@@ -79,12 +88,24 @@ export class ResultWaiters {
   }
 }
 
-/** Where partitions led on other nodes are reached (a cluster); a single node leads every partition. */
+/**
+ * Where partitions led on other nodes are reached (a cluster); a single node leads every partition
+ * and has a replica of each.
+ */
 export interface RemoteLeaders {
   /** The node the placement names as the partition's leader, if any. */
   leaderOf(partition: PartitionId): number | undefined;
+  /** Every node the placement gives a replica of the partition, the leader among them. */
+  replicasOf(partition: PartitionId): readonly number[];
   /** Proposes `command` on `node`, which appends it if it leads `partition`; resolves when durable. */
   propose(node: number, partition: PartitionId, command: Command, timeoutMs: number): Promise<void>;
+  /** Reads an invocation from `node`'s replica of its partition (`withJournal`: the journal too; else it comes back empty). */
+  read(node: number, id: InvocationId, withJournal: boolean, timeoutMs: number): Promise<InvocationWithJournal | null>;
+  /**
+   * The leader of `partition` applied `applied`: hands it to the nodes whose ingress may be
+   * waiting for it without a replica of their own. Fire and forget; it must not block applying.
+   */
+  relayResult(partition: PartitionId, applied: AppliedResult): void;
 }
 
 /** No leader of the partition could take the command in time: retry later (nothing is known to be lost). */
@@ -101,6 +122,13 @@ export class NotLeaderError extends UnavailableError {
   }
 }
 
+/** No replica of the partition answered a read in time: retry later. */
+export class NoReplicaReachableError extends UnavailableError {
+  constructor(partition: PartitionId, waitedMs: number, cause?: unknown) {
+    super(`no replica of partition ${partition} answered (waited ${waitedMs} ms); retry the request`, "no_replica_reachable", { cause });
+  }
+}
+
 export interface DispatcherOptions {
   readonly remote?: RemoteLeaders;
   /** How long a command may wait for a leader to take it before the caller gets a 503. */
@@ -109,11 +137,15 @@ export interface DispatcherOptions {
 
 const DEFAULT_PROPOSE_TIMEOUT_MS = 10_000;
 const LEADER_RETRY_MS = 100;
+/** One replica gets this long to answer a read before the next one is asked. */
+const READ_ATTEMPT_MS = 2_000;
 
 /**
  * Routes each command to the leader of the partition that owns the invocation: the local
  * processor when it leads, else (in a cluster) the node the placement names, retried until a
- * leader takes it or the timeout passes. Results are learned locally: every replica applies them.
+ * leader takes it or the timeout passes. Results are learned from the local replica, which
+ * applies them, or, on a node without one, from the leader, which relays them (`relayResult`).
+ * Reads go to the local replica, or without one to the leader or another replica.
  */
 export class PartitionDispatcher implements InvocationDispatcher {
   /** Node-local waiters; processors feed them through `completeResult` as they apply results. */
@@ -164,11 +196,23 @@ export class PartitionDispatcher implements InvocationDispatcher {
     return this.appendLocally(local, command, timeoutMs);
   }
 
+  async readStatus(id: InvocationId): Promise<InvocationStatus | null> {
+    if (this.readsLocally(id)) return this.status(id);
+    return (await this.readRemotely(id, false))?.status ?? null;
+  }
+
+  async readWithJournal(id: InvocationId): Promise<InvocationWithJournal | null> {
+    if (this.readsLocally(id)) return this.withJournal(id);
+    return this.readRemotely(id, true);
+  }
+
+  /** The invocation's status as this node's replica has applied it; null also when this node has none. */
   status(id: InvocationId): InvocationStatus | null {
     return this.processorFor(id)?.store.read((tx) => tx.getInvocation(id)) ?? null;
   }
 
-  withJournal(id: InvocationId): { readonly status: InvocationStatus; readonly journal: readonly JournalEntry[] } | null {
+  /** `readWithJournal` on this node's replica; null also when this node has none. */
+  withJournal(id: InvocationId): InvocationWithJournal | null {
     return (
       this.processorFor(id)?.store.read((tx) => {
         const status = tx.getInvocation(id);
@@ -185,9 +229,44 @@ export class PartitionDispatcher implements InvocationDispatcher {
     this.waiters.complete(applied);
   }
 
+  /** Called by a partition's leader for each result it applies (see `RemoteLeaders.relayResult`). */
+  relayResult(partition: PartitionId, applied: AppliedResult): void {
+    this.options.remote?.relayResult(partition, applied);
+  }
+
   /** The local replica of the invocation's partition, if this node has one. */
   processorFor(id: InvocationId): PartitionProcessor | undefined {
     return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)));
+  }
+
+  private readsLocally(id: InvocationId): boolean {
+    return this.options.remote === undefined || this.processorFor(id) !== undefined;
+  }
+
+  /** From the leader first (it applied the newest), then the other replicas, until one answers or the timeout passes. */
+  private async readRemotely(id: InvocationId, withJournal: boolean): Promise<InvocationWithJournal | null> {
+    const remote = this.options.remote!;
+    const partition = this.router.partitionOf(id);
+    const started = Date.now();
+    let lastError: unknown;
+    for (;;) {
+      const leader = remote.leaderOf(partition);
+      const candidates = new Set([...(leader !== undefined ? [leader] : []), ...remote.replicasOf(partition)]);
+      candidates.delete(this.nodeId);
+      for (const node of candidates) {
+        const remaining = this.proposeTimeoutMs - (Date.now() - started);
+        if (remaining <= 0) break;
+        try {
+          return await remote.read(node, id, withJournal, Math.min(READ_ATTEMPT_MS, remaining));
+        } catch (e) {
+          if (!(e instanceof RepriseError && e.retryable)) throw e;
+          lastError = e;
+        }
+      }
+      const remaining = this.proposeTimeoutMs - (Date.now() - started);
+      if (remaining <= 0) throw new NoReplicaReachableError(partition, this.proposeTimeoutMs, lastError);
+      await sleep(Math.min(LEADER_RETRY_MS, remaining));
+    }
   }
 
   /** A leader cut off from its log servers cannot append: give up after the deadline, don't hang. */

@@ -50,6 +50,11 @@ export interface PartitionProcessorOptions {
   /** Called on every replica that applies a result, so waiters on this node are answered. */
   readonly onResult: (applied: AppliedResult) => void;
   /**
+   * Called on the leader only, after `onResult`, for waiters on nodes without a replica of this
+   * partition: a side effect of leading, like the invoker's, never part of applying.
+   */
+  readonly relayResult?: (applied: AppliedResult) => void;
+  /**
    * Delivers an outbox message to the partition that owns `target`, wherever its leader runs;
    * resolves once it is durable there (the dispatcher).
    */
@@ -268,7 +273,11 @@ export class PartitionProcessor {
 
   private handleEffects(effects: Effect[]): void {
     for (const e of effects) {
-      if (e.t === "result") this.o.onResult(e);
+      if (e.t === "result") {
+        this.o.onResult(e);
+        if (this.leader) this.o.relayResult?.(e);
+        continue;
+      }
       if (e.t === "leader") {
         this.announced = { epoch: e.epoch, nodeId: e.nodeId };
         if (this.myEpoch !== null && e.epoch === this.myEpoch && e.nodeId === this.o.nodeId) this.becomeLeader(e.epoch);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cluster.proto.
  */
 export const file_cluster: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jbHVzdGVyLnByb3RvEhJyZXByaXNlLmNsdXN0ZXIudjEiXAoMUmVwbGljYVN0YXRlEhQKDHBhcnRpdGlvbl9pZBgBIAEoDRITCgthcHBsaWVkX2xzbhgCIAEoBBIRCglsb2dfZXBvY2gYAyABKAQSDgoGbGVhZGVyGAQgASgIIkUKC1BpbmdSZXF1ZXN0EjYKBGZyb20YASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQiegoMUGluZ1Jlc3BvbnNlEjYKBG5vZGUYASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSMgoIcmVwbGljYXMYAiADKAsyIC5yZXByaXNlLmNsdXN0ZXIudjEuUmVwbGljYVN0YXRlIjcKDlByb3Bvc2VSZXF1ZXN0EhQKDHBhcnRpdGlvbl9pZBgBIAEoDRIPCgdjb21tYW5kGAIgASgMIh4KD1Byb3Bvc2VSZXNwb25zZRILCgNsc24YASABKAQyVAoHTm9kZVN2YxJJCgRQaW5nEh8ucmVwcmlzZS5jbHVzdGVyLnYxLlBpbmdSZXF1ZXN0GiAucmVwcmlzZS5jbHVzdGVyLnYxLlBpbmdSZXNwb25zZTJiCgxQYXJ0aXRpb25TdmMSUgoHUHJvcG9zZRIiLnJlcHJpc2UuY2x1c3Rlci52MS5Qcm9wb3NlUmVxdWVzdBojLnJlcHJpc2UuY2x1c3Rlci52MS5Qcm9wb3NlUmVzcG9uc2ViBnByb3RvMw", [file_transport]);
+  fileDesc("Cg1jbHVzdGVyLnByb3RvEhJyZXByaXNlLmNsdXN0ZXIudjEiXAoMUmVwbGljYVN0YXRlEhQKDHBhcnRpdGlvbl9pZBgBIAEoDRITCgthcHBsaWVkX2xzbhgCIAEoBBIRCglsb2dfZXBvY2gYAyABKAQSDgoGbGVhZGVyGAQgASgIIkUKC1BpbmdSZXF1ZXN0EjYKBGZyb20YASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQiegoMUGluZ1Jlc3BvbnNlEjYKBG5vZGUYASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSMgoIcmVwbGljYXMYAiADKAsyIC5yZXByaXNlLmNsdXN0ZXIudjEuUmVwbGljYVN0YXRlIjcKDlByb3Bvc2VSZXF1ZXN0EhQKDHBhcnRpdGlvbl9pZBgBIAEoDRIPCgdjb21tYW5kGAIgASgMIh4KD1Byb3Bvc2VSZXNwb25zZRILCgNsc24YASABKAQiQwoUR2V0SW52b2NhdGlvblJlcXVlc3QSFQoNaW52b2NhdGlvbl9pZBgBIAEoCRIUCgx3aXRoX2pvdXJuYWwYAiABKAgiRwoVR2V0SW52b2NhdGlvblJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEg4KBnN0YXR1cxgCIAEoDBIPCgdqb3VybmFsGAMgAygMIpsBChBJbnZvY2F0aW9uUmVzdWx0EhEKB3N1Y2Nlc3MYASABKAxIABI/CgdmYWlsdXJlGAIgASgLMiwucmVwcmlzZS5jbHVzdGVyLnYxLkludm9jYXRpb25SZXN1bHQuRmFpbHVyZUgAGigKB0ZhaWx1cmUSDAoEY29kZRgBIAEoDRIPCgdtZXNzYWdlGAIgASgJQgkKB291dGNvbWUilQEKDUFwcGxpZWRSZXN1bHQSFQoNaW52b2NhdGlvbl9pZBgBIAEoCRI0CgZyZXN1bHQYAiABKAsyJC5yZXByaXNlLmNsdXN0ZXIudjEuSW52b2NhdGlvblJlc3VsdBIXCgpyZXF1ZXN0X2lkGAMgASgJSACIAQESDwoHcmVmdXNlZBgEIAEoCEINCgtfcmVxdWVzdF9pZCJhChVEZWxpdmVyUmVzdWx0c1JlcXVlc3QSFAoMcGFydGl0aW9uX2lkGAEgASgNEjIKB3Jlc3VsdHMYAiADKAsyIS5yZXByaXNlLmNsdXN0ZXIudjEuQXBwbGllZFJlc3VsdCIYChZEZWxpdmVyUmVzdWx0c1Jlc3BvbnNlMlQKB05vZGVTdmMSSQoEUGluZxIfLnJlcHJpc2UuY2x1c3Rlci52MS5QaW5nUmVxdWVzdBogLnJlcHJpc2UuY2x1c3Rlci52MS5QaW5nUmVzcG9uc2UyYgoMUGFydGl0aW9uU3ZjElIKB1Byb3Bvc2USIi5yZXByaXNlLmNsdXN0ZXIudjEuUHJvcG9zZVJlcXVlc3QaIy5yZXByaXNlLmNsdXN0ZXIudjEuUHJvcG9zZVJlc3BvbnNlMngKEFBhcnRpdGlvblJlYWRTdmMSZAoNR2V0SW52b2NhdGlvbhIoLnJlcHJpc2UuY2x1c3Rlci52MS5HZXRJbnZvY2F0aW9uUmVxdWVzdBopLnJlcHJpc2UuY2x1c3Rlci52MS5HZXRJbnZvY2F0aW9uUmVzcG9uc2UyewoQSW5ncmVzc1Jlc3VsdFN2YxJnCg5EZWxpdmVyUmVzdWx0cxIpLnJlcHJpc2UuY2x1c3Rlci52MS5EZWxpdmVyUmVzdWx0c1JlcXVlc3QaKi5yZXByaXNlLmNsdXN0ZXIudjEuRGVsaXZlclJlc3VsdHNSZXNwb25zZWIGcHJvdG8z", [file_transport]);
 
 /**
  * What a node reports about one of its partition replicas in a heartbeat answer.
@@ -136,6 +136,185 @@ export const ProposeResponseSchema: GenMessage<ProposeResponse> = /*@__PURE__*/
   messageDesc(file_cluster, 4);
 
 /**
+ * @generated from message reprise.cluster.v1.GetInvocationRequest
+ */
+export type GetInvocationRequest = Message<"reprise.cluster.v1.GetInvocationRequest"> & {
+  /**
+   * @generated from field: string invocation_id = 1;
+   */
+  invocationId: string;
+
+  /**
+   * Also the invocation's journal, read in the same snapshot as its status.
+   *
+   * @generated from field: bool with_journal = 2;
+   */
+  withJournal: boolean;
+};
+
+/**
+ * Describes the message reprise.cluster.v1.GetInvocationRequest.
+ * Use `create(GetInvocationRequestSchema)` to create a new message.
+ */
+export const GetInvocationRequestSchema: GenMessage<GetInvocationRequest> = /*@__PURE__*/
+  messageDesc(file_cluster, 5);
+
+/**
+ * @generated from message reprise.cluster.v1.GetInvocationResponse
+ */
+export type GetInvocationResponse = Message<"reprise.cluster.v1.GetInvocationResponse"> & {
+  /**
+   * @generated from field: bool found = 1;
+   */
+  found: boolean;
+
+  /**
+   * The invocation's status, msgpack as in the partition store (cluster/invocation-wire.ts).
+   *
+   * @generated from field: bytes status = 2;
+   */
+  status: Uint8Array;
+
+  /**
+   * Its journal entries in order, each msgpack; only when asked for.
+   *
+   * @generated from field: repeated bytes journal = 3;
+   */
+  journal: Uint8Array[];
+};
+
+/**
+ * Describes the message reprise.cluster.v1.GetInvocationResponse.
+ * Use `create(GetInvocationResponseSchema)` to create a new message.
+ */
+export const GetInvocationResponseSchema: GenMessage<GetInvocationResponse> = /*@__PURE__*/
+  messageDesc(file_cluster, 6);
+
+/**
+ * @generated from message reprise.cluster.v1.InvocationResult
+ */
+export type InvocationResult = Message<"reprise.cluster.v1.InvocationResult"> & {
+  /**
+   * @generated from oneof reprise.cluster.v1.InvocationResult.outcome
+   */
+  outcome: {
+    /**
+     * @generated from field: bytes success = 1;
+     */
+    value: Uint8Array;
+    case: "success";
+  } | {
+    /**
+     * @generated from field: reprise.cluster.v1.InvocationResult.Failure failure = 2;
+     */
+    value: InvocationResult_Failure;
+    case: "failure";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message reprise.cluster.v1.InvocationResult.
+ * Use `create(InvocationResultSchema)` to create a new message.
+ */
+export const InvocationResultSchema: GenMessage<InvocationResult> = /*@__PURE__*/
+  messageDesc(file_cluster, 7);
+
+/**
+ * @generated from message reprise.cluster.v1.InvocationResult.Failure
+ */
+export type InvocationResult_Failure = Message<"reprise.cluster.v1.InvocationResult.Failure"> & {
+  /**
+   * @generated from field: uint32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message reprise.cluster.v1.InvocationResult.Failure.
+ * Use `create(InvocationResult_FailureSchema)` to create a new message.
+ */
+export const InvocationResult_FailureSchema: GenMessage<InvocationResult_Failure> = /*@__PURE__*/
+  messageDesc(file_cluster, 7, 0);
+
+/**
+ * A result a partition applied for the ingress waiters of an invocation (partition/state-machine effects.ts).
+ *
+ * @generated from message reprise.cluster.v1.AppliedResult
+ */
+export type AppliedResult = Message<"reprise.cluster.v1.AppliedResult"> & {
+  /**
+   * @generated from field: string invocation_id = 1;
+   */
+  invocationId: string;
+
+  /**
+   * @generated from field: reprise.cluster.v1.InvocationResult result = 2;
+   */
+  result?: InvocationResult | undefined;
+
+  /**
+   * Only the waiting request this names gets the result; unset: every waiter of the invocation.
+   *
+   * @generated from field: optional string request_id = 3;
+   */
+  requestId?: string | undefined;
+
+  /**
+   * A refusal of that request (a second run of a workflow), not the invocation's outcome.
+   *
+   * @generated from field: bool refused = 4;
+   */
+  refused: boolean;
+};
+
+/**
+ * Describes the message reprise.cluster.v1.AppliedResult.
+ * Use `create(AppliedResultSchema)` to create a new message.
+ */
+export const AppliedResultSchema: GenMessage<AppliedResult> = /*@__PURE__*/
+  messageDesc(file_cluster, 8);
+
+/**
+ * @generated from message reprise.cluster.v1.DeliverResultsRequest
+ */
+export type DeliverResultsRequest = Message<"reprise.cluster.v1.DeliverResultsRequest"> & {
+  /**
+   * @generated from field: uint32 partition_id = 1;
+   */
+  partitionId: number;
+
+  /**
+   * @generated from field: repeated reprise.cluster.v1.AppliedResult results = 2;
+   */
+  results: AppliedResult[];
+};
+
+/**
+ * Describes the message reprise.cluster.v1.DeliverResultsRequest.
+ * Use `create(DeliverResultsRequestSchema)` to create a new message.
+ */
+export const DeliverResultsRequestSchema: GenMessage<DeliverResultsRequest> = /*@__PURE__*/
+  messageDesc(file_cluster, 9);
+
+/**
+ * @generated from message reprise.cluster.v1.DeliverResultsResponse
+ */
+export type DeliverResultsResponse = Message<"reprise.cluster.v1.DeliverResultsResponse"> & {
+};
+
+/**
+ * Describes the message reprise.cluster.v1.DeliverResultsResponse.
+ * Use `create(DeliverResultsResponseSchema)` to create a new message.
+ */
+export const DeliverResultsResponseSchema: GenMessage<DeliverResultsResponse> = /*@__PURE__*/
+  messageDesc(file_cluster, 10);
+
+/**
  * Heartbeats between nodes: the failure detector's evidence, and replicas' progress for the controller.
  *
  * @generated from service reprise.cluster.v1.NodeSvc
@@ -168,4 +347,39 @@ export const PartitionSvc: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_cluster, 1);
+
+/**
+ * Reads of a partition's store for a node that has no replica of the partition (ingress, admin).
+ *
+ * @generated from service reprise.cluster.v1.PartitionReadSvc
+ */
+export const PartitionReadSvc: GenService<{
+  /**
+   * @generated from rpc reprise.cluster.v1.PartitionReadSvc.GetInvocation
+   */
+  getInvocation: {
+    methodKind: "unary";
+    input: typeof GetInvocationRequestSchema;
+    output: typeof GetInvocationResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_cluster, 2);
+
+/**
+ * Results a partition's leader sends to the workers without a replica of the partition, whose
+ * ingress would otherwise never learn them. Delivery is at least once: a waiter answers once.
+ *
+ * @generated from service reprise.cluster.v1.IngressResultSvc
+ */
+export const IngressResultSvc: GenService<{
+  /**
+   * @generated from rpc reprise.cluster.v1.IngressResultSvc.DeliverResults
+   */
+  deliverResults: {
+    methodKind: "unary";
+    input: typeof DeliverResultsRequestSchema;
+    output: typeof DeliverResultsResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_cluster, 3);
 

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { decodeDocument, METADATA_KEYS, type PartitionTable } from "../../src/metadata/documents.ts";
+import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
+import { idempotentInvocationId, PartitionRouter, partitionKeyForKey } from "../../src/partition/routing.ts";
+import { partitionKeyOf } from "../../src/types/ids.ts";
+import { startEtcd, type EtcdServer } from "../support/etcd.ts";
+import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
+import { eventually } from "../support/eventually.ts";
+import { registerDeployment, tempDir } from "../support/reprise.ts";
+import { startRepriseServer, type RepriseProcess } from "../support/reprise-server.ts";
+import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
+
+const CLUSTER = "partial-replication";
+const PARTITIONS = 2;
+const router = new PartitionRouter(PARTITIONS);
+/** Without an answer a request through a node without a replica would hang: bound every one. */
+const REQUEST_TIMEOUT_MS = 20_000;
+
+/** A Counter key whose object lives in `partition`. */
+function counterKeyIn(partition: number, prefix: string): string {
+  for (let i = 0; ; i++) if (router.partitionOfKey(partitionKeyForKey("Counter", `${prefix}-${i}`)) === partition) return `${prefix}-${i}`;
+}
+
+/** An idempotency key that puts a Greeter/greet call in `partition` (a service call's partition is otherwise random). */
+function greetKeyIn(partition: number, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}-${i}`;
+    if (router.partitionOfKey(partitionKeyOf(idempotentInvocationId("Greeter", "", "greet", key))) === partition) return key;
+  }
+}
+
+/**
+ * Three `reprise server` processes on a real etcd with `--partition-replication 2`: every
+ * partition has one worker without a replica of it, whose ingress forwards calls to the leader
+ * and must still get their results (relayed by the leader) and read invocations (from a replica).
+ */
+describe("three workers, two replicas per partition: every node's ingress answers for every partition", { timeout: 180_000 }, () => {
+  const tmp = tempDir("reprise-partial-replication-");
+  let etcd: EtcdServer;
+  let metadata: EtcdMetadataStore;
+  let sdk: SdkEndpoint;
+  const nodes = new Map<string, RepriseProcess>();
+  let table: PartitionTable;
+
+  const startNode = async (name: string, extra: string[] = []): Promise<RepriseProcess> => {
+    const proc = await startRepriseServer([
+      ...["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", CLUSTER, "--node-name", name, "--roles", "worker,log-server"],
+      ...["--base-dir", join(tmp.path, name), "--bind-address", "127.0.0.1", "--node-port", "0", "--ingress-port", "0", "--admin-port", "0"],
+      ...["--partitions", String(PARTITIONS), "--replication", "2", "--partition-replication", "2", ...extra],
+    ]);
+    nodes.set(name, proc);
+    return proc;
+  };
+  const ingressOf = (p: RepriseProcess) => `http://127.0.0.1:${p.ready.ingress}`;
+  const request = (url: string, init: RequestInit = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const call = (p: RepriseProcess, path: string, body: unknown, headers: Record<string, string> = {}) =>
+    request(`${ingressOf(p)}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  /** The worker the partition table gives no replica of `partition`. */
+  const withoutReplica = (partition: number): RepriseProcess => {
+    const p = table.partitions.find((x) => Number(x.partitionId) === partition)!;
+    const holders = new Set<number>([p.leader!, ...p.followers]);
+    const outside = [...nodes.values()].filter((n) => !holders.has(n.nodeId));
+    assert.equal(outside.length, 1, `one worker without a replica of partition ${partition}`);
+    return outside[0];
+  };
+  const withReplica = (partition: number): RepriseProcess => [...nodes.values()].find((n) => n !== withoutReplica(partition))!;
+
+  before(async () => {
+    etcd = await startEtcd();
+    metadata = new EtcdMetadataStore({ endpoints: [etcd.endpoint] });
+    sdk = await startSdkEndpoint([greeter, counter]);
+    await Promise.all([startNode("n1"), startNode("n2", ["--join"]), startNode("n3", ["--join"])]);
+    const registered = await registerDeployment(`http://127.0.0.1:${nodes.get("n1")!.ready.admin}`, sdk.url);
+    assert.equal(registered.status, 201, await registered.clone().text());
+    await eventually(
+      async () => {
+        const stored = await metadata.get(METADATA_KEYS.partitionTable);
+        if (stored === null) return false;
+        table = decodeDocument<PartitionTable>(stored.value);
+        return table.partitions.length === PARTITIONS && table.partitions.every((p) => p.leader !== undefined && p.followers.length === 1);
+      },
+      30_000,
+      "every partition with a leader and one follower",
+    );
+  });
+
+  after(async () => {
+    await Promise.all([...nodes.values()].map((p) => p.kill9()));
+    await sdk?.close();
+    await metadata?.close();
+    await etcd?.stop();
+    tmp.remove();
+  });
+
+  it("answers a virtual object's and a service's calls through every node, for every partition", async () => {
+    for (const [name, proc] of nodes) {
+      for (let partition = 0; partition < PARTITIONS; partition++) {
+        const key = counterKeyIn(partition, `calls-${name}`);
+        // The first call may meet a leader still taking over: retry until the partition serves.
+        await eventually(async () => (await call(proc, `/Counter/${key}/add`, 1)).status === 200, 30_000, `${name} serving partition ${partition}`);
+        const add = await call(proc, `/Counter/${key}/add`, 2);
+        assert.equal(add.status, 200, `${name}, partition ${partition}: ${await add.clone().text()}`);
+        assert.equal(await add.json(), 3, `${name}, partition ${partition}`);
+        const greet = await call(proc, "/Greeter/greet", name, { "idempotency-key": greetKeyIn(partition, `greet-${name}`) });
+        assert.equal(greet.status, 200, `${name}, partition ${partition}: ${await greet.clone().text()}`);
+        assert.equal(await greet.json(), `Hello, ${name}!`);
+      }
+      for (let i = 0; i < 4; i++) {
+        const greet = await call(proc, "/Greeter/greet", `${name}-${i}`);
+        assert.equal(await greet.json(), `Hello, ${name}-${i}!`, `${name}: a service call on a random partition`);
+      }
+    }
+  });
+
+  it("an idempotent call retried through the node without a replica returns the first result, and its output is readable there", async () => {
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const outside = withoutReplica(partition);
+      const key = counterKeyIn(partition, "idempotent");
+      const headers = { "idempotency-key": `once-${partition}` };
+      const first = await call(withReplica(partition), `/Counter/${key}/add`, 5, headers);
+      assert.equal(first.status, 200, await first.clone().text());
+      assert.equal(await first.json(), 5);
+      const id = first.headers.get("x-restate-id");
+      assert.ok(id, "the call's invocation id");
+
+      const retried = await call(outside, `/Counter/${key}/add`, 5, headers);
+      assert.equal(retried.status, 200, await retried.clone().text());
+      assert.equal(await retried.json(), 5, `partition ${partition}: the first result, not a second add`);
+      assert.equal(retried.headers.get("x-restate-id"), id);
+
+      const output = await request(`${ingressOf(outside)}/restate/invocation/${id}/output`);
+      assert.equal(output.status, 200, `partition ${partition}: ${await output.clone().text()}`);
+      assert.equal(await output.json(), 5);
+      const total = await call(outside, `/Counter/${key}/add`, 0);
+      assert.equal(await total.json(), 5, `partition ${partition}: the add applied once`);
+
+      // Admin reads the status there too: a completed invocation cannot be cancelled (not: unknown).
+      const cancel = await request(`http://127.0.0.1:${outside.ready.admin}/invocations/${id}?mode=cancel`, { method: "DELETE" });
+      assert.equal(cancel.status, 409, await cancel.text());
+    }
+  });
+
+  it("attaches to a running invocation through the node without a replica and resolves its awakeable there", async () => {
+    const partition = 1;
+    const outside = withoutReplica(partition);
+    const key = counterKeyIn(partition, "held");
+    const held = call(withReplica(partition), `/Counter/${key}/hold`, null, { "idempotency-key": "hold-1" });
+    await eventually(() => heldAwakeables.has(key), 15_000, "the held invocation's awakeable");
+    const id = idempotentInvocationId("Counter", key, "hold", "hold-1");
+    const running = await request(`${ingressOf(outside)}/restate/invocation/${id}/output`);
+    assert.equal(running.status, 470, `not ready yet: ${await running.text()}`);
+    const attached = request(`${ingressOf(outside)}/restate/invocation/${id}/attach`);
+    const resolved = await request(`${ingressOf(outside)}/restate/awakeables/${heldAwakeables.get(key)}/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify("released"),
+    });
+    assert.equal(resolved.status, 202, await resolved.text());
+    const attachedAnswer = await attached;
+    assert.equal(attachedAnswer.status, 200, await attachedAnswer.clone().text());
+    assert.equal(await attachedAnswer.json(), "released");
+    assert.equal(await (await held).json(), "released");
+  });
+});
