@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startEtcd, type EtcdServer } from "../support/etcd.ts";
 import { counter, greeter } from "../support/example-services.ts";
+import { RunMode } from "../../src/net/ctl/gen/restate/cluster_pb.ts";
+import { withPeerClusterCtrl } from "../../src/net/ctl/peer-client.ts";
 import { eventually } from "../support/eventually.ts";
 import { callJson, registerDeployment, tempDir } from "../support/reprise.ts";
 import { startRepriseServer, type RepriseProcess } from "../support/reprise-server.ts";
@@ -101,6 +103,22 @@ describe("cluster with an s3:// repository: trimming to the archived LSN, a new 
       "every log trimmed",
     );
     for (const p of led) assert.ok(p.trim_point! <= p.archived_lsn!, `partition ${p.partition_id}: trim point ${p.trim_point} above archived LSN ${p.archived_lsn}`);
+
+    // What restatectl reads (GetClusterState, asked of n1 for every node): each leader's archived LSN, from the repository.
+    const ctl = <T>(p: RepriseProcess, call: Parameters<typeof withPeerClusterCtrl<T>>[1]) => withPeerClusterCtrl(`127.0.0.1:${p.nodePort}`, call);
+    const cluster = await ctl(three[0]!, (c) => c.getClusterState({}));
+    const leaders = Object.values(cluster.clusterState!.nodes).flatMap((n) => (n.state.case === "alive" ? Object.entries(n.state.value.partitions) : []));
+    for (const p of led) {
+      const [, shown] = leaders.find(([pid, s]) => Number(pid) === p.partition_id && s.effectiveMode === RunMode.LEADER) ?? [];
+      assert.ok(shown?.lastArchivedLogLsn !== undefined && shown.lastArchivedLogLsn.value >= BigInt(p.trim_point!), `partition ${p.partition_id}: archived LSN shown ${shown?.lastArchivedLogLsn?.value}, trimmed to ${p.trim_point}`);
+    }
+    // restatectl snapshots create asked of a node that does not lead the partition: the snapshot is taken and archived.
+    const statuses = await Promise.all(three.map(status));
+    const follower = three.find((_, i) => statuses[i]!.some((s) => s.partition_id === 0 && !s.leader))!;
+    const archivedBefore = led.find((p) => p.partition_id === 0)!.archived_lsn!;
+    const taken = await ctl(follower, (c) => c.createPartitionSnapshot({ partitionId: 0 }));
+    assert.ok(taken.snapshotId !== "" && taken.minAppliedLsn >= BigInt(archivedBefore), `snapshot ${taken.snapshotId} at ${taken.minAppliedLsn}, archived was ${archivedBefore}`);
+    assert.ok((await status(follower)).find((s) => s.partition_id === 0)!.archived_lsn! >= Number(taken.minAppliedLsn));
 
     const n4 = await startNode("n4", ["--join"]);
     // Applied LSNs move on (leaders announce, snapshots go on); compare once the new node caught up with the leaders.

@@ -28,7 +28,7 @@ export interface ControlContext {
 /** Why most refused commands are refused. */
 const CHANGES_THE_CLUSTER =
   "it changes the cluster, which Reprise does only through its own configuration; Reprise answers restatectl's " +
-  "read-only commands (status, nodes list, logs list|describe|find-tail, partitions list, config get, metadata get)";
+  "read-only commands (status, nodes list, logs list|describe|find-tail, partitions list, config get, metadata get) and snapshots create";
 
 /** A restatectl command Reprise does not serve, with the reason and where to go instead. */
 export class RestatectlCommandNotSupportedError extends RepriseError {
