@@ -5,7 +5,8 @@ import type { DeploymentSchema } from "../schema/schema.ts";
 
 /** What the attempt hears from one request/response exchange with a deployment. */
 export interface ExchangeListener {
-  onResponse(status: number): void;
+  /** `server`: the deployment's `x-restate-server` header (e.g. `restate-sdk-typescript/1.17.2`). */
+  onResponse(status: number, server: string | undefined): void;
   onData(chunk: Buffer): void;
   /** The response body ended. */
   onEnd(): void;
@@ -54,7 +55,7 @@ export class DeploymentClient {
 
   private openHttp2(origin: string, path: string, headers: Readonly<Record<string, string>>, l: ExchangeListener): Exchange {
     const stream = this.session(origin).request({ ":method": "POST", ":path": path, ...headers });
-    stream.on("response", (h) => l.onResponse(Number(h[":status"])));
+    stream.on("response", (h) => l.onResponse(Number(h[":status"]), headerText(h["x-restate-server"])));
     stream.on("data", (chunk: Buffer) => l.onData(chunk));
     stream.on("end", () => l.onEnd());
     stream.on("error", (e) => l.onError(e));
@@ -84,7 +85,7 @@ export class DeploymentClient {
     });
     let responseEnded = false;
     req.on("response", (res) => {
-      l.onResponse(res.statusCode ?? 0);
+      l.onResponse(res.statusCode ?? 0, headerText(res.headers["x-restate-server"]));
       res.on("data", (chunk: Buffer) => l.onData(chunk));
       res.on("end", () => {
         responseEnded = true;
@@ -128,4 +129,8 @@ export class DeploymentClient {
     this.sessions.set(origin, s);
     return s;
   }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -66,6 +66,7 @@ export class InvocationAttempt {
   private madeProgress = false;
   private inactivity: NodeJS.Timeout | null = null;
   private httpStatus = 0;
+  private serverHeader: string | undefined;
   private errorBody = "";
   private resolveOutcome!: (o: AttemptOutcome) => void;
   readonly outcome: Promise<AttemptOutcome>;
@@ -73,6 +74,11 @@ export class InvocationAttempt {
   constructor(private readonly o: AttemptOptions) {
     this.commandCount = o.snapshot.status.commandCount;
     this.outcome = new Promise((r) => (this.resolveOutcome = r));
+  }
+
+  /** What the deployment said it runs (`x-restate-server`), once it answered. */
+  get server(): string | undefined {
+    return this.serverHeader;
   }
 
   /** Every record this attempt proposed is durable and applied once this resolves. */
@@ -101,7 +107,10 @@ export class InvocationAttempt {
           ...deployment.additionalHeaders,
         },
         {
-          onResponse: (httpStatus) => (this.httpStatus = httpStatus),
+          onResponse: (httpStatus, server) => {
+            this.httpStatus = httpStatus;
+            this.serverHeader = server;
+          },
           onData: (chunk) => {
             if (this.httpStatus === 200) this.onData(chunk);
             else this.errorBody += chunk.toString("utf8").slice(0, 2000);
@@ -218,6 +227,7 @@ export class InvocationAttempt {
           message: `[${m.code}] ${m.message}${where}`,
           madeProgress: this.madeProgress,
           ...(m.nextRetryDelay !== undefined ? { retryAfterMs: Number(m.nextRetryDelay) } : {}),
+          ...(m.relatedCommandIndex !== undefined || m.relatedCommandName ? { relatedCommand: { ...(m.relatedCommandIndex !== undefined ? { index: m.relatedCommandIndex } : {}), ...(m.relatedCommandName ? { name: m.relatedCommandName } : {}) } } : {}),
           ...(requested ? { requested: { behavior: requested, code: m.code || 500, message: m.message } } : {}),
         });
         return;

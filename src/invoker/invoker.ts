@@ -51,6 +51,9 @@ interface InvocationTask {
   lastDeploymentId?: string;
   lastFailure?: string;
   lastFailureAt?: number;
+  lastFailureRelatedCommand?: { readonly index?: number; readonly name?: string };
+  /** The `x-restate-server` of the last attempt that got an answer. */
+  lastAttemptServer?: string;
   nextRetryAt?: number;
   /** The policy of the handler the last attempt ran (the node's until one started). */
   retryPolicy?: RetryPolicy;
@@ -70,6 +73,10 @@ export interface InvokerInvocationState {
   readonly lastFailure?: string;
   /** When the last failed attempt ended. */
   readonly lastFailureAt?: number;
+  readonly lastFailureRelatedCommandIndex?: number;
+  readonly lastFailureRelatedCommandName?: string;
+  /** What the deployment of the last attempt said it runs (`x-restate-server`), from the running one's answer on. */
+  readonly lastAttemptServer?: string;
   readonly nextRetryAt?: number;
 }
 
@@ -95,6 +102,8 @@ export class Invoker implements InvokerPort {
   stateOf(id: InvocationId): InvokerInvocationState | undefined {
     const t = this.tasks.get(id);
     if (!t) return undefined;
+    const server = t.attempt?.server ?? t.lastAttemptServer;
+    const related = t.lastFailureRelatedCommand;
     return {
       inFlight: t.attempt !== null,
       retryCount: t.failures + (t.attempt !== null ? 1 : 0),
@@ -102,6 +111,9 @@ export class Invoker implements InvokerPort {
       ...(t.lastDeploymentId !== undefined ? { lastDeploymentId: t.lastDeploymentId } : {}),
       ...(t.lastFailure !== undefined ? { lastFailure: t.lastFailure } : {}),
       ...(t.lastFailureAt !== undefined ? { lastFailureAt: t.lastFailureAt } : {}),
+      ...(related?.index !== undefined ? { lastFailureRelatedCommandIndex: related.index } : {}),
+      ...(related?.name !== undefined ? { lastFailureRelatedCommandName: related.name } : {}),
+      ...(server !== undefined ? { lastAttemptServer: server } : {}),
       ...(t.nextRetryAt !== undefined ? { nextRetryAt: t.nextRetryAt } : {}),
     };
   }
@@ -203,6 +215,7 @@ export class Invoker implements InvokerPort {
       await attempt.settled();
       if (this.tasks.get(id) !== task) return;
       task.attempt = null;
+      task.lastAttemptServer = attempt.server ?? task.lastAttemptServer;
       if (outcome.kind === "failed") {
         if (outcome.madeProgress) task.failuresSinceProgress = 0;
         this.scheduleRetry(id, task, outcome);
@@ -229,6 +242,7 @@ export class Invoker implements InvokerPort {
     if (reachedDeployment) task.failuresSinceProgress++;
     task.lastFailure = failure.message;
     task.lastFailureAt = Date.now();
+    task.lastFailureRelatedCommand = failure.relatedCommand;
     const decision = decideRetry(task.retryPolicy ?? this.o.retry, task.failures, failure);
     if (decision.t !== "retry") {
       this.tasks.delete(id);

@@ -23,6 +23,8 @@ export function retryDelayMs(policy: RetryPolicy, failures: number): number {
 export interface AttemptFailureReport {
   readonly message: string;
   readonly retryAfterMs?: number;
+  /** The command the SDK says failed (ErrorMessage related_command_index/name). */
+  readonly relatedCommand?: { readonly index?: number; readonly name?: string };
   readonly requested?: { readonly behavior: "pause" | "fail"; readonly code: number; readonly message: string };
 }
 

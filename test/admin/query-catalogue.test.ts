@@ -33,6 +33,18 @@ const flaky = restate.service({
   },
 });
 
+const failingStep = restate.service({
+  name: "FailingStep",
+  handlers: {
+    charge: async (ctx: restate.Context) => {
+      await ctx.run("prepare", () => 1);
+      return ctx.run("charge", (): number => {
+        throw new Error("card declined");
+      });
+    },
+  },
+});
+
 const signup = restate.workflow({
   name: "Signup",
   handlers: {
@@ -65,6 +77,7 @@ describe("SQL catalogue: every table and column of restate-server 1.7.12, filled
   let callerId: string;
   let holderId: string;
   let flakyId: string;
+  let failingStepId: string;
   let sleeperId: string;
 
   const query = (sql: string, accept = "application/json") =>
@@ -79,7 +92,7 @@ describe("SQL catalogue: every table and column of restate-server 1.7.12, filled
   const nulls = (result: Row[], columns: readonly string[]) => columns.filter((c) => result.some((r) => r[c] === undefined || r[c] === null));
 
   before(async () => {
-    fixture = await startFixture({ services: [greeter, counter, caller, sleeper, flaky, signup] });
+    fixture = await startFixture({ services: [greeter, counter, caller, sleeper, flaky, failingStep, signup] });
     const { ingress, node } = fixture;
     admin = fixture.admin;
     const call = await callJson(ingress, "/Caller/callGreet", "Ada", { "idempotency-key": "caller-1" });
@@ -92,6 +105,7 @@ describe("SQL catalogue: every table and column of restate-server 1.7.12, filled
     await eventually(() => node.dispatcher.status(queuedId as never)?.status === "inboxed", 10_000, "second call to queue");
     sleeperId = ((await (await callJson(ingress, "/Sleeper/nap/send", 600_000)).json()) as { invocationId: string }).invocationId;
     flakyId = ((await (await callJson(ingress, "/Flaky/fail/send")).json()) as { invocationId: string }).invocationId;
+    failingStepId = ((await (await callJson(ingress, "/FailingStep/charge/send")).json()) as { invocationId: string }).invocationId;
     const run = callJson(ingress, "/Signup/s1/run");
     assert.equal((await callJson(ingress, "/Signup/s1/click", "link-1")).status, 200);
     assert.equal((await run).status, 200);
@@ -183,6 +197,13 @@ describe("SQL catalogue: every table and column of restate-server 1.7.12, filled
     assert.match(String(state!.last_failure), /flaky failure/);
     const [view] = await rows(`SELECT status, retry_count, last_failure FROM sys_invocation WHERE id = '${flakyId}'`);
     assert.ok(["backing-off", "running"].includes(String(view!.status)), String(view!.status));
+    assert.match(String(state!.last_attempt_server), /^restate-sdk-typescript\//, "the SDK's x-restate-server");
+    await eventually(async () => (await rows(`SELECT retry_count FROM sys_invocation_state WHERE id = '${failingStepId}'`))[0]?.retry_count as number >= 2, 20_000, "the step to fail twice");
+    const [step] = await rows(`SELECT last_failure, last_failure_related_command_index, last_failure_related_command_name FROM sys_invocation WHERE id = '${failingStepId}'`);
+    assert.match(String(step!.last_failure), /card declined/);
+    // The SDK names the failing run and its index among the commands (the input command, `prepare`, then `charge`).
+    assert.equal(step!.last_failure_related_command_name, "charge");
+    assert.equal(step!.last_failure_related_command_index, 2);
     const events = await rows(`SELECT * FROM sys_journal_events WHERE id = '${flakyId}'`);
     assert.equal(events.length, 1);
     assert.deepEqual(nulls(events, ["partition_key", "id", "after_journal_entry_index", "appended_at", "event_type", "event_json"]), []);

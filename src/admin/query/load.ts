@@ -194,8 +194,11 @@ class Loader {
         retry_count: BigInt(s?.retryCount ?? 0),
         last_start_at: s?.lastStartAt ?? null,
         last_attempt_deployment_id: s?.lastDeploymentId ?? null,
+        last_attempt_server: s?.lastAttemptServer ?? null,
         next_retry_at: s?.nextRetryAt ?? null,
         last_failure: s?.lastFailure ?? null,
+        last_failure_related_command_index: s?.lastFailureRelatedCommandIndex === undefined ? null : BigInt(s.lastFailureRelatedCommandIndex),
+        last_failure_related_command_name: s?.lastFailureRelatedCommandName ?? null,
       });
     }
   }
