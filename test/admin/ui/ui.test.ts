@@ -184,12 +184,13 @@ describe("web UI in a browser", () => {
     }, 10_000);
   });
 
-  it("shows a failing invocation's retries and last failure", async () => {
+  it("shows a failing invocation's attempts and last failure", async () => {
     await open(`/invocations/${ids.boom}`);
     await page.waitForSelector(".failure-card");
     assert.match((await page.textContent(".failure-card"))!, /flaky step exploded/);
-    assert.match((await page.textContent(".failure-card"))!, /\d+ retries so far/);
+    assert.match((await page.textContent(".failure-card"))!, /\d+ attempts so far/);
     assert.match((await page.textContent(".fields"))!, /Flaky\/boom/);
+    assert.match((await page.locator(".fields").allTextContents()).join(" "), /Attempts\s*[1-9]\d*/);
     // The journal shows the transient error after the step it followed.
     await page.waitForSelector('.entry[data-entry-type="Run"] .entry-event[data-event-type="TransientError"]');
     assert.match((await page.textContent('.entry[data-entry-type="Run"] .entry-event'))!, /flaky step exploded/);

@@ -173,8 +173,10 @@ function FailureCard({ inv }: { inv: Row }): VNode | null {
   if (completedFailure) {
     return html`<div class="failure-card terminal"><strong>The invocation failed.</strong><pre>${completedFailure}</pre></div>`;
   }
+  // retry_count is Restate's start count: attempts started, the running one included.
+  const attempts = Number(inv.retry_count ?? 0);
   return html`<div class="failure-card">
-    <strong>The last attempt failed${inv.last_failure_error_code ? html` <code>${inv.last_failure_error_code}</code>` : ""}; ${Number(inv.retry_count ?? 0)} ${Number(inv.retry_count ?? 0) === 1 ? "retry" : "retries"} so far${inv.next_retry_at ? html`, next <${Time} ts=${inv.next_retry_at} />` : ""}.</strong>
+    <strong>The last attempt failed${inv.last_failure_error_code ? html` <code>${inv.last_failure_error_code}</code>` : ""}; ${attempts} ${attempts === 1 ? "attempt" : "attempts"} so far${inv.next_retry_at ? html`, next <${Time} ts=${inv.next_retry_at} />` : ""}.</strong>
     ${inv.last_failure_related_command_name || inv.last_failure_related_command_type
       ? html`<div class="small">at command ${inv.last_failure_related_command_index ?? ""} ${inv.last_failure_related_command_type ?? ""} <code>${inv.last_failure_related_command_name ?? ""}</code></div>`
       : null}
@@ -209,7 +211,7 @@ function Details({ inv }: { inv: Row }): VNode {
           ["Running since", inv.running_at ? html`<${Time} ts=${inv.running_at} />` : null],
           ["Modified", html`<${Time} ts=${inv.modified_at} />`],
           ["Completed", inv.completed_at ? html`<${Time} ts=${inv.completed_at} />` : null],
-          ["Retries", Number(inv.retry_count ?? 0) > 0 ? String(inv.retry_count) : inv.status === "completed" ? null : "0"],
+          ["Attempts", Number(inv.retry_count ?? 0) > 0 ? String(inv.retry_count) : inv.status === "completed" ? null : "0"],
           ["Next retry", inv.next_retry_at ? html`<${Time} ts=${inv.next_retry_at} />` : null],
           ["Last attempt started", inv.last_start_at ? html`<${Time} ts=${inv.last_start_at} />` : null],
           ["Deployment", inv.pinned_deployment_id ?? inv.last_attempt_deployment_id ? html`<a class="mono" href=${href("/deployments")}>${inv.pinned_deployment_id ?? inv.last_attempt_deployment_id}</a>` : null],
