@@ -147,7 +147,7 @@ function InvocationRow({ r }: { r: Row }): VNode {
         <strong>${r.target_service_name}</strong>${r.target_service_key !== undefined ? html`<span class="key">/${r.target_service_key}</span>` : null}<span class="handler">/${r.target_handler_name}</span>
       </span>
     </td>
-    <td><${StatusBadge} row=${r} />${Number(r.retry_count ?? 0) > 0 ? html` <span class="muted small" title="attempts started">↻${r.retry_count}</span>` : null}</td>
+    <td><${StatusBadge} row=${r} />${Number(r.retry_count ?? 0) > 1 ? html` <span class="muted small" title="attempts started: this invocation was retried">↻${r.retry_count}</span>` : null}</td>
     <td><${Time} ts=${r.created_at} /></td>
     <td><${Time} ts=${r.modified_at} /></td>
     <td class="small">${elapsed(r)}</td>
