@@ -67,6 +67,13 @@ export class ResultWaiters {
     return { requestId, answer, cancel: () => this.remove(id, requestId) };
   }
 
+  /** Answers one waiter (if still waiting), as a relayed result for `requestId` would. */
+  answer(id: InvocationId, requestId: string, answer: ResultAnswer): void {
+    const w = this.waiters.get(id)?.get(requestId);
+    this.remove(id, requestId);
+    w?.(answer);
+  }
+
   complete({ id, result, requestId, refused }: AppliedResult): void {
     const byRequest = this.waiters.get(id);
     if (!byRequest) return;
@@ -76,9 +83,7 @@ export class ResultWaiters {
       for (const w of byRequest.values()) w(answer);
       return;
     }
-    const w = byRequest.get(requestId);
-    this.remove(id, requestId);
-    w?.(answer);
+    this.answer(id, requestId, answer);
   }
 
   private remove(id: InvocationId, requestId: string): void {
@@ -136,6 +141,8 @@ export interface DispatcherOptions {
 }
 
 const DEFAULT_PROPOSE_TIMEOUT_MS = 10_000;
+/** How often a node without a replica of the partition looks for a result it may have missed. */
+const RESULT_POLL_MS = 2_000;
 const LEADER_RETRY_MS = 100;
 /** One replica gets this long to answer a read before the next one is asked. */
 const READ_ATTEMPT_MS = 2_000;
@@ -222,7 +229,30 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   awaitResult(id: InvocationId): ResultWaiter {
-    return this.waiters.register(id);
+    const waiter = this.waiters.register(id);
+    if (this.readsLocally(id)) return waiter;
+    // Without a replica the result comes relayed by the leader, which is lost if the leader dies
+    // between applying and sending it: look at the status now and then too. Not for workflows,
+    // whose completed status does not say whether this request was the run or a refused second one.
+    const poll = setInterval(() => {
+      this.readStatus(id).then(
+        (status) => {
+          if (status?.status !== "completed" || status.result === undefined || status.target.serviceType === "WORKFLOW") return;
+          this.waiters.answer(id, waiter.requestId, { result: status.result, refused: false });
+        },
+        // Retryable (no replica reachable right now): the next poll asks again.
+        () => undefined,
+      );
+    }, RESULT_POLL_MS);
+    poll.unref();
+    void waiter.answer.finally(() => clearInterval(poll));
+    return {
+      ...waiter,
+      cancel: () => {
+        clearInterval(poll);
+        waiter.cancel();
+      },
+    };
   }
 
   completeResult(applied: AppliedResult): void {
