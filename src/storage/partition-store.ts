@@ -54,15 +54,17 @@ export function openStoreFile(path: string): StoreFileReader {
 const RECLAIM_ABOVE_FREE_PAGES = 256;
 const RECLAIM_PAGES_PER_WRITE = 1024;
 /**
- * A WAL holding more than this is restarted by the checkpoint thread, and a WAL file bigger than
- * this is cut back once its store is idle. Not the writer's journal_size_limit: that truncates the
- * file in the commit after a restart, and freeing tens of MiB took 40-80 ms of a commit here.
+ * A WAL file bigger than this is cut back once its store is idle. Not the writer's
+ * journal_size_limit: that truncates the file in the commit after a restart, and freeing tens of
+ * MiB took 40-80 ms of a commit here.
  */
 const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+/** The most WAL a store keeps under a load that never pauses long enough for a checkpoint to catch up. */
+const WAL_RESTART_BYTES = 64 * 1024 * 1024;
 /** SQLite's own checkpoint threshold (pages), which the writer goes back to if the checkpoint thread fails. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 /** Every file store of the process is checkpointed by this one thread unless a test passes its own. */
-const SHARED_CHECKPOINTER = new WalCheckpointer({ intervalMs: 100, walSizeLimitBytes: WAL_SIZE_LIMIT_BYTES });
+const SHARED_CHECKPOINTER = new WalCheckpointer({ intervalMs: 100, walSizeLimitBytes: WAL_SIZE_LIMIT_BYTES, walRestartBytes: WAL_RESTART_BYTES });
 
 export interface PartitionStoreOptions {
   /** Who checkpoints the WAL; the process-wide thread by default. */

@@ -11,10 +11,11 @@ import { Worker } from "node:worker_threads";
  * committed in:
  * - PASSIVE copies what no reader still needs and never takes the writer's lock. When it copied
  *   everything, the writer's next transaction starts the WAL over (SQLite does that itself).
- * - Under a steady load there is always a commit since, so the WAL would only grow: past the size
- *   limit a RESTART, right after another PASSIVE, copies the few pages committed meanwhile with the
- *   writer's lock held (a commit waits that long, a millisecond or two, once per limit's worth of
- *   WAL) and makes the writer start over.
+ * - Under a load with no pause as long as a checkpoint's fsyncs, a commit always lands during the
+ *   PASSIVE one, the WAL is never all copied and would only grow: past `walRestartBytes` a RESTART,
+ *   right after another PASSIVE, copies the few pages committed meanwhile with the writer's lock
+ *   held and makes the writer start over. Commits wait for it: its copy and two fsyncs, 3-45 ms
+ *   measured on this (shared, loaded) machine, hence a threshold far above the usual WAL size.
  * - A store idle since the last look whose WAL file is bigger than the limit (grown while a
  *   snapshot held it) is cut back with TRUNCATE.
  * The connection keeps the writer's synchronous level, so a checkpoint syncs the WAL before
@@ -50,7 +51,7 @@ function visit(store) {
   if (!store.backfilled) return;
   if (idle) {
     if (fileBytes(store.path + "-wal") > workerData.walSizeLimit) checkpoint(store, "TRUNCATE");
-  } else if (store.walBytes > workerData.walSizeLimit) {
+  } else if (store.walBytes > workerData.walRestartBytes) {
     // Once more first, so what the RESTART copies with the writer's lock held is what committed
     // during this one's fsyncs: a few pages.
     checkpoint(store, "PASSIVE");
@@ -110,8 +111,10 @@ const CLOSE_WAIT_MS = 10_000;
 export interface WalCheckpointerOptions {
   /** How often each store is looked at: the WAL holds about this long of writes at most, beyond open reads. */
   readonly intervalMs: number;
-  /** A WAL file bigger than this is truncated once its store is idle (the writer's journal_size_limit). */
+  /** A WAL file bigger than this is truncated once its store is idle. */
   readonly walSizeLimitBytes: number;
+  /** A WAL holding more than this under a steady load is restarted, which makes commits wait (see the source's comment). */
+  readonly walRestartBytes: number;
 }
 
 /** One store's registration: what its writer tells the thread, and how it leaves. */
@@ -174,7 +177,7 @@ export class WalCheckpointer {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(CHECKPOINTER_SOURCE, {
       eval: true,
-      workerData: { sqlite: SQLITE_MODULE, intervalMs: this.o.intervalMs, walSizeLimit: this.o.walSizeLimitBytes, lockWaitMs: LOCK_WAIT_MS },
+      workerData: { sqlite: SQLITE_MODULE, intervalMs: this.o.intervalMs, walSizeLimit: this.o.walSizeLimitBytes, walRestartBytes: this.o.walRestartBytes, lockWaitMs: LOCK_WAIT_MS },
     });
     worker.on("message", (m: { failed?: number; reason?: string; ran?: number }) => {
       if (m.failed !== undefined) this.failed(m.failed, m.reason ?? "unknown");

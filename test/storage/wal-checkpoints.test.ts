@@ -14,7 +14,7 @@ const VALUE = Buffer.alloc(2_000, 7);
 /** A store whose checkpoint thread looks only when told (`runNow`): whatever else copies the WAL is the writer. */
 function storeWithIdleCheckpointer(t: TestContext): { store: PartitionStore; checkpointer: WalCheckpointer } {
   const dir = tempDir("reprise-wal-");
-  const checkpointer = new WalCheckpointer({ intervalMs: 3_600_000, walSizeLimitBytes: WAL_LIMIT });
+  const checkpointer = new WalCheckpointer({ intervalMs: 3_600_000, walSizeLimitBytes: WAL_LIMIT, walRestartBytes: WAL_LIMIT });
   const store = new PartitionStore(join(dir.path, "p0.sqlite"), { checkpointer });
   t.after(() => {
     store.close();
