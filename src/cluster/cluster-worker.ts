@@ -43,6 +43,8 @@ export interface ClusterWorkerDeps {
  * results from the leader (`ResultRelay`).
  */
 export class ClusterWorker {
+  private stopping = false;
+
   private constructor(
     readonly node: Node,
     private readonly bifrost: BifrostImpl,
@@ -105,10 +107,12 @@ export class ClusterWorker {
 
   /** What this node's replicas report in heartbeats. */
   reports(): ReplicaReport[] {
-    return this.replicas.reports();
+    // Pings keep arriving while the worker stops, and its stores close early in that.
+    return this.stopping ? [] : this.replicas.reports();
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopWatching();
     await this.node.stop();
     this.relay.stop();

@@ -11,7 +11,7 @@ import { sameNode } from "../net/node-id.ts";
 import type { ServiceImpl } from "../net/server.ts";
 import type { RemoteLeaders } from "../partition/dispatcher.ts";
 import { decodeForwardedCommand, encodeForwardedCommand, type Command } from "../partition/records.ts";
-import { errorMessage } from "../types/errors.ts";
+import { errorMessage, UnavailableError } from "../types/errors.ts";
 import { formatNodeId, LeaderEpoch, Lsn, PartitionId, PlainNodeId, type GenerationalNodeId, type LogId } from "../types/ids.ts";
 import type { ReplicaReport } from "./heartbeats.ts";
 import type { Node } from "./node.ts";
@@ -22,6 +22,14 @@ import type { ReplicatedSegments } from "./replicated-segments.ts";
 const TABLE_REFRESH_MS = 2_000;
 /** Pause before retrying a leadership step that failed (seal without quorum yet, store unreachable). */
 const LEAD_RETRY_MS = 500;
+/**
+ * How long one round of the leadership steps may take before it is given up and started again.
+ * Every step is idempotent (the epoch claim and the chain extension are compare-and-swaps, a seal
+ * in progress is shared), so a round stuck on a call that never answers costs this long instead of
+ * leaving the partition without a writable tail: in a chaos run a leader's re-placement of its tail
+ * after a majority/minority split waited 130 s on such a call, until a node restart broke it.
+ */
+const LEAD_ROUND_TIMEOUT_MS = 15_000;
 
 export interface PartitionReplicasOptions {
   readonly me: GenerationalNodeId;
@@ -151,20 +159,25 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
       const current = this.placement(partition);
       if (this.stopped || current?.leader !== this.o.me.id || current.leaderEpoch === undefined || current.leaderEpoch < assigned) return;
       try {
-        const epoch = await this.claimEpoch(partition);
-        if (epoch === null) return;
-        await this.sequenceHere(logId);
-        const processor = this.o.node.processors.get(partition)!;
-        if (!(processor.isLeader && processor.leaderEpoch === epoch)) {
-          await processor.lead(epoch);
-          this.o.logger.info({ partition, epoch, node: formatNodeId(this.o.me) }, "leading partition");
-        }
+        await withDeadline(this.leadRound(partition, logId), LEAD_ROUND_TIMEOUT_MS, () => new UnavailableError(`partition ${partition}: the leadership steps did not finish in ${LEAD_ROUND_TIMEOUT_MS} ms`, "lead_round_timeout"));
         return;
       } catch (e) {
         if (this.stopped) return;
         this.o.logger.warn({ partition, assigned, err: errorMessage(e) }, "taking leadership failed; retrying");
         await new Promise((r) => setTimeout(r, LEAD_RETRY_MS));
       }
+    }
+  }
+
+  /** Claims an epoch, makes this node the sequencer of the log's tail and leads with that epoch. */
+  private async leadRound(partition: PartitionId, logId: LogId): Promise<void> {
+    const epoch = await this.claimEpoch(partition);
+    if (epoch === null) return;
+    await this.sequenceHere(logId);
+    const processor = this.o.node.processors.get(partition)!;
+    if (!(processor.isLeader && processor.leaderEpoch === epoch)) {
+      await processor.lead(epoch);
+      this.o.logger.info({ partition, epoch, node: formatNodeId(this.o.me) }, "leading partition");
     }
   }
 
@@ -217,5 +230,18 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
       this.clients.set(node, client);
     }
     return client;
+  }
+}
+
+/** `work`, or `timeout()` as the error once `ms` passed; `work` itself runs on (its steps are idempotent). */
+async function withDeadline<T>(work: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
