@@ -1,3 +1,4 @@
+import { withDeadline } from "../common/deadline.ts";
 import type { Logger } from "../common/logger.ts";
 import type { BifrostImpl } from "../bifrost/bifrost-impl.ts";
 import { decodeDocument, METADATA_KEYS, type PartitionPlacement, type PartitionTable } from "../metadata/documents.ts";
@@ -230,18 +231,5 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
       this.clients.set(node, client);
     }
     return client;
-  }
-}
-
-/** `work`, or `timeout()` as the error once `ms` passed; `work` itself runs on (its steps are idempotent). */
-async function withDeadline<T>(work: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timeout()), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }

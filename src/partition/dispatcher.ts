@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { withDeadline } from "../common/deadline.ts";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
 import type { InvocationResult, InvocationStatus, JournalEntry } from "../types/invocation.ts";
 import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId } from "../types/ids.ts";
@@ -300,15 +301,7 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   /** A leader cut off from its log servers cannot append: give up after the deadline, don't hang. */
-  private async appendLocally(processor: PartitionProcessor, command: Command, timeoutMs: number): Promise<Lsn> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoLeaderError(processor.partitionId, timeoutMs, new Error("the leader's append did not complete"))), timeoutMs);
-    });
-    try {
-      return await Promise.race([processor.appendRecord(command), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private appendLocally(processor: PartitionProcessor, command: Command, timeoutMs: number): Promise<Lsn> {
+    return withDeadline(processor.appendRecord(command), timeoutMs, () => new NoLeaderError(processor.partitionId, timeoutMs, new Error("the leader's append did not complete")));
   }
 }
