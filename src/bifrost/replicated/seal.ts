@@ -94,6 +94,14 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
  * advance as a prefix). The tail is therefore min(highest local tail, first such hole); records
  * below it that have fewer than `replication` copies are copied (repair stores) before it is
  * declared. Retries until the repair succeeds or the loglet closes.
+ *
+ * When fewer than `replication` servers answer (a nodeset no larger than the replication, one of
+ * them dead), no repair can reach `replication` copies until that server returns, and waiting for
+ * it would stop the log for as long as it stays away. The tail bound above still holds (n - r + 1
+ * servers answered), and an acknowledged record keeps the copies it has on the absent servers, so
+ * the records below the tail are copied to every answering server and the tail is declared; the
+ * absent servers' copies count again when they return. Only a record that was never acknowledged
+ * can end up on fewer than `replication` servers.
  */
 export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainNodeId, LogletState>, committed: number): Promise<number> {
   const lo = Math.max(committed, 1, ...[...sealed.values()].map((s) => s.knownGlobalTail));
@@ -103,8 +111,9 @@ export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainN
   for (let attempt = 0; ; attempt++) {
     ctx.signal.throwIfAborted();
     if (attempt > 0) await sleep(backoffMs(ctx, attempt), undefined, { signal: ctx.signal });
-    const holders = await digests(ctx, lo, hi - 1, lo);
-    if (holders === null) continue;
+    const round = await digests(ctx, lo, hi - 1, lo);
+    if (round === null) continue;
+    const { holders, answered } = round;
     // Fixed at the first round: later rounds could see stragglers fill a hole, which must not move it.
     if (tail === null) {
       tail = hi;
@@ -115,20 +124,32 @@ export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainN
         }
       }
     }
+    // The copies a repair can make now: `replication`, or every answering server if fewer answered.
+    const reachable = Math.min(ctx.params.replication, answered.size);
     const under = [];
-    for (let o = lo; o < tail; o++) if ((holders.get(o)?.size ?? 0) < ctx.params.replication) under.push(o);
+    for (let o = lo; o < tail; o++) if ((holders.get(o)?.size ?? 0) < reachable) under.push(o);
     if (under.length === 0) {
-      ctx.log.info({ loglet: ctx.id, tail, repairedFrom: lo }, "sealed tail determined");
+      if (reachable < ctx.params.replication) {
+        const absent = ctx.params.nodeset.filter((n) => !answered.has(n));
+        ctx.log.warn({ loglet: ctx.id, tail, repairedFrom: lo, copies: reachable, absent }, "sealed tail declared while log servers are unreachable: unacknowledged records below it may have fewer copies");
+      } else ctx.log.info({ loglet: ctx.id, tail, repairedFrom: lo }, "sealed tail determined");
       return tail;
     }
     await repair(ctx, under, holders, committed);
   }
 }
 
+/** What one digest round found: which servers hold each offset, and which servers answered. */
+interface DigestRound {
+  readonly holders: Map<number, Set<PlainNodeId>>;
+  readonly answered: ReadonlySet<PlainNodeId>;
+}
+
 /** Which servers hold each offset of [from, to]; null unless n - r + 1 authoritative servers answered. */
-async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number): Promise<Map<number, Set<PlainNodeId>> | null> {
+async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number): Promise<DigestRound | null> {
   const holders = new Map<number, Set<PlainNodeId>>();
-  const answers = await Promise.all(
+  const answered = new Set<PlainNodeId>();
+  await Promise.all(
     ctx.params.nodeset.map(async (node) => {
       try {
         for (let lo = from; lo <= to; lo += DIGEST_CHUNK) {
@@ -136,22 +157,21 @@ async function digests(ctx: LogletContext, from: number, to: number, knownGlobal
             { header: ctx.servers.header(ctx.id, knownGlobalTail), fromOffset: lo, toOffset: Math.min(to, lo + DIGEST_CHUNK - 1) },
             { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
           );
-          if (!res.state?.authoritative) return false;
+          if (!res.state?.authoritative) return;
           for (const o of res.offsets) {
             let set = holders.get(o);
             if (!set) holders.set(o, (set = new Set()));
             set.add(node);
           }
         }
-        return true;
+        answered.add(node);
       } catch (e) {
         if (e instanceof FencedNodeError) throw e;
         noteFailure(ctx, node, "getDigest", e);
-        return false;
       }
     }),
   );
-  return answers.filter(Boolean).length >= ctx.params.nodeset.length - ctx.params.replication + 1 ? holders : null;
+  return answered.size >= sealQuorum(ctx.params) ? { holders, answered } : null;
 }
 
 /** Copies each offset in `under` to servers lacking it until `replication` servers hold it (as far as reachable now). */

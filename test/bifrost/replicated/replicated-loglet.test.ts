@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BifrostImpl } from "../../../src/bifrost/bifrost-impl.ts";
 import { isTrimGap } from "../../../src/bifrost/bifrost.ts";
 import { LogletOffset, SealedError, type LogletEntry } from "../../../src/bifrost/loglet.ts";
@@ -82,6 +83,16 @@ describe("replicated loglet over three in-process log servers", () => {
     const raw = logServerClient(servers.get(id)!.port);
     try {
       return (await raw.client.getDigest({ header: header(node(99), loglet), fromOffset: from, toOffset: to })).offsets;
+    } finally {
+      raw.close();
+    }
+  }
+
+  /** Stores records on one server as WRITER would (a sequencer that died before finishing its batches). */
+  async function storeAsWriter(server: number, loglet: string, first: number, texts: string[], globalTail: number): Promise<void> {
+    const raw = logServerClient(servers.get(server)!.port);
+    try {
+      await raw.client.store({ header: header(WRITER, loglet, globalTail), sequencer: toWireNodeId(WRITER), firstOffset: first, payloads: texts.map(enc) });
     } finally {
       raw.close();
     }
@@ -176,14 +187,7 @@ describe("replicated loglet over three in-process log servers", () => {
     // A sequencer (raw client) committed 1..5 on N1+N2, then died with 6..7 on N1 only and 9 on N2 only.
     const segment = await segmentFor(4);
     const id = replicatedLogletId(LogId(4), 0);
-    const store = async (server: number, first: number, texts: string[], globalTail: number) => {
-      const raw = logServerClient(servers.get(server)!.port);
-      try {
-        await raw.client.store({ header: header(WRITER, id, globalTail), sequencer: toWireNodeId(WRITER), firstOffset: first, payloads: texts.map(enc) });
-      } finally {
-        raw.close();
-      }
-    };
+    const store = (server: number, first: number, texts: string[], globalTail: number) => storeAsWriter(server, id, first, texts, globalTail);
     const committed = ["s1", "s2", "s3", "s4", "s5"];
     await store(1, 1, committed, 0);
     await store(2, 1, committed, 0);
@@ -306,5 +310,29 @@ describe("replicated loglet over three in-process log servers", () => {
       for (const id of SERVERS) await startServer(id, generations.find((n) => n.id === id)!.generation + 1);
     }
     assert.deepEqual(payloads(await readAll(loglet)), texts);
+  });
+
+  it("seals a loglet whose nodeset is no larger than its replication while one of its servers is down", async () => {
+    // Placed while N2 was held dead: N1 and N3, two copies of each record. The sequencer committed
+    // 1..4 on both and died with 5..6 stored on N1 only; then N3 dies too.
+    const params = { sequencer: WRITER, nodeset: [1, 3].map((n) => node(n).id), replication: 2 };
+    const id = await writeReplicatedLog(metadata, 10, params);
+    const segment: SegmentConfig = { index: 0, baseLsn: Lsn(1), provider: "replicated", params: { ...params } };
+    const committed = ["t1", "t2", "t3", "t4"];
+    await storeAsWriter(1, id, 1, committed, 0);
+    await storeAsWriter(3, id, 1, committed, 0);
+    await storeAsWriter(1, id, 5, ["t5", "t6"], 4);
+    const generation = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value).nodes.find((n) => n.id === 3)!.generation;
+    await servers.get(3)!.close();
+    try {
+      const reader = await (await provider(READER)).getLoglet(LogId(10), segment);
+      // No repair can give 5..6 a second copy while N3 is away; the seal must not wait for it.
+      const sealed = await Promise.race([reader.seal(), sleep(15_000).then(() => "still sealing after 15 s")]);
+      assert.deepEqual(sealed, { nextOffset: 7, sealed: true });
+      reader.settleTail!(LogletOffset(7));
+      assert.deepEqual(payloads(await readAll(reader)), [...committed, "t5", "t6"]);
+    } finally {
+      await startServer(3, generation + 1);
+    }
   });
 });
