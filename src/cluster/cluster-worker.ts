@@ -101,7 +101,7 @@ export class ClusterWorker {
       await bifrost.close();
       throw e;
     }
-    const stopWatching = watchLogServers(metadata, replicas, deps.heartbeats);
+    const stopWatching = watchLogServers(metadata, replicas, deps.heartbeats, unusable);
     return new ClusterWorker(node, bifrost, replicas, relay, stopWatching);
   }
 
@@ -124,21 +124,22 @@ export class ClusterWorker {
 
 /**
  * Re-places the tails of the logs this node leads when log servers join or leave read-write, and
- * when the failure detector's verdict on a node changes (a dead server is left out of new
- * segments; a returning one is taken back in).
+ * when the set of servers that new segments leave out (`unusable`, as placement judges it) changes:
+ * a dead server is left out of new segments; a returning one, or one heard from for the first time
+ * since this process started, is taken back in.
  */
-function watchLogServers(metadata: MetadataStore, replicas: PartitionReplicas, heartbeats: Heartbeats): () => void {
+function watchLogServers(metadata: MetadataStore, replicas: PartitionReplicas, heartbeats: Heartbeats, unusable: (n: PlainNodeId) => boolean): () => void {
   const unwatch = metadata.watch(METADATA_KEYS.nodesConfiguration, () => replicas.replaceLedTails());
-  let dead = "";
+  let leftOut = "";
   const timer = setInterval(() => {
     const now = heartbeats
       .health()
-      .filter((h) => h.state === "dead")
       .map((h) => h.node)
+      .filter(unusable)
       .sort((a, b) => a - b)
       .join(",");
-    if (now === dead) return;
-    dead = now;
+    if (now === leftOut) return;
+    leftOut = now;
     replicas.replaceLedTails();
   }, LIVENESS_CHECK_MS);
   timer.unref();
