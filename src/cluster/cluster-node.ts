@@ -98,7 +98,8 @@ export class ClusterNode {
    */
   private async startRoles(config: NodeConfig, advertised: string): Promise<void> {
     const baseDir = resolve(config.baseDir);
-    this.directory = await NodeDirectory.open(this.metadata, this.log);
+    this.rpc = new RpcServer({ port: this.nodePort, host: config.bindAddress, logger: this.log });
+    this.directory = await NodeDirectory.open(this.metadata, this.log, { node: this.me.id, server: this.rpc, address: advertised });
     this.unwatchMembers = this.metadata.watch(METADATA_KEYS.nodesConfiguration, (e) => e.value && this.noteMembers(e.value.value));
     const nodes = await this.metadata.get(METADATA_KEYS.nodesConfiguration);
     if (nodes !== null) this.noteMembers(nodes.value);
@@ -109,7 +110,7 @@ export class ClusterNode {
       localReplicas: () => this.worker?.reports() ?? [],
       logger: this.log,
     });
-    this.rpc = new RpcServer({ port: this.nodePort, host: config.bindAddress, logger: this.log }).register(NodeSvc, this.heartbeats.service());
+    this.rpc.register(NodeSvc, this.heartbeats.service());
     const control: ControlContext = {
       me: this.me,
       clusterName: config.cluster.name,

@@ -4,21 +4,41 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { RepriseError } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
-import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER } from "./server.ts";
+import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type RpcAnswer } from "./server.ts";
 import { joinChunks } from "./chunks.ts";
 
-const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
+/** Carries unary calls to one node: over HTTP/2 (`RpcChannel`), or in this process to its own node (`LocalChannel`). */
+export interface Channel {
+  /** Resolves with the answer's body; rejects with the peer's typed error, `PeerUnavailableError` or `RpcTimeoutError`. */
+  call(path: string, body: Uint8Array, options?: CallOptions): Promise<Uint8Array>;
+  close(): void;
+}
+
+/** The body of a successful answer; otherwise throws the error it carries. */
+export function answerBody(answer: RpcAnswer, address: string, path: string): Uint8Array {
+  if (answer.status === 200) return answer.body;
+  if (answer.contentType !== CONTENT_TYPE_ERROR) throw new PeerUnavailableError(address, new Error(`HTTP ${answer.status} for ${path}`));
+  let wire;
+  try {
+    wire = fromBinary(RpcErrorSchema, answer.body);
+  } catch (e) {
+    throw new PeerUnavailableError(address, e);
+  }
+  throw errorFromWire(wire, answer.status, path);
+}
+
 /**
  * One HTTP/2 connection to a peer, opened lazily and re-opened on the next call after it broke
  * (peer restarted, connection refused), so callers never manage reconnects.
  */
-export class RpcChannel {
+export class RpcChannel implements Channel {
   private session: ClientHttp2Session | null = null;
   private sessionAddress = "";
   private closed = false;
@@ -71,16 +91,11 @@ export class RpcChannel {
         else chunks.push(chunk);
       });
       req.on("end", () => {
-        const payload = joinChunks(chunks);
-        if (status === 200) return finish(null, payload);
-        if (contentType === CONTENT_TYPE_ERROR) {
-          try {
-            return finish(errorFromWire(fromBinary(RpcErrorSchema, payload), status, path));
-          } catch (e) {
-            return finish(new PeerUnavailableError(address, e));
-          }
+        try {
+          finish(null, answerBody({ status, contentType, body: joinChunks(chunks) }, address, path));
+        } catch (e) {
+          finish(e as Error);
         }
-        finish(new PeerUnavailableError(address, new Error(`HTTP ${status} for ${path}`)));
       });
       // Refused connections, resets and GOAWAY all land here or in 'close' without 'end'.
       req.on("error", (e) => finish(new PeerUnavailableError(address, e)));
@@ -169,7 +184,7 @@ export type ServiceClient<S extends GenService<GenServiceMethods>> = {
 };
 
 /** Typed stubs for every method of `service` over `channel`. */
-export function createClient<S extends GenService<GenServiceMethods>>(service: S, channel: RpcChannel): ServiceClient<S> {
+export function createClient<S extends GenService<GenServiceMethods>>(service: S, channel: Channel): ServiceClient<S> {
   const client: Record<string, unknown> = {};
   for (const method of (service as unknown as DescService).methods) {
     const path = `/${service.typeName}/${method.name}`;

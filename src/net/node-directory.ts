@@ -3,7 +3,7 @@ import { decodeDocument, METADATA_KEYS, type NodesConfiguration } from "../metad
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { UnavailableError, errorMessage } from "../types/errors.ts";
 import type { PlainNodeId } from "../types/ids.ts";
-import { NodeConnections } from "./connections.ts";
+import { NodeConnections, type LocalNode } from "./connections.ts";
 
 export class UnknownNodeError extends UnavailableError {
   constructor(node: PlainNodeId) {
@@ -23,13 +23,15 @@ export class NodeDirectory {
   private constructor(
     private readonly metadata: MetadataStore,
     private readonly log: Logger,
+    local: LocalNode | undefined,
   ) {
-    this.connections = new NodeConnections((node) => this.address(node));
+    this.connections = new NodeConnections((node) => this.address(node), local);
     this.unwatch = metadata.watch(METADATA_KEYS.nodesConfiguration, (e) => e.value && this.apply(e.value.value));
   }
 
-  static async open(metadata: MetadataStore, log: Logger): Promise<NodeDirectory> {
-    const dir = new NodeDirectory(metadata, log);
+  /** With `local`, calls to this node are answered in process (see `NodeConnections`). */
+  static async open(metadata: MetadataStore, log: Logger, local?: LocalNode): Promise<NodeDirectory> {
+    const dir = new NodeDirectory(metadata, log, local);
     await dir.refresh();
     return dir;
   }

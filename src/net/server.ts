@@ -59,6 +59,7 @@ export class RpcServer {
   private readonly server: Http2Server;
   private readonly log: Logger;
   private readonly maxMessageBytes: number;
+  private closed = false;
 
   constructor(private readonly options: RpcServerOptions) {
     this.log = options.logger ?? rootLogger.child({ component: "rpc-server" });
@@ -104,28 +105,36 @@ export class RpcServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sessions) s.destroy();
     await closed;
+  }
+
+  /**
+   * Answers a call made in this process to its own node (a worker's sequencer storing on the
+   * node's log server, a follower reading from it) without HTTP/2: the same handlers, encoding and
+   * answers as over the wire, minus the stream, its frames and the socket. Null once the server is
+   * closed: the caller sees the node as unavailable, as a dialler would.
+   */
+  callLocal(path: string, body: Uint8Array, call: CancellableCall): Promise<RpcAnswer> | null {
+    if (this.closed) return null;
+    if (body.length > this.maxMessageBytes) return Promise.resolve(errorAnswer(this.tooLarge(path)));
+    // Started on a microtask, as a call over the wire starts later: the caller's synchronous code runs first.
+    return Promise.resolve().then(() => this.answer(path, body, call));
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = String(headers[":path"] ?? "");
     const mounted = this.streamRoutes.find((r) => path.startsWith(r.prefix));
     if (mounted !== undefined) return mounted.handle(stream, headers);
-    // Made only for a handler that reads its signal (long polls): most calls never do, and building
-    // a controller and its signal for each of them cost more than their own handling.
-    let abort: AbortController | null = null;
-    let cutShort = false;
-    // Only a stream closed before its answer aborts the handler (an abort builds a DOMException, too costly per call).
+    const call = new CancellableCall(Number(headers[TIMEOUT_HEADER] ?? 0) || 30_000);
+    // Only a stream closed before its answer aborts the handler.
     stream.on("close", () => {
-      if (stream.headersSent) return;
-      cutShort = true;
-      abort?.abort();
+      if (!stream.headersSent) call.cancel();
     });
     // Errors on a stream the peer reset have no one to report to; the close above aborts the handler.
     stream.on("error", (e) => this.log.debug({ path, err: errorMessage(e) }, "rpc stream error"));
-    const route = this.routes.get(path);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -135,44 +144,71 @@ export class RpcServer {
       else chunks.push(chunk);
     });
     stream.on("end", () => {
-      if (!route) return this.respondError(stream, new UnknownMethodError(path));
-      if (tooLarge) return this.respondError(stream, new PayloadTooLargeError(`request to ${path} exceeds ${this.maxMessageBytes} bytes`));
-      const timeoutMs = Number(headers[TIMEOUT_HEADER] ?? 0) || 30_000;
-      const ctx: CallContext = {
-        timeoutMs,
-        get signal() {
-          if (abort === null) {
-            abort = new AbortController();
-            if (cutShort) abort.abort();
-          }
-          return abort.signal;
-        },
-      };
-      void this.dispatch(stream, route, joinChunks(chunks), ctx, path);
+      if (tooLarge) return this.send(stream, errorAnswer(this.tooLarge(path)));
+      void this.answer(path, joinChunks(chunks), call).then((a) => this.send(stream, a));
     });
   }
 
-  private async dispatch(stream: ServerHttp2Stream, route: Route, body: Buffer, ctx: CallContext, path: string): Promise<void> {
-    let response: Uint8Array;
+  /** The handler's answer to one call; never rejects (a failure is an error answer). */
+  private async answer(path: string, body: Uint8Array, ctx: CallContext): Promise<RpcAnswer> {
+    const route = this.routes.get(path);
+    if (!route) return errorAnswer(new UnknownMethodError(path));
     try {
       const request = fromBinary(route.input, body);
       const init = (await route.handle(request, ctx)) as MessageInitShape<DescMessage>;
-      response = toBinary(route.output, create(route.output, init));
+      return { status: 200, contentType: CONTENT_TYPE_PROTO, body: toBinary(route.output, create(route.output, init)) };
     } catch (e) {
       if (!(e instanceof RepriseError)) this.log.error({ path, err: e }, "rpc handler failed");
-      return this.respondError(stream, e);
+      return errorAnswer(e);
     }
-    if (stream.destroyed || stream.closed) return;
-    stream.respond({ ":status": 200, "content-type": CONTENT_TYPE_PROTO });
-    stream.end(response);
   }
 
-  private respondError(stream: ServerHttp2Stream, e: unknown): void {
+  private tooLarge(path: string): PayloadTooLargeError {
+    return new PayloadTooLargeError(`request to ${path} exceeds ${this.maxMessageBytes} bytes`);
+  }
+
+  private send(stream: ServerHttp2Stream, answer: RpcAnswer): void {
     if (stream.destroyed || stream.closed) return;
-    const error = e instanceof RepriseError ? e : new InternalRpcError(errorMessage(e));
-    const body = toBinary(RpcErrorSchema, create(RpcErrorSchema, { code: error.code, message: error.message, retryable: error.retryable }));
     // Errors are answers, not broken streams: the client reads the code from the body.
-    stream.respond({ ":status": error.httpStatus, "content-type": CONTENT_TYPE_ERROR });
-    stream.end(body);
+    stream.respond({ ":status": answer.status, "content-type": answer.contentType });
+    stream.end(answer.body);
+  }
+}
+
+/** A call's answer as the wire carries it. */
+export interface RpcAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: Uint8Array;
+}
+
+function errorAnswer(e: unknown): RpcAnswer {
+  const error = e instanceof RepriseError ? e : new InternalRpcError(errorMessage(e));
+  const body = toBinary(RpcErrorSchema, create(RpcErrorSchema, { code: error.code, message: error.message, retryable: error.retryable }));
+  return { status: error.httpStatus, contentType: CONTENT_TYPE_ERROR, body };
+}
+
+/**
+ * A handler's view of one call, cancelled when the caller gives up. The abort controller is made
+ * only for a handler that reads its signal (long polls): most calls never do, and building one
+ * per call cost more than their own handling (an abort builds a DOMException, too).
+ */
+export class CancellableCall implements CallContext {
+  private abort: AbortController | null = null;
+  private cancelled = false;
+
+  constructor(readonly timeoutMs: number) {}
+
+  get signal(): AbortSignal {
+    if (this.abort === null) {
+      this.abort = new AbortController();
+      if (this.cancelled) this.abort.abort();
+    }
+    return this.abort.signal;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.abort?.abort();
   }
 }

@@ -1,5 +1,5 @@
 import { CorruptionError, type RepriseError } from "../../types/errors.ts";
-import { createClient, type CallOptions, type RpcChannel, type ServiceClient } from "../../net/client.ts";
+import { createClient, type CallOptions, type Channel, type ServiceClient } from "../../net/client.ts";
 import { LogServer, LogServerStatus } from "../../net/gen/log_server_pb.ts";
 import {
   FencedNodeError,
@@ -23,7 +23,7 @@ interface Outcome {
 
 type Call = (request: { readonly header?: { readonly logletId?: string } }, options?: CallOptions) => Promise<Outcome>;
 
-export function logServerClient(channel: RpcChannel): LogServerClient {
+export function logServerClient(channel: Channel): LogServerClient {
   // Typed without a cast: a response without status and message would not compile here.
   const calls: Record<keyof LogServerClient, Call> = createClient(LogServer, channel);
   const client = {} as Record<keyof LogServerClient, Call>;

@@ -55,3 +55,15 @@ export function spreadOrder(nodeset: readonly PlainNodeId[], seed: number, serve
   const rotated = [...nodeset.slice(start), ...nodeset.slice(0, start)];
   return [...rotated.filter((n) => servers.healthy(n)), ...rotated.filter((n) => !servers.healthy(n))];
 }
+
+/**
+ * Where a reader asks first: this node's own log server when it is in the nodeset and healthy (its
+ * calls stay in this process), then the spread order. It holds `replication` of every
+ * `nodeset.length` batches; what it lacks comes from the next server.
+ */
+export function readOrder(nodeset: readonly PlainNodeId[], seed: number, servers: LogServers): PlainNodeId[] {
+  const order = spreadOrder(nodeset, seed, servers);
+  const me = servers.me.id;
+  if (!nodeset.includes(me) || !servers.healthy(me)) return order;
+  return [me, ...order.filter((n) => n !== me)];
+}

@@ -6,7 +6,7 @@ import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, type Loglet, type LogletEntry, type LogletTail } from "../loglet.ts";
 import { backoffMs, DEFAULT_TIMEOUTS, LogletClosedError, noteFailure, type LogletContext, type ReplicatedTimeouts } from "./context.ts";
-import { spreadOrder, type LogServers } from "./log-servers.ts";
+import { readOrder, type LogServers } from "./log-servers.ts";
 import { sealQuorum, type ReplicatedLogletParams } from "../../net/loglet-params.ts";
 import { collectRecords, RecordUnavailableError } from "./records.ts";
 import { determineSealedTail, sealOnServers } from "./seal.ts";
@@ -61,7 +61,8 @@ export class ReplicatedLoglet implements Loglet {
   /** The loglet's final tail as the log's chain recorded it (the next segment's base); null until told. */
   private settledTail: number | null = null;
   private sealing: Promise<LogletTail> | null = null;
-  private pollRotation = 0;
+  /** Long-polls in a row that saw the tail not move: the next goes further down the read order. */
+  private pollMisses = 0;
 
   constructor(
     readonly id: string,
@@ -107,7 +108,7 @@ export class ReplicatedLoglet implements Loglet {
     const end = Math.min(tail - 1, from + limit - 1);
     const cached = this.sequencer?.cachedRecords(from, end) ?? [];
     if (cached.length > 0) return cached.map((payload, i) => ({ offset: LogletOffset(from + i), payload }));
-    const order = spreadOrder(this.params.nodeset, from, this.ctx.servers);
+    const order = readOrder(this.params.nodeset, from, this.ctx.servers);
     const all = (r: Map<number, Uint8Array>): boolean => {
       for (let o = from; o <= end; o++) if (!r.has(o)) return false;
       return true;
@@ -132,7 +133,10 @@ export class ReplicatedLoglet implements Loglet {
       }
       if (this.knownTail > offset) return { nextOffset: LogletOffset(this.knownTail), sealed: false };
       // Long-poll one server at a time; its known global tail moves with the sequencer's Release.
-      const node = this.params.nodeset[this.pollRotation++ % this.params.nodeset.length];
+      // This node's own server first (in process); after a poll that saw no progress, the next one,
+      // so a server the sequencer stopped telling does not hold the reader up.
+      const order = readOrder(this.params.nodeset, 0, this.ctx.servers);
+      const node = order[this.pollMisses % order.length];
       try {
         const res = await this.ctx.servers
           .client(node)
@@ -141,12 +145,14 @@ export class ReplicatedLoglet implements Loglet {
             { timeoutMs: this.waitPollMs + this.ctx.timeouts.rpcMs, signal: stop },
           );
         if (res.state) this.observe(res.state.knownGlobalTail, res.state.trimPoint);
+        this.pollMisses = this.knownTail > offset ? 0 : this.pollMisses + 1;
         if (res.state?.sealed) {
           await this.seal();
           return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
         }
       } catch (e) {
         if (stop.aborted) throw e;
+        this.pollMisses++;
         noteFailure(this.ctx, node, "waitForTail", e);
         await sleep(backoffMs(this.ctx, 2), undefined, { signal: stop });
       }
