@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { getPriority } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setImmediate as tick } from "node:timers/promises";
 import { exportStore, readExportedState } from "../../src/storage/store-export.ts";
 import { PartitionStore } from "../../src/storage/partition-store.ts";
 import { CorruptionError } from "../../src/types/errors.ts";
@@ -18,6 +20,22 @@ function fill(store: PartitionStore, lsn: number, keys: number): void {
     tx.setLeaderEpoch(LeaderEpoch(3));
     tx.setAppliedLsn(Lsn(lsn));
   });
+}
+
+/** The nice value of every thread of this process (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  const values: number[] = [];
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, nice 19.
+    values.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+  }
+  return values;
 }
 
 const everything = (store: PartitionStore) =>
@@ -56,6 +74,25 @@ describe("partition store export (for snapshots), install and persist", () => {
     if (state.appliedLsn === 10) assert.deepEqual(installed, at10);
     assert.equal(installed.state.length, 2_000, "rows only the old target had are gone, every exported row is there");
     assert.equal(installed.state.find((r) => r.key === "k1999")?.value.toString(), "10:1999");
+  });
+
+  it("exports at a lowered priority on its own thread and leaves the caller's priority as it was", { skip: process.platform !== "linux" && "nice values are per thread only on Linux" }, async (t) => {
+    const dir = tempDir("reprise-export-nice-");
+    t.after(() => dir.remove());
+    const source = new PartitionStore(join(dir.path, "source.sqlite"));
+    t.after(() => source.close());
+    fill(source, 5, 20_000);
+    const callerPriority = getPriority();
+    let done = false;
+    const exported = exportStore(source.path, join(dir.path, "export.sqlite")).finally(() => (done = true));
+    const seen = new Set<number>();
+    while (!done) {
+      for (const nice of threadNiceValues()) seen.add(nice);
+      await tick();
+    }
+    await exported;
+    assert.ok(seen.has(10), `a thread of this process ran at nice 10 during the export (seen: ${[...seen].join(", ")})`);
+    assert.equal(getPriority(), callerPriority, "the calling thread's priority is unchanged");
   });
 
   it("refuses a file whose tables differ, leaving the store as it was", (t) => {

@@ -17,16 +17,19 @@ export interface FsmWrite {
   nextCounter(name: string): number;
 }
 
-const APPLIED_LSN = "applied_lsn";
-const LEADER_EPOCH = "leader_epoch";
+/** Names of the fsm rows that say how far a store is, for readers that cannot import this module (worker threads). */
+export const FSM_APPLIED_LSN = "applied_lsn";
+export const FSM_LEADER_EPOCH = "leader_epoch";
+/** One fsm value by name; 0 when it was never written. */
+export const FSM_VALUE_SQL = "SELECT coalesce((SELECT value FROM fsm WHERE name = ?), 0)";
 const counterName = (name: string) => `counter:${name}`;
 
 export function fsmRead(db: Database.Database): FsmRead {
-  const get = db.prepare<[string], number>("SELECT value FROM fsm WHERE name = ?").pluck();
-  const value = (name: string): number => get.get(name) ?? 0;
+  const get = db.prepare<[string], number>(FSM_VALUE_SQL).pluck();
+  const value = (name: string): number => get.get(name)!;
   return {
-    appliedLsn: () => Lsn(value(APPLIED_LSN)),
-    leaderEpoch: () => LeaderEpoch(value(LEADER_EPOCH)),
+    appliedLsn: () => Lsn(value(FSM_APPLIED_LSN)),
+    leaderEpoch: () => LeaderEpoch(value(FSM_LEADER_EPOCH)),
     counter: (name) => value(counterName(name)),
   };
 }
@@ -34,8 +37,8 @@ export function fsmRead(db: Database.Database): FsmRead {
 export function fsmWrite(db: Database.Database, read: FsmRead): FsmWrite {
   const put = db.prepare("INSERT INTO fsm(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
   return {
-    setAppliedLsn: (lsn) => void put.run(APPLIED_LSN, lsn),
-    setLeaderEpoch: (epoch) => void put.run(LEADER_EPOCH, epoch),
+    setAppliedLsn: (lsn) => void put.run(FSM_APPLIED_LSN, lsn),
+    setLeaderEpoch: (epoch) => void put.run(FSM_LEADER_EPOCH, epoch),
     nextCounter: (name) => {
       const v = read.counter(name);
       put.run(counterName(name), v + 1);
