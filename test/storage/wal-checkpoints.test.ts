@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { PartitionStore } from "../../src/storage/partition-store.ts";
 import { WalCheckpointer } from "../../src/storage/wal-checkpointer.ts";
@@ -85,6 +86,30 @@ describe("partition store WAL checkpoints", () => {
     writeMuch(store, 30_000);
     assert.ok(fileBytes(`${store.path}-wal`) < oneLoad * 1.5, `WAL of ${fileBytes(`${store.path}-wal`)} bytes after two loads, ${oneLoad} after one`);
     assert.equal(store.read((tx) => tx.appliedLsn()), Lsn(30_050));
+  });
+
+  it("under commits that never pause, the WAL starts over once it holds more than the restart threshold", async (t) => {
+    const { store, checkpointer } = storeWithIdleCheckpointer(t);
+    const COMMITS = 2_500;
+    let committed = 0;
+    // A commit about every millisecond, each of two or three pages: about 25 MiB of WAL in all, at
+    // a pace the checkpoint thread keeps up with, but with no pause long enough for a PASSIVE
+    // checkpoint to find the WAL all copied when it ends.
+    const load = (async () => {
+      for (; committed < COMMITS; committed++) {
+        store.write((tx) => {
+          tx.setStateValue("S", `k${committed}`, "v", VALUE);
+          tx.setAppliedLsn(Lsn(committed + 1));
+        });
+        await sleep(1);
+      }
+    })();
+    while (committed < COMMITS) await checkpointer.runNow();
+    await load;
+    // The file keeps the largest size the WAL reached: the threshold plus what one look lets through.
+    const walFile = fileBytes(`${store.path}-wal`);
+    assert.ok(walFile < 2 * WAL_LIMIT, `WAL file of ${walFile} bytes after about 25 MiB of commits, restart threshold ${WAL_LIMIT}`);
+    assert.equal(store.read((tx) => tx.appliedLsn()), COMMITS);
   });
 
   it("the default checkpoint thread copies the WAL without being told", async (t) => {
