@@ -39,16 +39,17 @@ export async function startSingleNode(dir: string): Promise<BenchTarget> {
 }
 
 /**
- * A three-node cluster on a real etcd, every node a worker and a log server: each partition has
- * a leader and two followers on different nodes, partition logs are replicated loglets with
- * replication 2 (every append waits for two fsync'd copies, one of them on another process), and
- * the load goes to all three ingresses (a call whose partition is led elsewhere is forwarded).
+ * A three-node cluster on a real etcd, every node a worker and a log server, replication 2 as
+ * Restate's `default-replication` means it: each partition has a leader and one follower on
+ * another node, and partition logs are replicated loglets with two copies (every append waits for
+ * two fsync'd copies, one of them on another process). The load goes to all three ingresses: a call
+ * whose partition is led elsewhere is forwarded, its result relayed back to a node without a replica.
  */
-async function startCluster(dir: string): Promise<BenchTarget> {
+export async function startCluster(dir: string): Promise<BenchTarget> {
   const etcd = await startEtcd();
   const nodes: RepriseProcess[] = [];
   try {
-    const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2"];
+    const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2", "--partition-replication", "2"];
     const start = (name: string, extra: string[], nodeArgs: string[] = []) =>
       startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, { nodeArgs });
     const worker = ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"];
