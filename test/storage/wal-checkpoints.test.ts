@@ -136,6 +136,28 @@ describe("partition store WAL checkpoints", () => {
     assert.equal(store.read((tx) => tx.appliedLsn()), Lsn(30_050));
   });
 
+  it("a cut that finds the writer's lock taken gives up until the next look, and the store stays checkpointed", async (t) => {
+    const { store, checkpointer } = storeWithIdleCheckpointer(t);
+    writeMuch(store, 0);
+    await checkpointer.runNow();
+    const snapshot = store.openSnapshot();
+    writeMuch(store, 10_000);
+    await checkpointer.runNow();
+    snapshot.release();
+
+    const writer = new Database(store.path);
+    t.after(() => writer.close());
+    writer.prepare("BEGIN IMMEDIATE").run();
+    const held = await checkpointer.runNow();
+    writer.prepare("ROLLBACK").run();
+    assert.deepEqual(held.walCuts, [], "no cut while another connection holds the writer's lock");
+
+    // Had the busy lock failed the store, the thread would have dropped it: nothing would be cut now.
+    const run = await checkpointer.runNow();
+    assert.ok(run.walCuts.length > 0, "cut once the lock is free");
+    assert.ok(fileBytes(`${store.path}-wal`) <= WAL_LIMIT, `WAL of ${fileBytes(`${store.path}-wal`)} bytes`);
+  });
+
   it("under commits that never pause, the WAL starts over once it holds more than the restart threshold", async (t) => {
     const { store, checkpointer } = storeWithIdleCheckpointer(t);
     const COMMITS = 2_500;
