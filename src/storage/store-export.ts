@@ -14,8 +14,11 @@ import { FSM_APPLIED_LSN, FSM_LEADER_EPOCH, FSM_VALUE_SQL, fsmRead } from "./tab
  * needs. With nothing left on the main thread, what remained of the apply gaps during a snapshot was
  * the apply thread waiting in the run queue while the copy and the hash had a core, so the thread
  * first lowers its own priority. On Linux the nice value belongs to the calling thread; elsewhere
- * setPriority(0) would lower the whole process, so it is left alone there. Plain JavaScript because
- * worker threads do not inherit the loader that runs this TypeScript.
+ * setPriority(0) would lower the whole process, so it is left alone there. The thread lives on
+ * between exports: a worker's start and end cost the main thread itself (a new isolate, the
+ * SQLite addon loaded into it, its teardown), and with a thread per export those were the largest
+ * apply gaps left during a snapshot. Plain JavaScript because worker threads do not inherit the
+ * loader that runs this TypeScript.
  */
 const EXPORT_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -24,28 +27,37 @@ const { closeSync, openSync, readSync } = require("node:fs");
 const { setPriority } = require("node:os");
 if (workerData.niceness !== null) setPriority(0, workerData.niceness);
 const Database = require(workerData.sqlite);
-const source = new Database(workerData.source, { readonly: true, fileMustExist: true });
-try {
-  source.prepare("VACUUM INTO ?").run(workerData.target);
-} finally {
-  source.close();
-}
-const hash = createHash("sha256");
 const chunk = Buffer.alloc(1 << 20);
-const fd = openSync(workerData.target, "r");
-let sizeBytes = 0;
-try {
-  for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; sizeBytes += n) hash.update(chunk.subarray(0, n));
-} finally {
-  closeSync(fd);
+function exportOne(source, target) {
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare("VACUUM INTO ?").run(target);
+  } finally {
+    db.close();
+  }
+  const hash = createHash("sha256");
+  const fd = openSync(target, "r");
+  let sizeBytes = 0;
+  try {
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; sizeBytes += n) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  const copy = new Database(target, { readonly: true, fileMustExist: true });
+  try {
+    const value = copy.prepare(workerData.fsmValueSql).pluck();
+    return { sizeBytes, sha256: hash.digest("hex"), appliedLsn: value.get(workerData.appliedLsnKey), leaderEpoch: value.get(workerData.leaderEpochKey) };
+  } finally {
+    copy.close();
+  }
 }
-const copy = new Database(workerData.target, { readonly: true, fileMustExist: true });
-try {
-  const value = copy.prepare(workerData.fsmValueSql).pluck();
-  parentPort.postMessage({ sizeBytes, sha256: hash.digest("hex"), appliedLsn: value.get(workerData.appliedLsnKey), leaderEpoch: value.get(workerData.leaderEpochKey) });
-} finally {
-  copy.close();
-}
+parentPort.on("message", ({ id, source, target }) => {
+  try {
+    parentPort.postMessage({ id, ...exportOne(source, target) });
+  } catch (e) {
+    parentPort.postMessage({ id, error: String((e && e.message) || e) });
+  }
+});
 `;
 
 const SQLITE_MODULE = createRequire(import.meta.url).resolve("better-sqlite3");
@@ -72,10 +84,75 @@ export interface ExportedStore extends ExportedState {
 }
 
 interface ExportWorkerAnswer {
+  readonly id: number;
+  readonly error?: string;
   readonly sizeBytes: number;
   readonly sha256: string;
   readonly appliedLsn: number;
   readonly leaderEpoch: number;
+}
+
+interface PendingExport {
+  readonly source: string;
+  readonly resolve: (answer: ExportWorkerAnswer) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** The export thread: started at the first export, again after it died; holds the process only while exporting. */
+class ExportThread {
+  private static current: ExportThread | null = null;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, PendingExport>();
+  private nextId = 0;
+
+  static get(): ExportThread {
+    return (ExportThread.current ??= new ExportThread());
+  }
+
+  private constructor() {
+    this.worker = new Worker(EXPORT_WORKER, {
+      eval: true,
+      workerData: {
+        sqlite: SQLITE_MODULE,
+        niceness: process.platform === "linux" ? EXPORT_NICENESS : null,
+        fsmValueSql: FSM_VALUE_SQL,
+        appliedLsnKey: FSM_APPLIED_LSN,
+        leaderEpochKey: FSM_LEADER_EPOCH,
+      },
+    });
+    this.worker.unref();
+    this.worker.on("message", (answer: ExportWorkerAnswer) => {
+      const p = this.pending.get(answer.id);
+      if (p === undefined) return;
+      this.settled(answer.id);
+      if (answer.error === undefined) p.resolve(answer);
+      else p.reject(new UnavailableError(`exporting partition store ${p.source} failed: ${answer.error}`, "store_export_failed"));
+    });
+    this.worker.once("error", (e) => this.died(`failed: ${errorMessage(e)}`, e));
+    this.worker.once("exit", (code) => this.died(`worker exited with code ${code}`));
+  }
+
+  run(source: string, target: string): Promise<ExportWorkerAnswer> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { source, resolve, reject });
+      this.worker.postMessage({ id, source, target });
+    });
+  }
+
+  private settled(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+
+  private died(reason: string, cause?: unknown): void {
+    if (ExportThread.current === this) ExportThread.current = null;
+    for (const [id, p] of [...this.pending]) {
+      this.settled(id);
+      p.reject(new UnavailableError(`exporting partition store ${p.source}: ${reason}`, "store_export_failed", cause === undefined ? undefined : { cause }));
+    }
+  }
 }
 
 /**
@@ -83,29 +160,7 @@ interface ExportWorkerAnswer {
  * exist) without blocking the caller's thread, and describes the copy.
  */
 export async function exportStore(source: string, target: string): Promise<ExportedStore> {
-  const answer = await new Promise<ExportWorkerAnswer>((resolve, reject) => {
-    const worker = new Worker(EXPORT_WORKER, {
-      eval: true,
-      workerData: {
-        sqlite: SQLITE_MODULE,
-        source,
-        target,
-        niceness: process.platform === "linux" ? EXPORT_NICENESS : null,
-        fsmValueSql: FSM_VALUE_SQL,
-        appliedLsnKey: FSM_APPLIED_LSN,
-        leaderEpochKey: FSM_LEADER_EPOCH,
-      },
-    });
-    let done = false;
-    worker.once("message", (described: ExportWorkerAnswer) => {
-      done = true;
-      resolve(described);
-    });
-    worker.once("error", (e) => reject(new UnavailableError(`exporting partition store ${source} failed: ${errorMessage(e)}`, "store_export_failed", { cause: e })));
-    worker.once("exit", (code) => {
-      if (!done) reject(new UnavailableError(`exporting partition store ${source}: worker exited with code ${code}`, "store_export_failed"));
-    });
-  });
+  const answer = await ExportThread.get().run(source, target);
   return { appliedLsn: Lsn(answer.appliedLsn), leaderEpoch: LeaderEpoch(answer.leaderEpoch), sizeBytes: answer.sizeBytes, sha256: answer.sha256 };
 }
 

@@ -22,9 +22,9 @@ function fill(store: PartitionStore, lsn: number, keys: number): void {
   });
 }
 
-/** The nice value of every thread of this process (field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNiceValues(): number[] {
-  const values: number[] = [];
+/** The nice value of every thread of this process (field 19 of /proc/<pid>/task/<tid>/stat), by thread id. */
+function threadNiceValues(): Map<string, number> {
+  const values = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
     let stat: string;
     try {
@@ -33,10 +33,12 @@ function threadNiceValues(): number[] {
       continue; // the thread ended meanwhile
     }
     // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, nice 19.
-    values.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+    values.set(tid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
   }
   return values;
 }
+
+const threadsAtNice = (nice: number): string[] => [...threadNiceValues()].filter(([, n]) => n === nice).map(([tid]) => tid);
 
 const everything = (store: PartitionStore) =>
   store.read((tx) => ({ applied: tx.appliedLsn(), epoch: tx.leaderEpoch(), state: tx.listState(), invocations: tx.listInvocations().map((s) => s.id).sort() }));
@@ -87,12 +89,29 @@ describe("partition store export (for snapshots), install and persist", () => {
     const exported = exportStore(source.path, join(dir.path, "export.sqlite")).finally(() => (done = true));
     const seen = new Set<number>();
     while (!done) {
-      for (const nice of threadNiceValues()) seen.add(nice);
+      for (const nice of threadNiceValues().values()) seen.add(nice);
       await tick();
     }
     await exported;
     assert.ok(seen.has(10), `a thread of this process ran at nice 10 during the export (seen: ${[...seen].join(", ")})`);
     assert.equal(getPriority(), callerPriority, "the calling thread's priority is unchanged");
+  });
+
+  it("runs every export on one thread that stays, since a thread's start and end stop the caller's thread", { skip: process.platform !== "linux" && "nice values are per thread only on Linux" }, async (t) => {
+    const dir = tempDir("reprise-export-thread-");
+    t.after(() => dir.remove());
+    const source = new PartitionStore(join(dir.path, "source.sqlite"));
+    t.after(() => source.close());
+    fill(source, 5, 100);
+    await exportStore(source.path, join(dir.path, "first.sqlite"));
+    await tick();
+    const exporter = threadsAtNice(10);
+    assert.equal(exporter.length, 1, `one export thread after the first export (threads at nice 10: ${exporter.join(", ")})`);
+    fill(source, 6, 100);
+    const second = await exportStore(source.path, join(dir.path, "second.sqlite"));
+    assert.equal(second.appliedLsn, 6);
+    await tick();
+    assert.deepEqual(threadsAtNice(10), exporter, "the second export ran on the same thread");
   });
 
   it("refuses a file whose tables differ, leaving the store as it was", (t) => {
