@@ -7,23 +7,12 @@ import { LogServer as LogServerService } from "../../src/net/gen/log_server_pb.t
 import { MetadataService } from "../../src/net/gen/metadata_pb.ts";
 import { LocalChannel } from "../../src/net/local-channel.ts";
 import { metadataServiceImpl } from "../../src/net/metadata-service.ts";
-import { RpcServer, type ServiceImpl } from "../../src/net/server.ts";
+import { RpcServer } from "../../src/net/server.ts";
 import { InMemoryMetadataStore } from "../../src/metadata/memory-store.ts";
 import { RepriseError } from "../../src/types/errors.ts";
 import { PlainNodeId } from "../../src/types/ids.ts";
 import { dec, enc, eventually } from "../log-server/helpers.ts";
-
-/** A metadata service whose `get` first does what `onGet` says, to provoke each outcome. */
-function serviceWith(onGet: (key: string, signal: AbortSignal) => Promise<void>): ServiceImpl<typeof MetadataService> {
-  const base = metadataServiceImpl(new InMemoryMetadataStore());
-  return {
-    ...base,
-    get: async (req, ctx) => {
-      await onGet(req.key, ctx.signal);
-      return base.get(req, ctx);
-    },
-  };
-}
+import { metadataServiceWith } from "./metadata-service-with.ts";
 
 const never = (signal: AbortSignal, onAbort: () => void): Promise<void> =>
   new Promise<void>((resolve) =>
@@ -37,7 +26,7 @@ describe("calls to this process's own node", () => {
   it("answer as over the wire: results, a handler's typed error, an unknown method; the server never listens", async () => {
     const server = new RpcServer({ port: 0 }).register(
       MetadataService,
-      serviceWith(async (key) => {
+      metadataServiceWith(async (key) => {
         if (key === "custom") throw new RepriseError("custom_code", "something specific", true, 418);
       }),
     );
@@ -56,7 +45,7 @@ describe("calls to this process's own node", () => {
     let cancelled = 0;
     const server = new RpcServer({ port: 0 }).register(
       MetadataService,
-      serviceWith((_key, signal) => never(signal, () => cancelled++)),
+      metadataServiceWith((_key, signal) => never(signal, () => cancelled++)),
     );
     const c = createClient(MetadataService, new LocalChannel(server, "127.0.0.1:1"));
     await assert.rejects(c.get({ key: "k" }, { timeoutMs: 100 }), (e) => e instanceof RpcTimeoutError && e.retryable);

@@ -12,18 +12,7 @@ import { PreconditionFailedError } from "../../src/metadata/metadata-store.ts";
 import { RepriseError } from "../../src/types/errors.ts";
 import { Version } from "../../src/types/ids.ts";
 import { dec, enc, eventually } from "../log-server/helpers.ts";
-
-/** A metadata service whose `get` behaves as `onGet` says, to provoke each failure. */
-function serviceWith(onGet: (key: string, signal: AbortSignal) => Promise<void>): ServiceImpl<typeof MetadataService> {
-  const base = metadataServiceImpl(new InMemoryMetadataStore());
-  return {
-    ...base,
-    get: async (req, ctx) => {
-      await onGet(req.key, ctx.signal);
-      return base.get(req, ctx);
-    },
-  };
-}
+import { metadataServiceWith } from "./metadata-service-with.ts";
 
 describe("node-to-node transport", () => {
   const servers: RpcServer[] = [];
@@ -47,7 +36,7 @@ describe("node-to-node transport", () => {
 
   it("answers calls, and sends a handler's typed error as its code, message, retryability and status", async () => {
     const { port } = await serve(
-      serviceWith(async (key) => {
+      metadataServiceWith(async (key) => {
         if (key === "custom") throw new RepriseError("custom_code", "something specific", true, 418);
       }),
     );
@@ -65,7 +54,7 @@ describe("node-to-node transport", () => {
   it("times out a call the peer does not answer, as a retryable error", async () => {
     let cancelled = false;
     const { port } = await serve(
-      serviceWith((_key, signal) => new Promise<void>((resolve) => signal.addEventListener("abort", () => ((cancelled = true), resolve())))),
+      metadataServiceWith((_key, signal) => new Promise<void>((resolve) => signal.addEventListener("abort", () => ((cancelled = true), resolve())))),
     );
     const started = Date.now();
     await assert.rejects(client(port).get({ key: "k" }, { timeoutMs: 200 }), (e) => e instanceof RpcTimeoutError && e.retryable);
@@ -74,12 +63,12 @@ describe("node-to-node transport", () => {
   });
 
   it("fails fast when the peer is down and reconnects once it is back on its address", async () => {
-    const { server, port } = await serve(serviceWith(async () => undefined));
+    const { server, port } = await serve(metadataServiceWith(async () => undefined));
     const c = client(port);
     await c.put({ key: "k", value: enc("1") });
     await server.close();
     await assert.rejects(c.get({ key: "k" }), (e) => e instanceof PeerUnavailableError && e.retryable);
-    await serve(serviceWith(async () => undefined), port);
+    await serve(metadataServiceWith(async () => undefined), port);
     assert.equal((await c.get({ key: "k" })).value, undefined, "a new peer process (empty store) answers on the same channel");
   });
 
