@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, it } from "node:test";
-import { decodeDocument, METADATA_KEYS, type PartitionTable } from "../../src/metadata/documents.ts";
-import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
-import { PartitionRouter, partitionKeyForKey } from "../../src/partition/routing.ts";
-import { startEtcd, type EtcdServer } from "../support/etcd.ts";
-import { counter, greeter } from "../support/example-services.ts";
+import { describe, it } from "node:test";
+import { PartitionRouter } from "../../src/partition/routing.ts";
 import { eventually } from "../support/eventually.ts";
-import { callJson, registerDeployment, tempDir } from "../support/reprise.ts";
-import { startRepriseServer, type RepriseProcess } from "../support/reprise-server.ts";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
+import { callJson } from "../support/reprise.ts";
+import { objectKeyIn, threeWorkers } from "../support/three-workers.ts";
 
-const CLUSTER = "failover-cluster";
 const PARTITIONS = 2;
 const router = new PartitionRouter(PARTITIONS);
-
-/** A Counter key whose object lives in `partition`. */
-function keyIn(partition: number, prefix: string): string {
-  for (let i = 0; ; i++) if (router.partitionOfKey(partitionKeyForKey("Counter", `${prefix}-${i}`)) === partition) return `${prefix}-${i}`;
-}
+const keyIn = (partition: number, prefix: string): string => objectKeyIn(router, "Counter", partition, prefix);
 
 /**
  * Three `reprise server` processes with every role (worker and log server) on a real etcd:
@@ -27,45 +16,8 @@ function keyIn(partition: number, prefix: string): string {
  * partition. Faults here are process faults (kill -9); the network faults are in the chaos harness.
  */
 describe("three workers: partition replicas and leader failover", { timeout: 240_000 }, () => {
-  const tmp = tempDir("reprise-failover-");
-  let etcd: EtcdServer;
-  let metadata: EtcdMetadataStore;
-  let sdk: SdkEndpoint;
-  const nodes = new Map<string, RepriseProcess>();
-
-  const startNode = async (name: string, extra: string[] = []): Promise<RepriseProcess> => {
-    const proc = await startRepriseServer([
-      ...["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", CLUSTER, "--node-name", name, "--roles", "worker,log-server"],
-      ...["--base-dir", join(tmp.path, name), "--bind-address", "127.0.0.1", "--node-port", "0", "--ingress-port", "0", "--admin-port", "0"],
-      ...["--partitions", String(PARTITIONS), "--replication", "2", ...extra],
-    ]);
-    nodes.set(name, proc);
-    return proc;
-  };
-  const ingressOf = (p: RepriseProcess) => `http://127.0.0.1:${p.ready.ingress}`;
-  /** The partition table; empty until the controller placed the partitions. */
-  const table = async (): Promise<PartitionTable> => {
-    const stored = await metadata.get(METADATA_KEYS.partitionTable);
-    return stored === null ? { partitions: [] } : decodeDocument<PartitionTable>(stored.value);
-  };
+  const { nodes, startNode, ingressOf, table } = threeWorkers({ cluster: "failover-cluster", partitions: PARTITIONS, args: ["--replication", "2"] });
   const nameOf = (nodeId: number) => [...nodes].find(([, p]) => p.nodeId === nodeId)![0];
-
-  before(async () => {
-    etcd = await startEtcd();
-    metadata = new EtcdMetadataStore({ endpoints: [etcd.endpoint] });
-    sdk = await startSdkEndpoint([greeter, counter]);
-    await Promise.all([startNode("n1"), startNode("n2", ["--join"]), startNode("n3", ["--join"])]);
-    const registered = await registerDeployment(`http://127.0.0.1:${nodes.get("n1")!.ready.admin}`, sdk.url);
-    assert.equal(registered.status, 201, await registered.clone().text());
-  });
-
-  after(async () => {
-    await Promise.all([...nodes.values()].map((p) => p.kill9()));
-    await sdk?.close();
-    await metadata?.close();
-    await etcd?.stop();
-    tmp.remove();
-  });
 
   it("places every partition on all three workers and serves every partition through every node's ingress", async () => {
     await eventually(

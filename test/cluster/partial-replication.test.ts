@@ -1,27 +1,19 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { decodeDocument, METADATA_KEYS, type PartitionTable } from "../../src/metadata/documents.ts";
-import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
-import { idempotentInvocationId, PartitionRouter, partitionKeyForKey } from "../../src/partition/routing.ts";
+import { before, describe, it } from "node:test";
+import type { PartitionTable } from "../../src/metadata/documents.ts";
+import { idempotentInvocationId, PartitionRouter } from "../../src/partition/routing.ts";
 import { partitionKeyOf } from "../../src/types/ids.ts";
-import { startEtcd, type EtcdServer } from "../support/etcd.ts";
-import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
+import { heldAwakeables } from "../support/example-services.ts";
 import { eventually } from "../support/eventually.ts";
-import { registerDeployment, tempDir } from "../support/reprise.ts";
-import { startRepriseServer, type RepriseProcess } from "../support/reprise-server.ts";
-import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
+import type { RepriseProcess } from "../support/reprise-server.ts";
+import { objectKeyIn, threeWorkers } from "../support/three-workers.ts";
 
-const CLUSTER = "partial-replication";
 const PARTITIONS = 2;
 const router = new PartitionRouter(PARTITIONS);
 /** Without an answer a request through a node without a replica would hang: bound every one. */
 const REQUEST_TIMEOUT_MS = 20_000;
 
-/** A Counter key whose object lives in `partition`. */
-function counterKeyIn(partition: number, prefix: string): string {
-  for (let i = 0; ; i++) if (router.partitionOfKey(partitionKeyForKey("Counter", `${prefix}-${i}`)) === partition) return `${prefix}-${i}`;
-}
+const counterKeyIn = (partition: number, prefix: string): string => objectKeyIn(router, "Counter", partition, prefix);
 
 /** An idempotency key that puts a Greeter/greet call in `partition` (a service call's partition is otherwise random). */
 function greetKeyIn(partition: number, prefix: string): string {
@@ -37,23 +29,13 @@ function greetKeyIn(partition: number, prefix: string): string {
  * and must still get their results (relayed by the leader) and read invocations (from a replica).
  */
 describe("three workers, two replicas per partition: every node's ingress answers for every partition", { timeout: 180_000 }, () => {
-  const tmp = tempDir("reprise-partial-replication-");
-  let etcd: EtcdServer;
-  let metadata: EtcdMetadataStore;
-  let sdk: SdkEndpoint;
-  const nodes = new Map<string, RepriseProcess>();
+  const { nodes, ingressOf, table: readTable } = threeWorkers({
+    cluster: "partial-replication",
+    partitions: PARTITIONS,
+    args: ["--replication", "2", "--partition-replication", "2"],
+  });
   let table: PartitionTable;
 
-  const startNode = async (name: string, extra: string[] = []): Promise<RepriseProcess> => {
-    const proc = await startRepriseServer([
-      ...["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", CLUSTER, "--node-name", name, "--roles", "worker,log-server"],
-      ...["--base-dir", join(tmp.path, name), "--bind-address", "127.0.0.1", "--node-port", "0", "--ingress-port", "0", "--admin-port", "0"],
-      ...["--partitions", String(PARTITIONS), "--replication", "2", "--partition-replication", "2", ...extra],
-    ]);
-    nodes.set(name, proc);
-    return proc;
-  };
-  const ingressOf = (p: RepriseProcess) => `http://127.0.0.1:${p.ready.ingress}`;
   const request = (url: string, init: RequestInit = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const call = (p: RepriseProcess, path: string, body: unknown, headers: Record<string, string> = {}) =>
     request(`${ingressOf(p)}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
@@ -68,30 +50,14 @@ describe("three workers, two replicas per partition: every node's ingress answer
   const withReplica = (partition: number): RepriseProcess => [...nodes.values()].find((n) => n !== withoutReplica(partition))!;
 
   before(async () => {
-    etcd = await startEtcd();
-    metadata = new EtcdMetadataStore({ endpoints: [etcd.endpoint] });
-    sdk = await startSdkEndpoint([greeter, counter]);
-    await Promise.all([startNode("n1"), startNode("n2", ["--join"]), startNode("n3", ["--join"])]);
-    const registered = await registerDeployment(`http://127.0.0.1:${nodes.get("n1")!.ready.admin}`, sdk.url);
-    assert.equal(registered.status, 201, await registered.clone().text());
     await eventually(
       async () => {
-        const stored = await metadata.get(METADATA_KEYS.partitionTable);
-        if (stored === null) return false;
-        table = decodeDocument<PartitionTable>(stored.value);
+        table = await readTable();
         return table.partitions.length === PARTITIONS && table.partitions.every((p) => p.leader !== undefined && p.followers.length === 1);
       },
       30_000,
       "every partition with a leader and one follower",
     );
-  });
-
-  after(async () => {
-    await Promise.all([...nodes.values()].map((p) => p.kill9()));
-    await sdk?.close();
-    await metadata?.close();
-    await etcd?.stop();
-    tmp.remove();
   });
 
   it("answers a virtual object's and a service's calls through every node, for every partition", async () => {
