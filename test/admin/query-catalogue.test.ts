@@ -6,7 +6,7 @@ import { CATALOGUE, type CatalogueRelation } from "../../src/admin/query/catalog
 import { eventually } from "../support/eventually.ts";
 import { startFixture, type Fixture } from "../support/fixture.ts";
 import { callJson } from "../support/reprise.ts";
-import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
+import { counter, flaky, greeter, heldAwakeables } from "../support/example-services.ts";
 
 const caller = restate.service({
   name: "Caller",
@@ -21,16 +21,6 @@ const caller = restate.service({
 const sleeper = restate.service({
   name: "Sleeper",
   handlers: { nap: async (ctx: restate.Context, ms: number) => ctx.sleep(ms) },
-});
-
-const flaky = restate.service({
-  name: "Flaky",
-  handlers: {
-    fail: async (ctx: restate.Context) => {
-      await ctx.run("step", () => 1);
-      throw new Error("flaky failure");
-    },
-  },
 });
 
 const failingStep = restate.service({

@@ -6,21 +6,11 @@ import { recognisePointLookup } from "../../src/admin/query/point-lookup.ts";
 import { eventually } from "../support/eventually.ts";
 import { startFixture, type Fixture } from "../support/fixture.ts";
 import { callJson } from "../support/reprise.ts";
-import { counter, greeter, heldAwakeables } from "../support/example-services.ts";
+import { counter, flaky, greeter, heldAwakeables } from "../support/example-services.ts";
 
 const caller = restate.service({
   name: "Caller",
   handlers: { callGreet: async (ctx: restate.Context, name: string) => ctx.serviceClient(greeter).greet(name) },
-});
-
-const flaky = restate.service({
-  name: "Flaky",
-  handlers: {
-    fail: async (ctx: restate.Context) => {
-      await ctx.run("step", () => 1);
-      throw new Error("flaky failure");
-    },
-  },
 });
 
 const ARROW = "application/vnd.apache.arrow.stream";

@@ -27,3 +27,14 @@ export const counter = restate.object({
     },
   },
 });
+
+/** Fails every attempt after one journaled step, with the message "flaky failure": retries pile up. */
+export const flaky = restate.service({
+  name: "Flaky",
+  handlers: {
+    fail: async (ctx: restate.Context) => {
+      await ctx.run("step", () => 1);
+      throw new Error("flaky failure");
+    },
+  },
+});
