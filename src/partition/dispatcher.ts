@@ -142,6 +142,8 @@ export interface DispatcherOptions {
 }
 
 const DEFAULT_PROPOSE_TIMEOUT_MS = 10_000;
+/** What an attempt of `untilDeadline` returns when it found nothing to try yet. */
+const TRY_AGAIN: unique symbol = Symbol("try again");
 /** How often a node without a replica of the partition looks for a result it may have missed. */
 const RESULT_POLL_MS = 2_000;
 const LEADER_RETRY_MS = 100;
@@ -178,23 +180,17 @@ export class PartitionDispatcher implements InvocationDispatcher {
     const remote = this.options.remote;
     // A single node leads all its partitions from start to stop: no routing, no deadline.
     if (remote === undefined) return void (await this.processors.get(partition)!.appendRecord(command));
-    const started = Date.now();
-    let lastError: unknown;
-    for (;;) {
-      const remaining = this.proposeTimeoutMs - (Date.now() - started);
-      if (remaining <= 0) throw new NoLeaderError(partition, this.proposeTimeoutMs, lastError);
-      const local = this.processors.get(partition);
-      const leader = remote.leaderOf(partition);
-      try {
-        if (local?.isLeader) return void (await this.appendLocally(local, command, remaining));
-        if (leader !== undefined && leader !== this.nodeId) return await remote.propose(leader, partition, command, remaining);
-      } catch (e) {
-        if (!(e instanceof RepriseError && e.retryable)) throw e;
-        lastError = e;
-      }
-      // No leader yet, leadership moving here, or the leader unreachable: look again shortly.
-      await sleep(Math.min(LEADER_RETRY_MS, remaining));
-    }
+    await this.untilDeadline(
+      async (remaining) => {
+        const local = this.processors.get(partition);
+        const leader = remote.leaderOf(partition);
+        if (local?.isLeader) return void (await this.appendLocally(local, command, remaining()));
+        if (leader !== undefined && leader !== this.nodeId) return await remote.propose(leader, partition, command, remaining());
+        // No leader yet, or leadership moving here.
+        return TRY_AGAIN;
+      },
+      (lastError) => new NoLeaderError(partition, this.proposeTimeoutMs, lastError),
+    );
   }
 
   /** A command forwarded by another node: appended only if this node leads the partition. */
@@ -275,28 +271,51 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   /** From the leader first (it applied the newest), then the other replicas, until one answers or the timeout passes. */
-  private async readRemotely(id: InvocationId, withJournal: boolean): Promise<InvocationWithJournal | null> {
+  private readRemotely(id: InvocationId, withJournal: boolean): Promise<InvocationWithJournal | null> {
     const remote = this.options.remote!;
     const partition = this.router.partitionOf(id);
-    const started = Date.now();
+    return this.untilDeadline(
+      async (remaining) => {
+        const leader = remote.leaderOf(partition);
+        const candidates = new Set([...(leader !== undefined ? [leader] : []), ...remote.replicasOf(partition)]);
+        candidates.delete(this.nodeId);
+        let failure: RepriseError | null = null;
+        for (const node of candidates) {
+          if (remaining() <= 0) break;
+          try {
+            return await remote.read(node, id, withJournal, Math.min(READ_ATTEMPT_MS, remaining()));
+          } catch (e) {
+            if (!(e instanceof RepriseError && e.retryable)) throw e;
+            failure = e;
+          }
+        }
+        if (failure !== null) throw failure;
+        return TRY_AGAIN;
+      },
+      (lastError) => new NoReplicaReachableError(partition, this.proposeTimeoutMs, lastError),
+    );
+  }
+
+  /**
+   * Runs `attempt` (given the time left) until it returns something other than TRY_AGAIN, again
+   * after a short pause when it returns TRY_AGAIN or fails retryably (the leader unreachable, a
+   * replica slow), until the propose timeout has passed; then fails with `timedOut(last failure)`.
+   */
+  private async untilDeadline<T>(attempt: (remaining: () => number) => Promise<T | typeof TRY_AGAIN>, timedOut: (lastError: unknown) => Error): Promise<T> {
+    const deadline = Date.now() + this.proposeTimeoutMs;
+    const remaining = () => deadline - Date.now();
     let lastError: unknown;
     for (;;) {
-      const leader = remote.leaderOf(partition);
-      const candidates = new Set([...(leader !== undefined ? [leader] : []), ...remote.replicasOf(partition)]);
-      candidates.delete(this.nodeId);
-      for (const node of candidates) {
-        const remaining = this.proposeTimeoutMs - (Date.now() - started);
-        if (remaining <= 0) break;
-        try {
-          return await remote.read(node, id, withJournal, Math.min(READ_ATTEMPT_MS, remaining));
-        } catch (e) {
-          if (!(e instanceof RepriseError && e.retryable)) throw e;
-          lastError = e;
-        }
+      if (remaining() <= 0) throw timedOut(lastError);
+      try {
+        const outcome = await attempt(remaining);
+        if (outcome !== TRY_AGAIN) return outcome;
+      } catch (e) {
+        if (!(e instanceof RepriseError && e.retryable)) throw e;
+        lastError = e;
       }
-      const remaining = this.proposeTimeoutMs - (Date.now() - started);
-      if (remaining <= 0) throw new NoReplicaReachableError(partition, this.proposeTimeoutMs, lastError);
-      await sleep(Math.min(LEADER_RETRY_MS, remaining));
+      const left = remaining();
+      if (left > 0) await sleep(Math.min(LEADER_RETRY_MS, left));
     }
   }
 
