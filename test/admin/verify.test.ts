@@ -7,6 +7,8 @@ import { eventually } from "../support/eventually.ts";
 import { startFixture, type Fixture } from "../support/fixture.ts";
 import { callJson } from "../support/reprise.ts";
 import { counter, greeter } from "../support/example-services.ts";
+import { objectKeyIn } from "../support/object-keys.ts";
+import { PartitionRouter } from "../../src/partition/routing.ts";
 
 interface VerifyAnswer {
   partition_id: number;
@@ -33,8 +35,12 @@ function cliVerify(admin: string, partition: number): Promise<{ stdout: string; 
 
 describe("reprise partitions verify: the partition rebuilt from its log against the live store", () => {
   let fixture: Fixture;
+  // alice..dave all hash to partition 1 of 2; one key per partition makes every round of load
+  // reach both logs (the Greeter calls land on random partitions).
+  const router = new PartitionRouter(2);
+  const everyPartition = [0, 1].map((partition) => objectKeyIn(router, "Counter", partition, "spread"));
   const load = async (round: string) => {
-    for (const key of ["alice", "bob", "carol", "dave"]) {
+    for (const key of ["alice", "bob", "carol", "dave", ...everyPartition]) {
       for (let n = 1; n <= 3; n++) assert.equal((await callJson(fixture.ingress, `/Counter/${key}/add`, n)).status, 200);
     }
     for (const name of ["x", "y", "z"]) assert.equal((await callJson(fixture.ingress, `/Greeter/greet`, `${round}-${name}`)).status, 200);

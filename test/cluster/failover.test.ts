@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import { PartitionRouter } from "../../src/partition/routing.ts";
 import { eventually } from "../support/eventually.ts";
 import { callJson } from "../support/reprise.ts";
-import { objectKeyIn, threeWorkers } from "../support/three-workers.ts";
+import { objectKeyIn } from "../support/object-keys.ts";
+import { threeWorkers } from "../support/three-workers.ts";
 
 const PARTITIONS = 2;
 const router = new PartitionRouter(PARTITIONS);

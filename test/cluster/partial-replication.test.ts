@@ -6,7 +6,8 @@ import { partitionKeyOf } from "../../src/types/ids.ts";
 import { heldAwakeables } from "../support/example-services.ts";
 import { eventually } from "../support/eventually.ts";
 import type { RepriseProcess } from "../support/reprise-server.ts";
-import { objectKeyIn, threeWorkers } from "../support/three-workers.ts";
+import { objectKeyIn } from "../support/object-keys.ts";
+import { threeWorkers } from "../support/three-workers.ts";
 
 const PARTITIONS = 2;
 const router = new PartitionRouter(PARTITIONS);

@@ -3,17 +3,11 @@ import { join } from "node:path";
 import { after, before } from "node:test";
 import { decodeDocument, METADATA_KEYS, type PartitionTable } from "../../src/metadata/documents.ts";
 import { EtcdMetadataStore } from "../../src/metadata/etcd-store.ts";
-import { PartitionRouter, partitionKeyForKey } from "../../src/partition/routing.ts";
 import { startEtcd, type EtcdServer } from "./etcd.ts";
 import { counter, greeter } from "./example-services.ts";
 import { registerDeployment, tempDir } from "./reprise.ts";
 import { startRepriseServer, type RepriseProcess } from "./reprise-server.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "./sdk-endpoint.ts";
-
-/** A `service` object key `<prefix>-<n>` that lives in `partition`. */
-export function objectKeyIn(router: PartitionRouter, service: string, partition: number, prefix: string): string {
-  for (let i = 0; ; i++) if (router.partitionOfKey(partitionKeyForKey(service, `${prefix}-${i}`)) === partition) return `${prefix}-${i}`;
-}
 
 export interface ThreeWorkers {
   /** By node name (n1, n2, n3), including nodes a test restarts with `startNode`. */
