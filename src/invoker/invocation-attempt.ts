@@ -4,7 +4,7 @@ import * as pb from "../protocol/gen/dev/restate/service/protocol_pb.ts";
 import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
 import { MessageType, isCommandType, isCustomType } from "../protocol/message-type.ts";
 import type { LeaderHandle } from "../partition/processor.ts";
-import type { AwaitingOn, InvocationStatus, JournalEntry } from "../types/invocation.ts";
+import type { AwaitingOn, InvocationStatus, JournalEntry, PinnedDeployment } from "../types/invocation.ts";
 import type { CalleeAssignment, Command } from "../partition/records.ts";
 import type { RequestIdentity } from "../protocol/request-identity.ts";
 import type { DeploymentSchema } from "../schema/schema.ts";
@@ -36,7 +36,7 @@ export interface AttemptOptions {
   readonly deployment: DeploymentSchema;
   /** The service protocol version to speak: the pinned one, or the deployment's for a first attempt. */
   readonly protocolVersion: number;
-  /** Propose pinning the invocation to `deployment` before anything the SDK sends. */
+  /** The invocation is not pinned yet: its first journaled command pins it to `deployment`. */
   readonly pin: boolean;
   readonly client: DeploymentClient;
   /** Signs the request (Restate's request identity). */
@@ -60,6 +60,12 @@ export class InvocationAttempt {
   private stream: Exchange | null = null;
   private readonly decoder = new FrameDecoder();
   private commandCount: number;
+  /**
+   * Not yet proposed. It rides on this attempt's first journal-command, which saves a record per
+   * invocation; only an attempt whose first proposal is something else, or that fails before it
+   * proposes anything, sends it as a record of its own, so every later attempt stays on it.
+   */
+  private pin: PinnedDeployment | undefined;
   private lastProposal: Promise<Lsn | void> = Promise.resolve();
   private readonly requestedAck = new Set<number>();
   private finished = false;
@@ -73,6 +79,7 @@ export class InvocationAttempt {
 
   constructor(private readonly o: AttemptOptions) {
     this.commandCount = o.snapshot.status.commandCount;
+    this.pin = o.pin ? { deploymentId: o.deployment.id, protocolVersion: o.protocolVersion } : undefined;
     this.outcome = new Promise((r) => (this.resolveOutcome = r));
   }
 
@@ -90,8 +97,6 @@ export class InvocationAttempt {
   start(): void {
     const { snapshot, deployment, protocolVersion } = this.o;
     const { status } = snapshot;
-    // The pin is proposed first, so it is applied before anything this attempt journals.
-    if (this.o.pin) this.propose({ t: "pin-deployment", id: status.id, deploymentId: deployment.id, protocolVersion });
     const contentType = `application/vnd.restate.invocation.v${protocolVersion}`;
     const path = `/invoke/${encodeURIComponent(status.target.service)}/${encodeURIComponent(status.target.handler)}`;
     let stream: Exchange;
@@ -246,6 +251,12 @@ export class InvocationAttempt {
   }
 
   private propose(command: Command): void {
+    const pin = this.pin;
+    if (pin !== undefined) {
+      this.pin = undefined;
+      if (command.t === "journal-command") command = { ...command, pin };
+      else this.propose({ t: "pin-deployment", id: this.o.snapshot.status.id, ...pin });
+    }
     const p = this.o.leader.propose(command);
     this.lastProposal = p;
     p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
@@ -278,6 +289,7 @@ export class InvocationAttempt {
         if (s.requestOpen) s.endRequest();
       } else s.abort();
     }
+    if (outcome.kind === "failed" && this.pin !== undefined) this.propose({ t: "pin-deployment", id: this.o.snapshot.status.id, ...this.pin });
     if (outcome.kind === "failed") this.o.logger.warn({ invocationId: this.o.snapshot.status.id, reason: outcome.message }, "invocation attempt failed");
     this.resolveOutcome(outcome);
   }

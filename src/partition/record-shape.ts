@@ -89,6 +89,7 @@ const responseSink = tagged("kind", {
   invocation: obj({ caller: str, completionId: int, via: opt(responseVia) }),
 });
 const traceContext = obj({ traceId: str, spanId: str, parentSpanId: opt(str) });
+const pinnedDeployment = { deploymentId: str, protocolVersion: int };
 const invokeRequest: Check = obj({
   id: str,
   target,
@@ -138,11 +139,11 @@ const kill = { id: str } satisfies Fields<KillCommand>;
 const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }>> } = {
   "announce-leader": { epoch: int, nodeId: int },
   invoke,
-  "journal-command": { id: str, commandIndex: int, msgType: int, payload: bytes, callee: opt(calleeAssignment) },
+  "journal-command": { id: str, commandIndex: int, msgType: int, payload: bytes, callee: opt(calleeAssignment), pin: opt(obj(pinnedDeployment)) },
   "run-completion": { id: str, completionId: int, result: invocationResult },
   suspend: { id: str, commandCount: int, awaiting },
   end: { id: str, commandCount: int },
-  "pin-deployment": { id: str, deploymentId: str, protocolVersion: int },
+  "pin-deployment": { id: str, ...pinnedDeployment },
   fail: { id: str, code: int, message: str },
   "invocation-response": invocationResponse,
   "timer-fired": { key: str, fireAt: opt(num) },

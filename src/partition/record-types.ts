@@ -9,6 +9,7 @@ import type {
   InvocationResult,
   InvocationTarget,
   InvocationTraceContext,
+  PinnedDeployment,
   ResponseSink,
   SignalId,
   SignalResult,
@@ -72,12 +73,17 @@ export type Command =
       readonly msgType: number;
       readonly payload: Uint8Array;
       readonly callee?: CalleeAssignment;
+      /** On the first command of an invocation's first attempt: the deployment the attempt runs on. */
+      readonly pin?: PinnedDeployment;
     }
   | { readonly t: "run-completion"; readonly id: InvocationId; readonly completionId: number; readonly result: InvocationResult }
   | { readonly t: "suspend"; readonly id: InvocationId; readonly commandCount: number; readonly awaiting: AwaitingOn }
   | { readonly t: "end"; readonly id: InvocationId; readonly commandCount: number }
-  /** The invoker starts the invocation's first attempt on this deployment; later attempts stay on it. */
-  | { readonly t: "pin-deployment"; readonly id: InvocationId; readonly deploymentId: string; readonly protocolVersion: number }
+  /**
+   * The deployment of an invocation's first attempt, as a record of its own when that attempt fails
+   * or proposes something else before its first journal-command (which otherwise carries the pin).
+   */
+  | ({ readonly t: "pin-deployment"; readonly id: InvocationId } & PinnedDeployment)
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
   | InvocationResponse

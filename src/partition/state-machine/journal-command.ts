@@ -20,6 +20,7 @@ import { peekPromise } from "./entries/peek-promise.ts";
 import { sendSignal } from "./entries/send-signal.ts";
 import { setState } from "./entries/set-state.ts";
 import { sleep } from "./entries/sleep.ts";
+import { withPin } from "./lifecycle/pin-deployment.ts";
 
 /** One handler per command an SDK journals; a command type without one does not compile. */
 type EntryHandlers = { readonly [K in JournalCommandType]: EntryHandler<K> };
@@ -63,7 +64,7 @@ export const journalCommand: CommandHandler<"journal-command"> = (ctx, c) => {
     ...(name !== undefined ? { name } : {}),
   };
   tx.appendJournal(inv.id, entry);
-  const status: InvocationStatus = { ...inv, journalLength: inv.journalLength + 1, commandCount: inv.commandCount + 1, modifiedAt: ts };
+  const status: InvocationStatus = { ...withPin(inv, c.pin), journalLength: inv.journalLength + 1, commandCount: inv.commandCount + 1, modifiedAt: ts };
   tx.putInvocation(status);
   if (decoded) applyEntry(ctx, status, decoded, c.callee);
 };

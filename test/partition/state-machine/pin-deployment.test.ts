@@ -35,4 +35,19 @@ describe("state machine: deployment pinning", () => {
     const unknown = request(service()).id;
     assert.deepEqual(p.apply({ t: "pin-deployment", id: unknown, deploymentId: "dp_a", protocolVersion: 6 }), []);
   });
+
+  it("a pin riding on the first journal-command pins with it; one on a stale command, or on a pinned invocation, changes nothing", () => {
+    const run = { t: "journal-command" as const, id, msgType: 0xfc01, payload: new Uint8Array() };
+    p.apply({ ...run, commandIndex: 5, pin: { deploymentId: "dp_stale", protocolVersion: 5 } });
+    assert.equal(p.status(id).pinnedDeployment, undefined, "a command the partition drops pins nothing");
+
+    p.ts = T0 + 20;
+    p.apply({ ...run, commandIndex: p.status(id).commandCount, pin: { deploymentId: "dp_a", protocolVersion: 6 } });
+    assert.deepEqual(p.status(id).pinnedDeployment, { deploymentId: "dp_a", protocolVersion: 6 });
+    assert.equal(p.journal(id).length, 2, "the command was journaled with its pin");
+
+    p.apply({ ...run, commandIndex: p.status(id).commandCount, pin: { deploymentId: "dp_b", protocolVersion: 7 } });
+    assert.deepEqual(p.status(id).pinnedDeployment, { deploymentId: "dp_a", protocolVersion: 6 }, "the first pin wins");
+    assert.equal(p.journal(id).length, 3);
+  });
 });
