@@ -19,11 +19,33 @@ import type {
  */
 export class ShapeError extends Error {}
 
-type Check = (v: unknown, path: string) => void;
+/**
+ * Where a check is, for the message; null on the first pass. Every record is checked once without
+ * paths (no strings built per field, which cost more than the checks) and only one that does not fit
+ * is checked again with them, to name the field.
+ */
+type Path = string | null;
+type Check = (v: unknown, path: Path) => void;
 
-const fail = (path: string, expected: string, v: unknown): never => {
+/** Thrown on the first pass: the record does not fit, which field is found on the second. */
+const MISFIT: unique symbol = Symbol("misfit");
+
+const fail = (path: Path, expected: string, v: unknown): never => {
+  if (path === null) throw MISFIT;
   throw new ShapeError(`${path}: expected ${expected}, found ${describe(v)}`);
 };
+
+const at = (path: Path, name: string | number): Path => (path === null ? null : typeof name === "number" ? `${path}[${name}]` : `${path}.${name}`);
+
+function checkWithPaths(check: Check, v: unknown, root: string): void {
+  try {
+    check(v, null);
+  } catch (e) {
+    if (e !== MISFIT) throw e;
+    check(v, root);
+    throw new ShapeError(`${root}: does not fit`);
+  }
+}
 
 function describe(v: unknown): string {
   if (v === null) return "null";
@@ -49,7 +71,7 @@ const list =
   (check: Check): Check =>
   (v, p) => {
     if (!Array.isArray(v)) return fail(p, "array", v);
-    v.forEach((item, i) => check(item, `${p}[${i}]`));
+    for (let i = 0; i < v.length; i++) check(v[i], at(p, i));
   };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -60,7 +82,7 @@ const obj =
   (fields: Readonly<Record<string, Check>>): Check =>
   (v, p) => {
     if (!isObject(v)) return fail(p, "object", v);
-    for (const name in fields) fields[name](v[name], `${p}.${name}`);
+    for (const name in fields) fields[name](v[name], at(p, name));
   };
 
 /** An object whose variant is chosen by the value of `tag`. */
@@ -70,7 +92,7 @@ const tagged =
     if (!isObject(v)) return fail(p, "object", v);
     const kind = v[tag];
     const check = typeof kind === "string" && Object.hasOwn(variants, kind) ? variants[kind] : undefined;
-    if (!check) return fail(`${p}.${tag}`, Object.keys(variants).join(" | "), kind);
+    if (!check) return fail(at(p, tag), Object.keys(variants).join(" | "), kind);
     check(v, p);
   };
 
@@ -105,19 +127,20 @@ const invokeRequest: Check = obj({
   traceContext: opt(traceContext),
 } satisfies Record<keyof InvokeRequest, Check>);
 
-const calleeAssignment: Check = (v, p) => {
-  if (isObject(v) && "error" in v) return obj({ error: obj(failure) })(v, p);
-  obj({
-    invocationId: str,
-    randomSeed: str,
-    target: obj(targetFields),
-    completionRetentionMs: opt(num),
-    journalRetentionMs: opt(num),
-    traceContext: opt(traceContext),
-  } satisfies Record<keyof Extract<CalleeAssignment, { invocationId: unknown }>, Check>)(v, p);
-};
+const calleeError = obj({ error: obj(failure) });
+const calleeAssigned = obj({
+  invocationId: str,
+  randomSeed: str,
+  target: obj(targetFields),
+  completionRetentionMs: opt(num),
+  journalRetentionMs: opt(num),
+  traceContext: opt(traceContext),
+} satisfies Record<keyof Extract<CalleeAssignment, { invocationId: unknown }>, Check>);
+const calleeAssignment: Check = (v, p) => (isObject(v) && "error" in v ? calleeError(v, p) : calleeAssigned(v, p));
 
-const signalId: Check = (v, p) => (isObject(v) && "name" in v ? obj({ name: str })(v, p) : obj({ idx: int })(v, p));
+const namedSignal = obj({ name: str });
+const indexedSignal = obj({ idx: int });
+const signalId: Check = (v, p) => (isObject(v) && "name" in v ? namedSignal(v, p) : indexedSignal(v, p));
 const signalResult = tagged("kind", { void: obj({}), success: obj({ value: bytes }), failure: obj(failure) });
 const awaiting = obj({ completions: list(int), signals: list(int), namedSignals: list(str) });
 
@@ -174,15 +197,15 @@ const envelope = obj({ header: obj({ ts: num, epoch: opt(int) }), command });
 
 /** Throws `ShapeError` naming the first field that does not fit. */
 export function checkEnvelope(v: unknown): asserts v is Envelope {
-  envelope(v, "record");
+  checkWithPaths(envelope, v, "record");
 }
 
 /** Throws `ShapeError` naming the first field that does not fit. */
 export function checkCommand(v: unknown): asserts v is Command {
-  command(v, "command");
+  checkWithPaths(command, v, "command");
 }
 
 /** Throws `ShapeError` naming the first field that does not fit. */
 export function checkOutboxMessage(v: unknown): asserts v is OutboxMessage {
-  outboxMessage(v, "outbox message");
+  checkWithPaths(outboxMessage, v, "outbox message");
 }
