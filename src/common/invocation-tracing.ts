@@ -23,7 +23,9 @@ export class InvocationTracing {
   /** The ingress request's span, and the trace context of the invocation it proposes (a child of it). */
   ingressRequest(clientTraceparent: string | undefined, target: InvocationTarget): { span: Span; invocation: InvocationTraceContext } {
     const parent = parseTraceparent(clientTraceparent);
-    const span = this.tracing.startSpan(`ingress ${targetName(target)}`, { kind: SpanKind.SERVER, ...(parent ? { parent } : {}), attributes: targetAttributes(target) });
+    const span = this.tracing.enabled
+      ? this.tracing.startSpan(`ingress ${targetName(target)}`, { kind: SpanKind.SERVER, ...(parent ? { parent } : {}), attributes: targetAttributes(target) })
+      : this.tracing.startSpan("ingress", parent ? { parent } : {});
     const ids = spanIdsOf(span);
     return { span, invocation: { traceId: ids.traceId, spanId: this.tracing.newSpanId(), parentSpanId: ids.spanId } };
   }
@@ -40,6 +42,8 @@ export class InvocationTracing {
    */
   attemptStarted(status: InvocationStatus, attempt: number, deploymentId: string): Span {
     const tc = status.traceContext;
+    // Without an exporter only the ids matter (the deployment's traceparent, callees' parents).
+    if (!this.tracing.enabled) return this.tracing.startSpan("attempt", tc ? { parent: tc } : {});
     const attributes = { ...invocationAttributes(status), "restate.invocation.attempt": attempt, "restate.deployment.id": deploymentId };
     const span = this.tracing.startSpan(`attempt ${targetName(status.target)}`, { kind: SpanKind.CLIENT, ...(tc ? { parent: tc } : {}), attributes });
     this.tracing.startSpan("attempt started", { parent: spanIdsOf(span), attributes }).end();
@@ -56,7 +60,7 @@ export class InvocationTracing {
   /** The invocation's own span, from its creation to its completion, under the ids its proposer chose; exported now. */
   invocationCompleted(status: InvocationStatus): void {
     const tc = status.traceContext;
-    if (tc === undefined || status.status !== "completed") return;
+    if (!this.tracing.enabled || tc === undefined || status.status !== "completed") return;
     const span = this.tracing.startSpan(`invoke ${targetName(status.target)}`, {
       spanId: tc.spanId,
       traceId: tc.traceId,
