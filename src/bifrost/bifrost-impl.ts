@@ -54,9 +54,6 @@ const CHAIN_REREAD_MS = 1_000;
  * DOMException, stack trace included, and a follower settles one wait per batch it applies.
  */
 const WAIT_SETTLED = new UnavailableError("tail wait settled", "tail_wait_settled");
-/** What a tail wait that has not settled yet loses a race against (see `waitOnTailSegment`). */
-const NOT_YET = Symbol("tail not passed yet");
-const NOT_YET_SETTLED = Promise.resolve(NOT_YET);
 
 interface Tail {
   readonly segment: SegmentConfig;
@@ -540,18 +537,16 @@ export class BifrostImpl implements Bifrost {
     offset: LogletOffset,
     signal?: AbortSignal,
   ): Promise<{ nextOffset: LogletOffset; sealed: boolean } | null> {
+    // The usual case for a follower under load (records landed while it applied the last batch):
+    // no controller, chain wait, timer or listener.
+    const now = loglet.tailPast(offset);
+    if (now !== null) return now;
     // One controller for both halves; forwarding the caller's abort is cheaper than AbortSignal.any.
     const done = new AbortController();
     const forward = (): void => done.abort(signal!.reason);
     if (signal?.aborted) forward();
-    const tailWait = loglet.waitForTail(offset, done.signal);
-    // A loglet already past `offset` answers with a settled promise, which wins this race: the
-    // usual case for a follower under load (records landed while it applied the last batch), so
-    // most waits set up no chain wait, timer or listener.
-    const passed = await Promise.race([tailWait, NOT_YET_SETTLED]);
-    if (passed !== NOT_YET) return passed;
-    if (signal?.aborted) forward();
     else signal?.addEventListener("abort", forward, { once: true });
+    const tailWait = loglet.waitForTail(offset, done.signal);
     try {
       return await Promise.race([tailWait, this.waitForSegmentAfter(logId, state, index, { signal: done.signal, rereadOnlyIfStale: true }).then(() => null)]);
     } finally {

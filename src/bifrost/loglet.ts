@@ -32,6 +32,12 @@ export interface Loglet {
   read(from: LogletOffset, limit: number): Promise<LogletEntry[]>;
   /** Resolves once the committed tail passes `offset` (nextOffset > offset) or the loglet is sealed. */
   waitForTail(offset: LogletOffset, signal?: AbortSignal): Promise<LogletTail>;
+  /**
+   * What `waitForTail(offset)` would answer at once, if this loglet knows it without waiting or
+   * asking anyone (its tail is past `offset`, or it is sealed); else null. A reader that keeps up
+   * asks this before every wait, so it must cost no promise, signal or message.
+   */
+  tailPast(offset: LogletOffset): LogletTail | null;
   findTail(): Promise<LogletTail>;
   /** After seal resolves, no append succeeds and the tail is fixed. Idempotent. */
   seal(): Promise<LogletTail>;

@@ -153,6 +153,7 @@ describe("BifrostImpl on local loglets", () => {
             }),
           read: (from, limit) => loglet.read(from, limit),
           waitForTail: (offset, signal) => loglet.waitForTail(offset, signal),
+          tailPast: (offset) => loglet.tailPast(offset),
           findTail: () => loglet.findTail(),
           seal: () => loglet.seal(),
           trim: (upTo) => loglet.trim(upTo),

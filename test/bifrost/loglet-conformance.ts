@@ -179,6 +179,11 @@ export function logletConformance(name: string, open: () => Promise<LogletBacken
         assert.deepEqual(records(await l.read(LogletOffset(3), 1)).map((r) => dec(r.payload)), ["3"], "the awaited record is readable");
       }
 
+      // The writer knows its own tail; a reader learns it as it waits, and need not know yet.
+      assert.deepEqual(writer.tailPast(LogletOffset(3)), { nextOffset: 4, sealed: false });
+      assert.equal(writer.tailPast(LogletOffset(4)), null, "nothing is known past the tail");
+      for (const l of new Set([writer, peer])) assert.ok(l.tailPast(LogletOffset(2))!.nextOffset > 3, "the awaited tail is known without waiting");
+
       for (const l of new Set([writer, peer])) {
         const abort = new AbortController();
         const aborted = l.waitForTail(LogletOffset(100), abort.signal);
@@ -202,6 +207,7 @@ export function logletConformance(name: string, open: () => Promise<LogletBacken
       for (const l of new Set([writer, peer])) {
         assert.deepEqual(await l.findTail(), sealed);
         assert.deepEqual(await l.waitForTail(LogletOffset(10)), sealed);
+        assert.deepEqual(l.tailPast(LogletOffset(10)), sealed, "a sealed loglet's tail is known");
         assert.deepEqual(await texts(l), ["x", "y", "z"], "everything before the seal stays readable");
         assert.deepEqual(await l.read(LogletOffset(4), 10), []);
       }

@@ -254,8 +254,13 @@ export class LocalLoglet implements Loglet {
     return out;
   }
 
+  tailPast(offset: LogletOffset): LogletTail | null {
+    return this.nextOffset > offset || this.sealedTail !== null ? this.tail() : null;
+  }
+
   waitForTail(offset: LogletOffset, signal?: AbortSignal): Promise<LogletTail> {
-    if (this.nextOffset > offset || this.sealedTail !== null) return Promise.resolve(this.tail());
+    const now = this.tailPast(offset);
+    if (now !== null) return Promise.resolve(now);
     if (this.closed) return Promise.reject(this.closedError());
     // Rejects rather than throws: callers handle a failed wait in one place.
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -122,7 +122,17 @@ export class ReplicatedLoglet implements Loglet {
     return out;
   }
 
+  tailPast(offset: LogletOffset): LogletTail | null {
+    if (this.closing.signal.aborted) return null;
+    if (this.sealedTail !== null) return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
+    // A sealed sequencer's tail is not final until the seal settles: waitForTail asks findTail.
+    const tail = this.sequencer ? (this.sequencer.sealed ? 0 : this.sequencer.tail) : this.knownTail;
+    return tail > offset ? { nextOffset: LogletOffset(tail), sealed: false } : null;
+  }
+
   async waitForTail(offset: LogletOffset, signal?: AbortSignal): Promise<LogletTail> {
+    const now = this.tailPast(offset);
+    if (now !== null) return now;
     const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
     for (;;) {
       stop.throwIfAborted();
