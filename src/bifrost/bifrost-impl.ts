@@ -210,7 +210,7 @@ export class BifrostImpl implements Bifrost {
       signal?.throwIfAborted();
       const { segment, loglet } = await this.openTail(logId, state);
       const offset = lsn - segment.baseLsn + 1;
-      const tail = offset < 1 ? await loglet.findTail() : await this.waitOnTailSegment(logId, state, segment.index, loglet, LogletOffset(offset), signal);
+      const tail = offset < 1 ? await loglet.findTail() : await this.waitOnTailSegment(logId, state, segment, loglet, LogletOffset(offset), signal);
       // The chain moved on while waiting (another node sealed this segment): look at the new tail.
       if (tail === null) continue;
       const tailLsn = segment.baseLsn + tail.nextOffset - 1;
@@ -532,7 +532,7 @@ export class BifrostImpl implements Bifrost {
   private async waitOnTailSegment(
     logId: LogId,
     state: LogState,
-    index: number,
+    segment: SegmentConfig,
     loglet: Loglet,
     offset: LogletOffset,
     signal?: AbortSignal,
@@ -541,6 +541,8 @@ export class BifrostImpl implements Bifrost {
     // no controller, chain wait, timer or listener.
     const now = loglet.tailPast(offset);
     if (now !== null) return now;
+    // A single node's apply loop waits here after every batch it catches up on.
+    if (this.providers.get(segment.provider)?.sealsOnlyHere === true) return loglet.waitForTail(offset, signal);
     // One controller for both halves; forwarding the caller's abort is cheaper than AbortSignal.any.
     const done = new AbortController();
     const forward = (): void => done.abort(signal!.reason);
@@ -548,7 +550,7 @@ export class BifrostImpl implements Bifrost {
     else signal?.addEventListener("abort", forward, { once: true });
     const tailWait = loglet.waitForTail(offset, done.signal);
     try {
-      return await Promise.race([tailWait, this.waitForSegmentAfter(logId, state, index, { signal: done.signal, rereadOnlyIfStale: true }).then(() => null)]);
+      return await Promise.race([tailWait, this.waitForSegmentAfter(logId, state, segment.index, { signal: done.signal, rereadOnlyIfStale: true }).then(() => null)]);
     } finally {
       signal?.removeEventListener("abort", forward);
       done.abort(WAIT_SETTLED);

@@ -140,6 +140,7 @@ describe("BifrostImpl on local loglets", () => {
     const opened = new Map<Loglet, Loglet>();
     const lateRefusals: LogletProvider = {
       kind: "local",
+      sealsOnlyHere: true,
       getLoglet: async (logId, segment) => {
         const loglet = await local.getLoglet(logId, segment);
         const known = opened.get(loglet);

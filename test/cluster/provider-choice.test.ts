@@ -9,6 +9,7 @@ import { LogId } from "../../src/types/ids.ts";
 /** Creating a log only writes its chain; no loglet is opened, so a provider that is only named suffices. */
 const namedProvider = (kind: ProviderKind): LogletProvider => ({
   kind,
+  sealsOnlyHere: false,
   getLoglet: () => Promise.reject(new Error("not opened in these tests")),
   close: async () => undefined,
 });

@@ -7,6 +7,7 @@ import { LocalLoglet, type LocalLogletOptions } from "./local-loglet.ts";
 /** Local loglets, one directory each: `<dir>/<logId>-<segmentIndex>/`. */
 export class LocalLogletProvider implements LogletProvider {
   readonly kind = "local";
+  readonly sealsOnlyHere = true;
   private readonly loglets = new Map<string, Promise<LocalLoglet>>();
 
   constructor(

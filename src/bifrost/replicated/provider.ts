@@ -17,6 +17,7 @@ export interface ReplicatedProviderOptions extends ReplicatedLogletOptions {
 /** Bifrost's provider for `"replicated"` segments; one loglet instance per segment. */
 export class ReplicatedLogletProvider implements LogletProvider {
   readonly kind = "replicated";
+  readonly sealsOnlyHere = false;
   private readonly loglets = new Map<string, ReplicatedLoglet>();
   private readonly servers: LogServers;
   private readonly log: Logger;
