@@ -78,12 +78,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-const obj =
-  (fields: Readonly<Record<string, Check>>): Check =>
-  (v, p) => {
+const obj = (fields: Readonly<Record<string, Check>>): Check => {
+  // Arrays walked by index: a for-in over the field table on every record cost more than the checks.
+  const names = Object.keys(fields);
+  const checks = names.map((name) => fields[name]);
+  return (v, p) => {
     if (!isObject(v)) return fail(p, "object", v);
-    for (const name in fields) fields[name](v[name], at(p, name));
+    for (let i = 0; i < names.length; i++) checks[i](v[names[i]], at(p, names[i]));
   };
+};
 
 /** An object whose variant is chosen by the value of `tag`. */
 const tagged =
