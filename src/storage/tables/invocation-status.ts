@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { InvocationId } from "../../types/ids.ts";
 import type { InvocationStatus, InvocationStatusKind } from "../../types/invocation.ts";
-import { pack, unpackBody, type Row } from "./codec.ts";
+import { pack, roundTripFrozen, unpackBody, type Row } from "./codec.ts";
 import { InvocationStatusCache } from "./invocation-status-cache.ts";
 import { compileScan, compileWhere, StatementCache, type Scan } from "./scan.ts";
 
@@ -70,7 +70,7 @@ export interface InvocationStatusWrite {
 
 /** The cache of the connection that writes `db` (see `InvocationStatusCache`); other connections read without one. */
 export function invocationStatusCache(db: Database.Database): InvocationStatusCache {
-  return new InvocationStatusCache(pack, (body, id) => unpackBody<InvocationStatus>(db, body, `invocation ${id}`));
+  return new InvocationStatusCache(pack, (body, id) => unpackBody<InvocationStatus>(db, body, `invocation ${id}`), roundTripFrozen);
 }
 
 export function invocationStatusRead(db: Database.Database, cache?: InvocationStatusCache): InvocationStatusRead {
