@@ -24,7 +24,7 @@ export const USAGE = `npm run chaos -- [--short] [--rounds N] [--round-seconds S
                     [--recovery-bound-ms MS] [--seed N] [--lanes N] [--keys N] [--partitions N] [--keep]
 Environment: CHAOS_ROUNDS, CHAOS_ROUND_SECONDS, CHAOS_HOLD_SECONDS, CHAOS_NEMESES, CHAOS_RECOVERY_BOUND_MS,
 CHAOS_SEED, CHAOS_ROLES (all: every node is worker and log server, the default; first: only n1 is a worker),
-CHAOS_LOG_LEVEL (the nodes' log level, default warn). Flags win over the environment.`;
+CHAOS_LOG_LEVEL (the nodes' log level, default info: a failed run keeps their logs, which must tell what held a partition). Flags win over the environment.`;
 
 /** `--short`: one round long enough for one of each of the first five nemeses with short holds. */
 const SHORT = { rounds: 1, roundSeconds: 45, holdSeconds: 4 };
@@ -69,7 +69,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     lanes: num("lanes", "CHAOS_LANES", 6, 1),
     keys: num("keys", "CHAOS_KEYS", 8, 1),
     partitions: num("partitions", "CHAOS_PARTITIONS", 2, 1),
-    logLevel: env.CHAOS_LOG_LEVEL ?? "warn",
+    logLevel: env.CHAOS_LOG_LEVEL ?? "info",
     keep: values.keep ?? false,
   };
 }
