@@ -1,13 +1,13 @@
 import { withDeadline } from "../common/deadline.ts";
 import type { Logger } from "../common/logger.ts";
 import type { BifrostImpl } from "../bifrost/bifrost-impl.ts";
-import { decodeDocument, METADATA_KEYS, type PartitionPlacement, type PartitionTable } from "../metadata/documents.ts";
+import { decodeDocument, METADATA_KEYS, type PartitionPlacement, type PartitionTable, type SegmentConfig } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { readModifyWrite } from "../metadata/read-modify-write.ts";
 import { createClient, type ServiceClient } from "../net/client.ts";
 import type { NodeConnections } from "../net/connections.ts";
 import { PartitionSvc } from "../net/gen/cluster_pb.ts";
-import { parseReplicatedParams } from "../net/loglet-params.ts";
+import { parseReplicatedParams, type ReplicatedLogletParams } from "../net/loglet-params.ts";
 import { sameNode } from "../net/node-id.ts";
 import type { ServiceImpl } from "../net/server.ts";
 import type { RemoteLeaders } from "../partition/dispatcher.ts";
@@ -216,10 +216,7 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
     const chain = await this.o.bifrost.getChain(logId);
     const tail = chain.segments[chain.segments.length - 1];
     const desired = await this.o.segments.desired();
-    if (tail !== undefined && tail.provider === "replicated") {
-      const current = parseReplicatedParams(tail.params);
-      if (sameNode(current.sequencer, this.o.me) && current.replication === desired.replication && sameSet(current.nodeset, desired.nodeset)) return;
-    }
+    if (!(await mustReplaceTail(tail, desired, this.o.me, async () => (await this.o.bifrost.describeTail(logId)).sealed))) return;
     const next = await this.o.bifrost.sealAndExtend(logId, { provider: "replicated", params: { ...desired }, ...(tail ? { sealIndex: tail.index } : {}) });
     this.o.logger.info({ logId, segment: next.index, baseLsn: Lsn(next.baseLsn), nodeset: desired.nodeset, replication: desired.replication }, "log tail sequenced here");
   }
@@ -232,4 +229,18 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
     }
     return client;
   }
+}
+
+/**
+ * Whether a leader must seal its log's tail segment and add one it sequences: unless the tail is
+ * already sequenced here over the wanted nodeset and replication, and still open. A seal that
+ * reached the loglet but not the chain (its compare-and-swap failed, or its answer was lost) leaves
+ * a tail that refuses every append, and only this leader would ever replace it: the partition
+ * stalled for minutes in two chaos runs when a leader took such a tail for its own open one.
+ */
+export async function mustReplaceTail(tail: SegmentConfig | undefined, desired: ReplicatedLogletParams, me: GenerationalNodeId, tailSealed: () => Promise<boolean>): Promise<boolean> {
+  if (tail === undefined || tail.provider !== "replicated") return true;
+  const current = parseReplicatedParams(tail.params);
+  if (!sameNode(current.sequencer, me) || current.replication !== desired.replication || !sameSet(current.nodeset, desired.nodeset)) return true;
+  return tailSealed();
 }
