@@ -21,8 +21,10 @@ function appendUntilKilled(dir: string, firstSeq: number, acks: number): Promise
       const lines = (partial + d.toString()).split("\n");
       partial = lines.pop()!; // a line cut by the kill is not an ack we saw
       for (const line of lines) {
-        const [offset, seq] = line.split(" ").map(Number);
-        acked.set(offset, seq);
+        // The child's log lines share stdout: the second child, reopening after a kill mid-write,
+        // logs the torn tail it cut. Only `<offset> <seq>` is an ack.
+        const ack = /^(\d+) (\d+)$/.exec(line);
+        if (ack !== null) acked.set(Number(ack[1]), Number(ack[2]));
       }
       if (acked.size >= acks && child.signalCode === null) child.kill("SIGKILL");
     });
