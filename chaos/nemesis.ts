@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { PartitionPlacement } from "../src/metadata/documents.ts";
 import type { ChaosCluster } from "./cluster.ts";
 import type { Firewall } from "./firewall.ts";
 import { hold } from "./hold.ts";
@@ -10,6 +12,9 @@ export type NemesisName = (typeof NEMESES)[number];
 const BURST_COUNT = 10;
 const BURST_HOLD_MS = 2_000;
 const BURST_GAP_MS = 1_000;
+/** How long isolate-leader asks the partition table for a leader before it gives up, and how often. */
+const TABLE_WAIT_MS = 10_000;
+const TABLE_POLL_MS = 200;
 
 export interface FaultContext {
   readonly cluster: ChaosCluster;
@@ -77,9 +82,8 @@ async function isolateNode(ctx: FaultContext): Promise<FaultRecord> {
 
 /** The node leading a random partition, as the partition table says. */
 async function isolateLeader(ctx: FaultContext): Promise<FaultRecord> {
-  const table = await ctx.cluster.partitionTable();
-  const led = (table?.partitions ?? []).filter((p) => p.leader !== undefined);
-  if (led.length === 0) throw new Error("isolate-leader: the partition table names no leader");
+  const led = await ledPartitions(ctx.cluster);
+  if (led.length === 0) throw new Error(`isolate-leader: the partition table named no leader for ${TABLE_WAIT_MS} ms`);
   const partition = pick(led, ctx.random);
   const victim = ctx.cluster.nodeById(partition.leader!);
   if (victim === undefined) throw new Error(`isolate-leader: partition ${partition.partitionId}'s leader N${partition.leader} is no node of this cluster`);
@@ -176,6 +180,19 @@ async function burst(ctx: FaultContext): Promise<FaultRecord> {
 }
 
 /** The names of the nodes that lead a partition now. */
+/**
+ * The partitions the table names a leader for, asked again for a while if none: right after a heal
+ * every etcd member may refuse reads for a few seconds while they elect a leader.
+ */
+async function ledPartitions(cluster: ChaosCluster): Promise<PartitionPlacement[]> {
+  const deadline = Date.now() + TABLE_WAIT_MS;
+  for (;;) {
+    const led = ((await cluster.partitionTable())?.partitions ?? []).filter((p) => p.leader !== undefined);
+    if (led.length > 0 || Date.now() >= deadline) return led;
+    await sleep(TABLE_POLL_MS);
+  }
+}
+
 async function leaderNames(cluster: ChaosCluster): Promise<Set<string>> {
   const table = await cluster.partitionTable();
   const names = new Set<string>();
