@@ -251,15 +251,23 @@ export class InvocationAttempt {
   }
 
   private propose(command: Command): void {
-    const pin = this.pin;
-    if (pin !== undefined) {
-      this.pin = undefined;
-      if (command.t === "journal-command") command = { ...command, pin };
-      else this.propose({ t: "pin-deployment", id: this.o.snapshot.status.id, ...pin });
+    if (this.pin !== undefined) {
+      if (command.t === "journal-command") {
+        command = { ...command, pin: this.pin };
+        this.pin = undefined;
+      } else this.proposePin();
     }
     const p = this.o.leader.propose(command);
     this.lastProposal = p;
     p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));
+  }
+
+  /** The pin as a record of its own, unless a journal-command carried it already. */
+  private proposePin(): void {
+    const pin = this.pin;
+    if (pin === undefined) return;
+    this.pin = undefined;
+    this.propose({ t: "pin-deployment", id: this.o.snapshot.status.id, ...pin });
   }
 
   /**
@@ -289,7 +297,7 @@ export class InvocationAttempt {
         if (s.requestOpen) s.endRequest();
       } else s.abort();
     }
-    if (outcome.kind === "failed" && this.pin !== undefined) this.propose({ t: "pin-deployment", id: this.o.snapshot.status.id, ...this.pin });
+    if (outcome.kind === "failed") this.proposePin();
     if (outcome.kind === "failed") this.o.logger.warn({ invocationId: this.o.snapshot.status.id, reason: outcome.message }, "invocation attempt failed");
     this.resolveOutcome(outcome);
   }
