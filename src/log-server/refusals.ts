@@ -8,7 +8,8 @@ import {
   StaleSequencerError,
   UnknownLogletError,
 } from "../net/log-server-errors.ts";
-import type { CallContext, ServiceImpl } from "../net/server.ts";
+import type { CallContext } from "../net/rpc-call.ts";
+import type { ServiceImpl } from "../net/server.ts";
 import { CorruptionError, errorMessage } from "../types/errors.ts";
 
 type Refusal = Exclude<LogServerStatus, LogServerStatus.OK>;

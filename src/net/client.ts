@@ -4,10 +4,16 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { RepriseError } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
-import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type RpcAnswer } from "./server.ts";
+import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type RpcAnswer } from "./rpc-call.ts";
 import { joinChunks } from "./chunks.ts";
+import { MuxCalls } from "./mux-client.ts";
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+/**
+ * Calls with a body up to this size go as frames on the connection's call stream; a larger one
+ * gets a stream of its own, so that its transfer holds up no small call queued behind it.
+ */
+const MUX_MAX_BODY_BYTES = 256 * 1024;
 
 export interface CallOptions {
   readonly timeoutMs?: number;
@@ -41,6 +47,7 @@ export function answerBody(answer: RpcAnswer, address: string, path: string): Ui
 export class RpcChannel implements Channel {
   private session: ClientHttp2Session | null = null;
   private sessionAddress = "";
+  private mux: MuxCalls | null = null;
   private closed = false;
 
   /** `address` is `host:port` or an `http://` URL; resolved on every (re)connect so a restarted peer may move. */
@@ -52,6 +59,7 @@ export class RpcChannel implements Channel {
     if (this.closed) throw new PeerUnavailableError(address, new Error("channel closed"));
     options.signal?.throwIfAborted();
     const session = this.connect(address);
+    if (body.length <= MUX_MAX_BODY_BYTES) return answerBody(await this.callsOn(session, address).call(path, body, timeoutMs, options.signal), address, path);
     return new Promise<Uint8Array>((resolve, reject) => {
       const req = session.request({
         ":method": "POST",
@@ -109,8 +117,18 @@ export class RpcChannel implements Channel {
 
   close(): void {
     this.closed = true;
+    this.mux?.close();
     this.session?.destroy();
     this.session = null;
+  }
+
+  /** The call stream on `session`, opened anew when there is none on it or it broke. */
+  private callsOn(session: ClientHttp2Session, address: string): MuxCalls {
+    if (this.mux === null || !this.mux.usable || this.mux.session !== session) {
+      this.mux?.close();
+      this.mux = new MuxCalls(session, address);
+    }
+    return this.mux;
   }
 
   private connect(address: string): ClientHttp2Session {

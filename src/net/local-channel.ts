@@ -1,6 +1,7 @@
 import { answerBody, DEFAULT_CALL_TIMEOUT_MS, type CallOptions, type Channel } from "./client.ts";
 import { PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
-import { CancellableCall, type RpcServer } from "./server.ts";
+import { CancellableCall } from "./rpc-call.ts";
+import type { RpcServer } from "./server.ts";
 
 /**
  * Calls from a node to itself, answered by its own `RpcServer` in this process. A worker's

@@ -7,19 +7,10 @@ import { PayloadTooLargeError, RepriseError, errorMessage } from "../types/error
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
 import { InternalRpcError, UnknownMethodError } from "./errors.ts";
 import { joinChunks } from "./chunks.ts";
+import { serveMuxStream } from "./mux-server.ts";
+import { MUX_PATH } from "./mux-frames.ts";
+import { CancellableCall, CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type CallContext, type RpcAnswer } from "./rpc-call.ts";
 
-export const CONTENT_TYPE_PROTO = "application/proto";
-export const CONTENT_TYPE_ERROR = "application/x-reprise-error+proto";
-/** Header with the caller's timeout, so long-polling handlers answer before the caller gives up. */
-export const TIMEOUT_HEADER = "reprise-timeout-ms";
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
-
-export interface CallContext {
-  /** Aborted when the caller cancels or disconnects. */
-  readonly signal: AbortSignal;
-  /** Milliseconds the caller waits in total. */
-  readonly timeoutMs: number;
-}
 
 export type ServiceImpl<S extends GenService<GenServiceMethods>> = {
   [K in keyof S["method"]]: (
@@ -126,6 +117,7 @@ export class RpcServer {
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = String(headers[":path"] ?? "");
+    if (path === MUX_PATH) return serveMuxStream(stream, (p, body, call) => this.answer(p, body, call), this.maxMessageBytes, (p) => errorAnswer(this.tooLarge(p)), this.log);
     const mounted = this.streamRoutes.find((r) => path.startsWith(r.prefix));
     if (mounted !== undefined) return mounted.handle(stream, headers);
     const call = new CancellableCall(Number(headers[TIMEOUT_HEADER] ?? 0) || 30_000);
@@ -175,40 +167,9 @@ export class RpcServer {
   }
 }
 
-/** A call's answer as the wire carries it. */
-export interface RpcAnswer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: Uint8Array;
-}
 
 function errorAnswer(e: unknown): RpcAnswer {
   const error = e instanceof RepriseError ? e : new InternalRpcError(errorMessage(e));
   const body = toBinary(RpcErrorSchema, create(RpcErrorSchema, { code: error.code, message: error.message, retryable: error.retryable }));
   return { status: error.httpStatus, contentType: CONTENT_TYPE_ERROR, body };
-}
-
-/**
- * A handler's view of one call, cancelled when the caller gives up. The abort controller is made
- * only for a handler that reads its signal (long polls): most calls never do, and building one
- * per call cost more than their own handling (an abort builds a DOMException, too).
- */
-export class CancellableCall implements CallContext {
-  private abort: AbortController | null = null;
-  private cancelled = false;
-
-  constructor(readonly timeoutMs: number) {}
-
-  get signal(): AbortSignal {
-    if (this.abort === null) {
-      this.abort = new AbortController();
-      if (this.cancelled) this.abort.abort();
-    }
-    return this.abort.signal;
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-    this.abort?.abort();
-  }
 }

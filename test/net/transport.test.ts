@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { ClientHttp2Session } from "node:http2";
 import { after, describe, it } from "node:test";
 import { createClient, RpcChannel } from "../../src/net/client.ts";
 import { PeerUnavailableError, RemoteError, RpcTimeoutError, UnknownMethodError } from "../../src/net/errors.ts";
@@ -60,6 +61,32 @@ describe("node-to-node transport", () => {
     await assert.rejects(client(port).get({ key: "k" }, { timeoutMs: 200 }), (e) => e instanceof RpcTimeoutError && e.retryable);
     assert.ok(Date.now() - started < 1_000);
     await eventually(() => cancelled, 2_000, "the server sees the cancellation");
+  });
+
+  it("carries concurrent calls as frames on one stream, answered in the order their handlers finish, and a large body on a stream of its own", async () => {
+    const { port } = await serve(metadataServiceWith((key) => new Promise((resolve) => setTimeout(resolve, 60 - Number(key.slice(1))))));
+    const c = client(port);
+    const channel = channels[channels.length - 1];
+    await c.put({ key: "warm", value: enc("") });
+    const streamsOpened = () => (channel as unknown as { session: ClientHttp2Session }).session.state.nextStreamID!;
+    const before = streamsOpened();
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    await Promise.all(keys.map((k) => c.put({ key: k, value: enc(`value of ${k}`) })));
+    const finished: string[] = [];
+    const values = await Promise.all(
+      keys.map(async (k) => {
+        const value = dec((await c.get({ key: k })).value!.value);
+        finished.push(k);
+        return value;
+      }),
+    );
+    assert.deepEqual(values, keys.map((k) => `value of ${k}`));
+    assert.notDeepEqual(finished, keys, "the later keys' handlers finish first, and their answers overtake the earlier ones");
+    assert.equal(streamsOpened(), before, "100 calls opened no stream beyond the call stream");
+    const large = "x".repeat(300 * 1024);
+    await c.put({ key: "large", value: enc(large) });
+    assert.equal(streamsOpened(), before + 2, "a body over 256 KiB went on a stream of its own");
+    assert.equal(dec((await c.get({ key: "large" })).value!.value), large, "a 300 KiB answer arrives whole on the call stream");
   });
 
   it("fails fast when the peer is down and reconnects once it is back on its address", async () => {
