@@ -12,17 +12,18 @@ import { Worker } from "node:worker_threads";
  * - PASSIVE copies what no reader still needs and never takes the writer's lock. When it copied
  *   everything, the writer's next transaction starts the WAL over (SQLite does that itself).
  * - Under a load with no pause as long as a checkpoint's fsyncs, a commit always lands during the
- *   PASSIVE one, the WAL is never all copied and would only grow: past `walRestartBytes` a RESTART,
- *   right after another PASSIVE, copies the few pages committed meanwhile with the writer's lock
- *   held and makes the writer start over. Commits wait for it: its copy and two fsyncs. Neither can
- *   leave the lock (the WAL must be durable before its frames are copied, the database file before
- *   the WAL starts over, and no commit may land in between), but how much they write can: a PASSIVE
- *   that did not copy everything never syncs the database file, so the RESTART's sync wrote back
- *   every page copied since the last complete one, and its WAL sync every frame committed during
- *   the PASSIVE. Both files are synced from here first, without the lock. Measured under load (a
- *   tight apply loop, 13,000 commits/s, 2-core machine at load 8-12): the RESTART's time went from
- *   a median of 38 ms to 20 ms, the largest still about 100 ms (one fsync, however little it
- *   writes, waits behind other processes' I/O), hence a threshold far above the usual WAL size.
+ *   PASSIVE one, the WAL is never all copied and would only grow: past `walRestartBytes` a RESTART
+ *   copies the pages committed since the last PASSIVE with the writer's lock held and makes the
+ *   writer start over. Commits wait for it: its copy and two fsyncs. Neither can leave the lock
+ *   (the WAL must be durable before its frames are copied, the database file before the WAL starts
+ *   over, and no commit may land in between), but how much they write can: a PASSIVE that did not
+ *   copy everything never syncs the database file, so the RESTART's sync wrote back every page
+ *   copied since the last complete one, and its WAL sync every frame committed during the PASSIVE.
+ *   So rounds of PASSIVE and both syncs run first, without the lock, each copying what committed
+ *   during the one before, until a few pages are left (`catchUp`). Measured under load (a tight
+ *   apply loop, 13,000 commits/s, 2-core machine at load 8-12): one such round took the RESTART's
+ *   time from a median of 38 ms to 20 ms, the largest still about 100 ms (one fsync, however little
+ *   it writes, waits behind other processes' I/O), hence a threshold far above the usual WAL size.
  * - A store idle since the last look whose WAL file is bigger than the limit (grown while a
  *   snapshot held it, or under a steady load) is cut back, `walCutBytes` per cut. Whoever cuts the
  *   file holds the writer's lock, and on this machine's file system (ext4 mounted with discard:
@@ -46,12 +47,14 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { closeSync, fdatasyncSync, openSync, statSync } = require("node:fs");
 const Database = require(workerData.sqlite);
 const stores = new Map();
+const WAL_HEADER_BYTES = 32;
 
 function checkpoint(store, mode) {
   const row = store.db.pragma("wal_checkpoint(" + mode + ")")[0];
   // log: frames in the WAL; checkpointed: how many of them are in the database file.
   store.backfilled = row.busy === 0 && row.log === row.checkpointed;
   store.walBytes = row.log * store.frameBytes;
+  store.copiedFrames = row.checkpointed;
 }
 
 function syncFile(path) {
@@ -102,34 +105,49 @@ function shrink(store) {
   return cuts;
 }
 
-function visit(store, cuts) {
+// report: what this look did, for runNow (tests and benches).
+function visit(store, report) {
   const commits = Atomics.load(store.signal, 0);
   const idle = commits === store.seenCommits;
   store.seenCommits = commits;
   if (!idle || !store.backfilled) checkpoint(store, "PASSIVE");
   if (!store.backfilled) return;
   if (idle) {
-    if (fileBytes(store.path + "-wal") > workerData.walSizeLimit) cuts.push(...shrink(store));
+    if (fileBytes(store.path + "-wal") > workerData.walSizeLimit) report.cuts.push(...shrink(store));
   } else if (store.walBytes > workerData.walRestartBytes) {
-    // Once more first, so what the RESTART copies with the writer's lock held is what committed
-    // during this one's fsyncs: a few pages; and what its fsyncs write is what committed during ours.
+    catchUp(store);
+    const copied = store.copiedFrames;
+    checkpoint(store, "RESTART");
+    if (store.backfilled) report.restartFrames.push(store.copiedFrames - copied);
+  }
+}
+
+// Copies and syncs, without the writer's lock, what committed since the last round, round after
+// round, until what is left for the RESTART to copy and sync with the lock held is a few pages.
+// Each round takes time in proportion to what it copies, so the rounds shrink as long as copying
+// outpaces the writer; they stop early when a round copies nothing (a reader holds the WAL).
+function catchUp(store) {
+  for (let round = 0; round < workerData.catchUpRounds; round++) {
+    const copiedBefore = store.copiedFrames;
     checkpoint(store, "PASSIVE");
     syncFile(store.path);
     syncFile(store.path + "-wal");
-    checkpoint(store, "RESTART");
+    // Until the WAL starts over, its file ends at its last frame.
+    const frames = Math.floor((fileBytes(store.path + "-wal") - WAL_HEADER_BYTES) / store.frameBytes);
+    if (frames - store.copiedFrames <= workerData.restartResidualFrames || store.copiedFrames === copiedBefore) return;
   }
 }
 
 function visitAll() {
-  const cuts = [];
+  const report = { cuts: [], restartFrames: [] };
   for (const [id, store] of stores) {
     try {
-      visit(store, cuts);
+      visit(store, report);
     } catch (e) {
       fail(id, store, e);
     }
   }
-  return cuts;
+  return report;
 }
 
 function fail(id, store, e) {
@@ -147,7 +165,7 @@ parentPort.on("message", (m) => {
       db.pragma("synchronous = " + m.synchronous);
       const frameBytes = db.pragma("page_size", { simple: true }) + 24;
       const rewriteUserVersion = db.transaction(() => db.pragma("user_version = " + db.pragma("user_version", { simple: true }))).immediate;
-      stores.set(m.open, { db, path: m.path, signal: new Int32Array(m.signal), frameBytes, rewriteUserVersion, seenCommits: -1, backfilled: false, walBytes: 0 });
+      stores.set(m.open, { db, path: m.path, signal: new Int32Array(m.signal), frameBytes, rewriteUserVersion, seenCommits: -1, backfilled: false, walBytes: 0, copiedFrames: 0 });
     } catch (e) {
       parentPort.postMessage({ failed: m.open, reason: String((e && e.message) || e) });
     }
@@ -159,7 +177,7 @@ parentPort.on("message", (m) => {
     Atomics.store(signal, 1, 1);
     Atomics.notify(signal, 1);
   } else if (m.runNow !== undefined) {
-    parentPort.postMessage({ ran: m.runNow, cuts: visitAll() });
+    parentPort.postMessage({ ran: m.runNow, report: visitAll() });
   }
 });
 setInterval(visitAll, workerData.intervalMs);
@@ -168,6 +186,10 @@ setInterval(visitAll, workerData.intervalMs);
 const SQLITE_MODULE = createRequire(import.meta.url).resolve("better-sqlite3");
 /** Longest a checkpoint that takes the writer's lock waits for it, and then holds it waiting for readers. */
 const LOCK_WAIT_MS = 2;
+/** At most this many rounds of copying without the lock precede a RESTART (see `catchUp` in the source). */
+const CATCH_UP_ROUNDS = 6;
+/** A RESTART follows once fewer frames than this (about 1 MiB) are left to copy under the writer's lock. */
+const RESTART_RESIDUAL_FRAMES = 256;
 /** The most one cut of an idle store's WAL frees, holding the writer's lock (see the source's comment). */
 const WAL_CUT_BYTES = 1024 * 1024;
 /** How long `close` waits for the thread to close its connection before the writer closes its own. */
@@ -201,6 +223,8 @@ interface Watched {
 export interface CheckpointRun {
   /** Bytes each cut of an idle store's WAL removed, in order, each while holding the writer's lock. */
   readonly walCuts: readonly number[];
+  /** Frames each RESTART copied with the writer's lock held. */
+  readonly restartFrames: readonly number[];
 }
 
 /** The checkpointing thread, started at the first store it watches and again after it dies. */
@@ -248,17 +272,17 @@ export class WalCheckpointer {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(CHECKPOINTER_SOURCE, {
       eval: true,
-      workerData: { sqlite: SQLITE_MODULE, intervalMs: this.o.intervalMs, walSizeLimit: this.o.walSizeLimitBytes, walRestartBytes: this.o.walRestartBytes, walCutBytes: WAL_CUT_BYTES, lockWaitMs: LOCK_WAIT_MS },
+      workerData: { sqlite: SQLITE_MODULE, intervalMs: this.o.intervalMs, walSizeLimit: this.o.walSizeLimitBytes, walRestartBytes: this.o.walRestartBytes, walCutBytes: WAL_CUT_BYTES, lockWaitMs: LOCK_WAIT_MS, catchUpRounds: CATCH_UP_ROUNDS, restartResidualFrames: RESTART_RESIDUAL_FRAMES },
     });
-    worker.on("message", (m: { failed?: number; reason?: string; ran?: number; cuts?: number[] }) => {
+    worker.on("message", (m: { failed?: number; reason?: string; ran?: number; report?: { cuts: number[]; restartFrames: number[] } }) => {
       if (m.failed !== undefined) this.failed(m.failed, m.reason ?? "unknown");
-      if (m.ran !== undefined) this.ran(m.ran, m.cuts ?? []);
+      if (m.ran !== undefined) this.ran(m.ran, { walCuts: m.report?.cuts ?? [], restartFrames: m.report?.restartFrames ?? [] });
     });
     const gone = (reason: string) => {
       if (this.worker !== worker) return;
       this.worker = null;
       for (const id of [...this.watched.keys()]) this.failed(id, reason);
-      for (const id of [...this.runs.keys()]) this.ran(id, []);
+      for (const id of [...this.runs.keys()]) this.ran(id, { walCuts: [], restartFrames: [] });
     };
     worker.on("error", (e) => gone(`checkpoint thread failed: ${e.message}`));
     worker.on("exit", (code) => gone(`checkpoint thread exited (code ${code})`));
@@ -276,11 +300,11 @@ export class WalCheckpointer {
     w.onFailure(reason);
   }
 
-  private ran(id: number, walCuts: readonly number[]): void {
+  private ran(id: number, run: CheckpointRun): void {
     const resolve = this.runs.get(id);
     if (resolve === undefined) return;
     this.runs.delete(id);
     if (this.runs.size === 0) this.worker?.unref();
-    resolve({ walCuts });
+    resolve(run);
   }
 }

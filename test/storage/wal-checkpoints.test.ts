@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { PartitionStore } from "../../src/storage/partition-store.ts";
 import { WalCheckpointer } from "../../src/storage/wal-checkpointer.ts";
@@ -180,6 +180,39 @@ describe("partition store WAL checkpoints", () => {
     const walFile = fileBytes(`${store.path}-wal`);
     assert.ok(walFile < 2 * WAL_LIMIT, `WAL file of ${walFile} bytes after about 25 MiB of commits, restart threshold ${WAL_LIMIT}`);
     assert.equal(store.read((tx) => tx.appliedLsn()), COMMITS);
+  });
+
+  it("a RESTART under commits that never pause copies only the last few pages with the writer's lock held", async (t) => {
+    const { store, checkpointer } = storeWithIdleCheckpointer(t);
+    let stop = false;
+    let committed = 0;
+    // Several commits per millisecond, each of two or three pages, resting a millisecond every
+    // five: between two looks far more WAL than one PASSIVE copies before the next commits land.
+    const load = (async () => {
+      while (!stop) {
+        store.write((tx) => {
+          tx.setStateValue("S", `k${committed % 5_000}`, "v", VALUE);
+          tx.setAppliedLsn(Lsn(++committed));
+        });
+        await (committed % 5 === 0 ? sleep(1) : setImmediate());
+      }
+    })();
+    const restarts: number[] = [];
+    const deadline = Date.now() + 20_000;
+    try {
+      while (restarts.length < 3 && Date.now() < deadline) {
+        // Looks as far apart as the checkpoint thread's interval makes them: a backlog to copy.
+        await sleep(400);
+        restarts.push(...(await checkpointer.runNow()).restartFrames);
+      }
+    } finally {
+      stop = true;
+      await load;
+    }
+    assert.ok(restarts.length >= 3, `${restarts.length} RESTARTs in 20 s of commits (${committed})`);
+    // What the last round left (at most 256 frames) and the few commits before the RESTART took the
+    // lock; a single round before the RESTART left 1,400-1,700 frames here.
+    assert.ok(Math.max(...restarts) <= 256 + 128, `frames copied under the writer's lock per RESTART: ${restarts.join(", ")}`);
   });
 
   it("the default checkpoint thread copies the WAL without being told", async (t) => {
