@@ -83,8 +83,9 @@ function finishFrame(frame: Buffer, bodyAt: number, body: Uint8Array): Buffer[] 
  * (no copy unless the frame spanned chunks).
  */
 export class FrameReader {
-  /** Bytes of a frame not complete yet. */
-  private partial: Buffer | null = null;
+  /** Chunks holding the start of a frame not complete yet, joined once it is (a large answer arrives in many chunks). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   /** `maxFrameBytes`: the largest frame (after its length) accepted; a longer one is a protocol error. */
   constructor(private readonly maxFrameBytes: number) {}
@@ -92,24 +93,43 @@ export class FrameReader {
   /** Calls `onFrame` for every frame `chunk` completes; throws MuxProtocolError on bytes that are not frames. */
   push(chunk: Buffer, onFrame: (frame: MuxFrame) => void): void {
     let data = chunk;
-    if (this.partial !== null) {
-      data = Buffer.concat([this.partial, chunk]);
-      this.partial = null;
+    if (this.pending.length > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.pendingFrameBytes()) return;
+      data = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
     }
     let at = 0;
     while (data.length - at >= LENGTH_BYTES) {
-      const length = data.readUInt32BE(at);
-      if (length > this.maxFrameBytes) throw new MuxProtocolError(`frame of ${length} bytes exceeds ${this.maxFrameBytes}`);
+      const length = this.frameLength(data, at);
       if (data.length - at - LENGTH_BYTES < length) break;
       onFrame(parseFrame(data.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + length)));
       at += LENGTH_BYTES + length;
     }
-    if (at < data.length) this.partial = data.subarray(at);
+    if (at < data.length) {
+      this.pending = [data.subarray(at)];
+      this.pendingBytes = data.length - at;
+    }
   }
 
   /** Whether bytes of an unfinished frame are waiting for more. */
   get midFrame(): boolean {
-    return this.partial !== null;
+    return this.pending.length > 0;
+  }
+
+  /** Bytes the pending frame needs in all, its length prefix included, as far as is known yet. */
+  private pendingFrameBytes(): number {
+    if (this.pendingBytes < LENGTH_BYTES) return LENGTH_BYTES;
+    if (this.pending[0].length < LENGTH_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return LENGTH_BYTES + this.frameLength(this.pending[0], 0);
+  }
+
+  private frameLength(data: Buffer, at: number): number {
+    const length = data.readUInt32BE(at);
+    if (length > this.maxFrameBytes) throw new MuxProtocolError(`frame of ${length} bytes exceeds ${this.maxFrameBytes}`);
+    return length;
   }
 }
 

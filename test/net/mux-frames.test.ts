@@ -47,6 +47,18 @@ describe("call stream frames", () => {
     }
   });
 
+  it("join a frame that spans many chunks once, not at every chunk", (t) => {
+    const body = Buffer.alloc(4 << 20, 3);
+    const stream = Buffer.concat(answerFrame(9, 200, false, body));
+    const concat = t.mock.method(Buffer, "concat");
+    const reader = new FrameReader(8 << 20);
+    const read: MuxFrame[] = [];
+    for (let at = 0; at < stream.length; at += 16 * 1024) reader.push(stream.subarray(at, at + 16 * 1024), (f) => read.push(f));
+    assert.equal(read.length, 1);
+    assert.ok("body" in read[0] && read[0].body.equals(body));
+    assert.equal(concat.mock.callCount(), 1, "the 256 chunks of one 4 MiB answer are joined once");
+  });
+
   it("refuse a frame longer than the limit, an unknown kind and a call shorter than its path", () => {
     const [big] = callFrame(1, 10, "/a/b", Buffer.alloc(2000));
     assert.throws(() => new FrameReader(1000).push(big, () => undefined), (e) => e instanceof MuxProtocolError && /exceeds 1000/.test(e.message));
