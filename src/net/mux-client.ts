@@ -1,10 +1,9 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
-import { callFrame, cancelFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MUX_PATH, type MuxFrame } from "./mux-frames.ts";
+import { callFrame, cancelFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MAX_ANSWER_OVERHEAD_BYTES, MUX_PATH, MuxProtocolError, type MuxFrame } from "./mux-frames.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, type RpcAnswer } from "./rpc-call.ts";
 
 interface PendingCall {
-  readonly path: string;
   readonly resolve: (answer: RpcAnswer) => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -23,7 +22,7 @@ interface PendingCall {
 export class MuxCalls {
   private readonly stream: ClientHttp2Stream;
   private readonly pending = new Map<number, PendingCall>();
-  private readonly reader = new FrameReader(DEFAULT_MAX_MESSAGE_BYTES + 16);
+  private readonly reader = new FrameReader(DEFAULT_MAX_MESSAGE_BYTES + MAX_ANSWER_OVERHEAD_BYTES);
   private nextId = 1;
   private brokenBy: Error | null = null;
 
@@ -62,7 +61,7 @@ export class MuxCalls {
       const timer = setTimeout(() => this.giveUp(id, new RpcTimeoutError(this.address, path, timeoutMs)), timeoutMs);
       const onAbort = signal === undefined ? undefined : () => this.giveUp(id, signal.reason instanceof Error ? signal.reason : new Error("aborted"));
       signal?.addEventListener("abort", onAbort!, { once: true });
-      this.pending.set(id, { path, resolve, reject, timer, signal, onAbort });
+      this.pending.set(id, { resolve, reject, timer, signal, onAbort });
       for (const b of callFrame(id, timeoutMs, path, body)) this.stream.write(b);
     });
   }
@@ -73,7 +72,7 @@ export class MuxCalls {
   }
 
   private answered(frame: MuxFrame): void {
-    if (frame.kind !== FrameKind.Answer) throw new Error(`unexpected frame kind ${frame.kind} from the peer`);
+    if (frame.kind !== FrameKind.Answer) throw new MuxProtocolError(`a peer sent a frame of kind ${frame.kind} on a call stream`);
     const p = this.settle(frame.id);
     // An answer to a call given up on (timed out, aborted) is dropped.
     p?.resolve({ status: frame.status, contentType: frame.isError ? CONTENT_TYPE_ERROR : CONTENT_TYPE_PROTO, body: frame.body });

@@ -22,6 +22,8 @@ const ANSWER_HEADER_BYTES = PREFIX_BYTES + 2 + 1;
 const COPY_BODY_BELOW = 16 * 1024;
 /** What a CALL frame adds to its body, at most (the longest path a u16 length can name). */
 export const MAX_CALL_OVERHEAD_BYTES = CALL_HEADER_BYTES - LENGTH_BYTES + 0xffff;
+/** What an ANSWER frame adds to its body. */
+export const MAX_ANSWER_OVERHEAD_BYTES = ANSWER_HEADER_BYTES - LENGTH_BYTES;
 
 export type MuxFrame =
   | { readonly kind: typeof FrameKind.Call; readonly id: number; readonly timeoutMs: number; readonly path: string; readonly body: Buffer }

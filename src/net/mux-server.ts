@@ -1,7 +1,7 @@
 import { constants, type ServerHttp2Stream } from "node:http2";
 import type { Logger } from "../common/logger.ts";
 import { errorMessage } from "../types/errors.ts";
-import { answerFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MAX_CALL_OVERHEAD_BYTES, type MuxFrame } from "./mux-frames.ts";
+import { answerFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MAX_CALL_OVERHEAD_BYTES, MuxProtocolError, type MuxFrame } from "./mux-frames.ts";
 import { CONTENT_TYPE_ERROR, CancellableCall, type RpcAnswer } from "./rpc-call.ts";
 
 /** Answers one call; never rejects (a failure is an error answer). */
@@ -35,7 +35,7 @@ export function serveMuxStream(stream: ServerHttp2Stream, answer: AnswerCall, ma
         running.delete(frame.id);
         return;
       default:
-        throw new Error(`unexpected frame kind ${frame.kind} from a caller`);
+        throw new MuxProtocolError(`a caller sent a frame of kind ${frame.kind} on a call stream`);
     }
   };
   const send = (id: number, a: RpcAnswer): void => {
