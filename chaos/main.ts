@@ -19,6 +19,7 @@ import type { FaultRecord } from "./nemesis.ts";
 import { parseOptions, UsageError, type ChaosOptions } from "./options.ts";
 import { seededRandom } from "./random.ts";
 import { failures, formatRound, formatSummary } from "./report.ts";
+import type { Recovery } from "./recovery.ts";
 import { runRound, type RoundResult } from "./round.ts";
 import { chaosSet } from "./set-service.ts";
 import { verifyAttribution } from "./sockets.ts";
@@ -67,8 +68,12 @@ async function inside(argv: string[]): Promise<number> {
     const random = seededRandom(o.seed);
     let faultsSoFar = 0;
     for (let i = 1; i <= o.rounds && !abort.signal.aborted; i++) {
-      const onFault = (f: FaultRecord, recoveryMs: number | null): void =>
-        log(`round ${i}: ${f.nemesis}: ${f.description}; held ${f.healedAt - f.injectedAt} ms; recovered ${recoveryMs === null ? "never" : `${recoveryMs} ms`} after the heal`);
+      // The heal's time and each ingress's recovery, to find a slow one in the nodes' logs.
+      const onFault = (f: FaultRecord, { recoveryMs, perIngress }: Recovery): void =>
+        log(
+          `round ${i}: ${f.nemesis}: ${f.description}; held ${f.healedAt - f.injectedAt} ms; recovered ${recoveryMs === null ? "never" : `${recoveryMs} ms`} after the heal ` +
+            `at ${new Date(f.healedAt).toISOString().slice(11, 23)} (${Object.entries(perIngress).map(([node, ms]) => `${node} ${ms ?? "never"}`).join(", ")})`,
+        );
       const result = await runRound(i, { cluster, firewall, random, signal: abort.signal, verify, onFault }, roundSettings(o, faultsSoFar));
       faultsSoFar += result.faults.length;
       rounds.push(result);

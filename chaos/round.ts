@@ -60,7 +60,7 @@ export interface RoundEnv {
   readonly signal: AbortSignal;
   readonly verify: () => Promise<void>;
   /** Told about each fault once it has recovered (or not), for progress output. */
-  readonly onFault: (fault: FaultRecord, recoveryMs: number | null) => void;
+  readonly onFault: (fault: FaultRecord, recovery: Recovery) => void;
 }
 
 /**
@@ -107,7 +107,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
         // Interrupted: the probes were cut short, so there is no recovery time to report.
         if (signal.aborted) break;
         faults.push({ ...fault, recoveryMs: recovery.recoveryMs });
-        env.onFault(fault, recovery.recoveryMs);
+        env.onFault(fault, recovery);
         await hold(s.quietMs, signal);
       }
     } catch (e) {
