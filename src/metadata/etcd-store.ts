@@ -1,6 +1,7 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, noop } from "cockatiel";
+import { ExponentialBackoff, isBrokenCircuitError, noop } from "cockatiel";
 import { ClientClosedError, Etcd3, GRPCResourceExhastedError, isRecoverableError, type IKeyValue, type ITxnResponse, type Namespace, type Watcher } from "etcd3";
 import { rootLogger, type Logger } from "../common/logger.ts";
+import { EtcdEndpointHealth } from "./etcd-endpoint-health.ts";
 import { errorMessage, RepriseError, UnavailableError } from "../types/errors.ts";
 import { Version } from "../types/ids.ts";
 import {
@@ -22,13 +23,6 @@ export interface EtcdMetadataStoreOptions {
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 3_000;
-/**
- * How long an etcd endpoint that just failed is skipped before one call tries it again; doubled
- * after each failed trial, so a member cut off for long costs one call's deadline every 2 s. The
- * cap is also how long a node that was cut off from every member may wait after the network
- * heals before it reaches etcd again (4 s made recoveries miss their 5 s bound in the chaos runs).
- */
-const ENDPOINT_HOLD_OFF_MS = { initial: 500, max: 2_000 };
 
 /** etcd refused a request for a reason retrying cannot fix (bad auth, invalid argument, ...). */
 export class MetadataBackendError extends RepriseError {
@@ -56,6 +50,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly kv: Namespace;
   private readonly log: Logger;
   private readonly watches = new Set<KeyWatch>();
+  private readonly endpointHealth: EtcdEndpointHealth[] = [];
   /** Highest store revision any response has shown; a new watch starts after it (see `watch`). */
   private seenRevision: bigint | null = null;
 
@@ -67,20 +62,19 @@ export class EtcdMetadataStore implements MetadataStore {
       dialTimeout: timeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
       // No client-side retries: a retried CAS whose first attempt was applied must surface to the
-      // caller's read-modify-write loop. But an endpoint that just failed is skipped for a moment:
-      // a member cut off in a minority hangs every call until its deadline, and without this one
-      // call in three would wait that long while the majority's members answer at once. When
-      // every endpoint is held off the call fails fast (retryable); each comes back after its
-      // hold-off for one trial call. A single endpoint is never held off: there is
-      // no other to turn to. Watches reconnect and resume from their revision.
+      // caller's read-modify-write loop. But an endpoint that just failed is skipped until its
+      // /health answers again (etcd-endpoint-health.ts): a member cut off in a minority hangs
+      // every call until its deadline, and without this one call in three would wait that long
+      // while the majority's members answer at once. When every endpoint is held off the call
+      // fails fast (retryable). A single endpoint is never held off: there is no other to turn
+      // to. Watches reconnect and resume from their revision.
       faultHandling: {
-        host: () =>
-          options.endpoints.length > 1
-            ? circuitBreaker(handleWhen(isRecoverableError), {
-                halfOpenAfter: new ExponentialBackoff({ initialDelay: ENDPOINT_HOLD_OFF_MS.initial, maxDelay: ENDPOINT_HOLD_OFF_MS.max }),
-                breaker: new ConsecutiveBreaker(1),
-              })
-            : noop,
+        host: (host) => {
+          if (options.endpoints.length === 1) return noop;
+          const health = new EtcdEndpointHealth(`${host.includes("://") ? host : `http://${host}`}/health`);
+          this.endpointHealth.push(health);
+          return health;
+        },
         global: noop,
         // etcd3 wants a backoff state (it calls `next()` on it), not a factory.
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }).next(),
@@ -159,6 +153,7 @@ export class EtcdMetadataStore implements MetadataStore {
     const stopping = [...this.watches].map((w) => w.stop());
     this.watches.clear();
     await Promise.all(stopping);
+    for (const h of this.endpointHealth) h.close();
     this.client.close();
   }
 
