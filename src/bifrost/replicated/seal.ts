@@ -145,33 +145,60 @@ interface DigestRound {
   readonly answered: ReadonlySet<PlainNodeId>;
 }
 
-/** Which servers hold each offset of [from, to]; null unless n - r + 1 authoritative servers answered. */
+/**
+ * Which servers hold each offset of [from, to]; null unless n - r + 1 authoritative servers
+ * answered. Once that many have, the others get the seal's grace to answer too, and no more: a
+ * server cut off would otherwise hold every round up for its whole timeout, after the seal had
+ * already waited for it. The tail bound needs only the quorum; a copy on a server that did not
+ * answer in time is just not counted (the repair then adds one more).
+ */
 async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number): Promise<DigestRound | null> {
   const holders = new Map<number, Set<PlainNodeId>>();
   const answered = new Set<PlainNodeId>();
-  await Promise.all(
-    ctx.params.nodeset.map(async (node) => {
-      try {
-        for (let lo = from; lo <= to; lo += DIGEST_CHUNK) {
-          const res = await ctx.servers.client(node).getDigest(
-            { header: ctx.servers.header(ctx.id, knownGlobalTail), fromOffset: lo, toOffset: Math.min(to, lo + DIGEST_CHUNK - 1) },
-            { timeoutMs: ctx.timeouts.rpcMs, signal: ctx.signal },
-          );
-          if (!res.state?.authoritative) return;
-          for (const o of res.offsets) {
-            let set = holders.get(o);
-            if (!set) holders.set(o, (set = new Set()));
-            set.add(node);
-          }
-        }
-        answered.add(node);
-      } catch (e) {
-        if (e instanceof FencedNodeError) throw e;
-        noteFailure(ctx, node, "getDigest", e);
+  const quorum = sealQuorum(ctx.params);
+  const done = new AbortController();
+  const stop = AbortSignal.any([done.signal, ctx.signal]);
+  let settled = 0;
+  let graceUp: () => void = () => undefined;
+  const grace = new Promise<void>((resolve) => (graceUp = resolve));
+  let graceTimer: NodeJS.Timeout | null = null;
+  const asked = ctx.params.nodeset.map(async (node) => {
+    try {
+      const found: number[] = [];
+      for (let lo = from; lo <= to; lo += DIGEST_CHUNK) {
+        const res = await ctx.servers.client(node).getDigest(
+          { header: ctx.servers.header(ctx.id, knownGlobalTail), fromOffset: lo, toOffset: Math.min(to, lo + DIGEST_CHUNK - 1) },
+          { timeoutMs: ctx.timeouts.rpcMs, signal: stop },
+        );
+        if (!res.state?.authoritative) return;
+        for (const o of res.offsets) found.push(o);
       }
-    }),
-  );
-  return answered.size >= sealQuorum(ctx.params) ? { holders, answered } : null;
+      // Counted whole or not at all, and not after the round ended.
+      if (done.signal.aborted) return;
+      for (const o of found) {
+        let set = holders.get(o);
+        if (!set) holders.set(o, (set = new Set()));
+        set.add(node);
+      }
+      answered.add(node);
+      if (answered.size >= quorum) graceTimer ??= setTimeout(graceUp, Math.min(SEAL_GRACE_MS, ctx.timeouts.rpcMs));
+    } catch (e) {
+      if (e instanceof FencedNodeError) throw e;
+      if (!done.signal.aborted) noteFailure(ctx, node, "getDigest", e);
+    } finally {
+      if (++settled === ctx.params.nodeset.length) graceUp();
+    }
+  });
+  const all = Promise.all(asked);
+  // A fenced answer after the grace ended the round has no one left to tell.
+  all.catch(() => undefined);
+  try {
+    await Promise.race([all, grace]);
+  } finally {
+    if (graceTimer) clearTimeout(graceTimer);
+    done.abort();
+  }
+  return answered.size >= quorum ? { holders, answered } : null;
 }
 
 /** Copies each offset in `under` to servers lacking it until `replication` servers hold it (as far as reachable now). */
@@ -179,7 +206,10 @@ async function repair(ctx: LogletContext, under: number[], holders: Map<number, 
   const first = under[0];
   const last = under[under.length - 1];
   const wanted = new Set(under);
-  const { records } = await collectRecords(ctx, first, last, ctx.params.nodeset, knownGlobalTail, (r) => [...wanted].every((o) => r.has(o)));
+  // Servers that hold a wanted record answered the digests just now: ask them first.
+  const holding = new Set(under.flatMap((o) => [...(holders.get(o) ?? [])]));
+  const order = [...ctx.params.nodeset.filter((n) => holding.has(n)), ...ctx.params.nodeset.filter((n) => !holding.has(n))];
+  const { records } = await collectRecords(ctx, first, last, order, knownGlobalTail, (r) => [...wanted].every((o) => r.has(o)));
   const plan = new Map<PlainNodeId, number[]>();
   for (const o of under) {
     if (!records.has(o)) continue;

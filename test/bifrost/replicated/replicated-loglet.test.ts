@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -70,10 +72,11 @@ describe("replicated loglet over three in-process log servers", () => {
     );
   }
 
-  async function provider(me: GenerationalNodeId, options: { tailCacheBytes?: number } = {}): Promise<ReplicatedLogletProvider> {
+  async function provider(me: GenerationalNodeId, options: { tailCacheBytes?: number; rpcMs?: number } = {}): Promise<ReplicatedLogletProvider> {
     const dir = await NodeDirectory.open(metadata, rootLogger);
     directories.push(dir);
-    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs: 1_000 }, sealDrainMs: 500, ...options });
+    const { rpcMs = 1_000, ...rest } = options;
+    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs }, sealDrainMs: 500, ...rest });
     providers.push(p);
     return p;
   }
@@ -310,6 +313,36 @@ describe("replicated loglet over three in-process log servers", () => {
       for (const id of SERVERS) await startServer(id, generations.find((n) => n.id === id)!.generation + 1);
     }
     assert.deepEqual(payloads(await readAll(loglet)), texts);
+  });
+
+  it("seals and repairs without waiting out a log server that takes calls and never answers them", async () => {
+    // 1..3 committed on N1+N2, 4 stored on N1 only; N3's address now leads to a server that
+    // accepts every call and answers none (a frozen process, a link that drops every packet).
+    const segment = await segmentFor(11);
+    const id = replicatedLogletId(LogId(11), 0);
+    await storeAsWriter(1, id, 1, ["u1", "u2", "u3"], 0);
+    await storeAsWriter(2, id, 1, ["u1", "u2", "u3"], 0);
+    await storeAsWriter(1, id, 4, ["u4"], 3);
+    const silent = createHttp2Server();
+    silent.on("stream", () => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+    const nodesWith = (address3: string) =>
+      writeNodes(
+        metadata,
+        stored.nodes.map((n) => ({ id: n.id, generation: n.generation, address: n.id === 3 ? address3 : n.address, storageState: n.logServer?.storageState })),
+      );
+    await nodesWith(`127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      // Calls time out only after 30 s: waiting one out would show.
+      const reader = await (await provider(READER, { rpcMs: 30_000 })).getLoglet(LogId(11), segment);
+      const sealed = await Promise.race([reader.seal(), sleep(10_000).then(() => "still sealing after 10 s")]);
+      assert.deepEqual(sealed, { nextOffset: 5, sealed: true });
+      assert.deepEqual(await heldOffsets(2, id, 4, 4), [4], "the record N1 alone held was repaired onto N2");
+    } finally {
+      await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
+      silent.close();
+    }
   });
 
   it("seals a loglet whose nodeset is no larger than its replication while one of its servers is down", async () => {
