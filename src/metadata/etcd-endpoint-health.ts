@@ -1,19 +1,15 @@
+import { get as httpGet } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BrokenCircuitError, NoopPolicy, type IDefaultPolicyContext, type IPolicy } from "cockatiel";
 import { isRecoverableError } from "etcd3";
 
-/** How often a held-off endpoint's `/health` is asked, and how long one answer may take. */
-const PROBE_EVERY_MS = 250;
+/** Pause between two rounds of asking every endpoint's `/health`, and how long one answer may take. */
+const PROBE_EVERY_MS = 300;
 const PROBE_TIMEOUT_MS = 1_000;
 
 /**
- * Fault handling of one etcd endpoint when the client has several. A call that fails on it for a
- * reason another member may not share (unreachable, deadline, leader changed) holds it off: calls
- * go to the other members until its `/health` says it is back (it answers and has a leader).
- * Letting a real call through as the trial, as a circuit breaker does, cost that call its whole
- * deadline every time the member was still cut off: in the chaos runs a new partition leader's
- * etcd steps kept landing on the member cut off with the old leader, and the majority did not
- * lead until the network healed.
+ * Fault handling of one etcd endpoint when the client has several (see `EtcdEndpoints`). While it
+ * is held off, calls skip it without calling through, and the client turns to another member.
  */
 export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
   declare readonly _altReturn: never;
@@ -22,10 +18,9 @@ export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
   readonly onSuccess = this.calls.onSuccess;
   readonly onFailure = this.calls.onFailure;
   private heldOff = false;
-  private closed = false;
 
   /** `healthUrl`: the member's `/health` on its client URL. */
-  constructor(private readonly healthUrl: string) {}
+  constructor(readonly healthUrl: string) {}
 
   async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     // etcd3 moves on to the next endpoint when a policy refuses without calling through.
@@ -33,7 +28,8 @@ export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
     try {
       return await this.calls.execute(fn, signal);
     } catch (e) {
-      if (e instanceof Error && isRecoverableError(e)) this.holdOff();
+      // Not the request's own fault (unreachable, deadline, leader changed): another member may answer.
+      if (e instanceof Error && isRecoverableError(e)) this.heldOff = true;
       throw e;
     }
   }
@@ -43,27 +39,73 @@ export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
     return this.heldOff;
   }
 
-  /** Stops probing (the client is closing). */
-  close(): void {
-    this.closed = true;
+  /**
+   * Asks the member's `/health` once: true if it answered that it is healthy (it has a leader);
+   * false if it is unreachable, unhealthy or slower than the timeout. Its socket does not keep the
+   * process alive.
+   */
+  probe(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = httpGet(this.healthUrl, { timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve(res.statusCode === 200 && (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { health?: unknown }).health === "true");
+          } catch {
+            resolve(false);
+          }
+        });
+        res.on("error", () => resolve(false));
+      });
+      req.on("socket", (socket) => socket.unref());
+      req.on("timeout", () => req.destroy(new Error("no answer in time")));
+      req.on("error", () => resolve(false));
+    });
   }
 
-  private holdOff(): void {
-    if (this.heldOff || this.closed) return;
+  holdOff(): void {
     this.heldOff = true;
-    void this.probeUntilHealthy();
   }
 
-  private async probeUntilHealthy(): Promise<void> {
-    while (this.heldOff && !this.closed) {
+  release(): void {
+    this.heldOff = false;
+  }
+}
+
+/**
+ * Health of every endpoint of one etcd client, asked in rounds (every `/health` at once, then a
+ * pause). A held-off endpoint comes back once it answers healthy. One that does not answer healthy
+ * while another does is held off before a call has to find out: a call on a member cut off from
+ * this node waits out its whole deadline. Letting real calls through as trials, as a circuit
+ * breaker does, cost one call its deadline at every trial: in the chaos runs a new partition
+ * leader's etcd steps kept landing on the member cut off with the old leader, and the majority did
+ * not lead until the network healed. When none answers healthy (this node is cut off, or etcd is
+ * slower than the probe's timeout everywhere) nothing is held off by the probes, so calls still
+ * wait for etcd instead of failing without asking.
+ */
+export class EtcdEndpoints {
+  private stopped = false;
+
+  constructor(readonly endpoints: readonly EtcdEndpointHealth[]) {
+    void this.watch();
+  }
+
+  /** Stops the rounds (the client is closing). */
+  close(): void {
+    this.stopped = true;
+  }
+
+  private async watch(): Promise<void> {
+    while (!this.stopped) {
+      const healthy = await Promise.all(this.endpoints.map((e) => e.probe()));
+      if (this.stopped) return;
+      const anyHealthy = healthy.some(Boolean);
+      this.endpoints.forEach((e, i) => {
+        if (healthy[i]) e.release();
+        else if (anyHealthy) e.holdOff();
+      });
       await sleep(PROBE_EVERY_MS, undefined, { ref: false });
-      try {
-        const res = await fetch(this.healthUrl, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-        const body = (await res.json()) as { health?: unknown };
-        if (res.ok && body.health === "true") this.heldOff = false;
-      } catch {
-        // Unreachable or no answer yet: still held off, asked again.
-      }
     }
   }
 }

@@ -1,7 +1,7 @@
 import { ExponentialBackoff, isBrokenCircuitError, noop } from "cockatiel";
 import { ClientClosedError, Etcd3, GRPCResourceExhastedError, isRecoverableError, type IKeyValue, type ITxnResponse, type Namespace, type Watcher } from "etcd3";
 import { rootLogger, type Logger } from "../common/logger.ts";
-import { EtcdEndpointHealth } from "./etcd-endpoint-health.ts";
+import { EtcdEndpointHealth, EtcdEndpoints } from "./etcd-endpoint-health.ts";
 import { errorMessage, RepriseError, UnavailableError } from "../types/errors.ts";
 import { Version } from "../types/ids.ts";
 import {
@@ -50,12 +50,14 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly kv: Namespace;
   private readonly log: Logger;
   private readonly watches = new Set<KeyWatch>();
-  private readonly endpointHealth: EtcdEndpointHealth[] = [];
+  /** Rounds of asking every member's health; null with a single endpoint. */
+  private readonly endpoints: EtcdEndpoints | null;
   /** Highest store revision any response has shown; a new watch starts after it (see `watch`). */
   private seenRevision: bigint | null = null;
 
   constructor(options: EtcdMetadataStoreOptions) {
     const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const endpoints: EtcdEndpointHealth[] = [];
     this.log = (options.logger ?? rootLogger).child({ component: "etcd-metadata" });
     this.client = new Etcd3({
       hosts: [...options.endpoints],
@@ -72,7 +74,7 @@ export class EtcdMetadataStore implements MetadataStore {
         host: (host) => {
           if (options.endpoints.length === 1) return noop;
           const health = new EtcdEndpointHealth(`${host.includes("://") ? host : `http://${host}`}/health`);
-          this.endpointHealth.push(health);
+          endpoints.push(health);
           return health;
         },
         global: noop,
@@ -88,6 +90,8 @@ export class EtcdMetadataStore implements MetadataStore {
       },
     });
     this.kv = options.prefix ? this.client.namespace(options.prefix) : this.client;
+    // etcd3 asked for every host's policy as it was constructed.
+    this.endpoints = endpoints.length > 0 ? new EtcdEndpoints(endpoints) : null;
   }
 
   async get(key: string): Promise<VersionedValue | null> {
@@ -153,7 +157,7 @@ export class EtcdMetadataStore implements MetadataStore {
     const stopping = [...this.watches].map((w) => w.stop());
     this.watches.clear();
     await Promise.all(stopping);
-    for (const h of this.endpointHealth) h.close();
+    this.endpoints?.close();
     this.client.close();
   }
 

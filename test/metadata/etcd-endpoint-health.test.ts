@@ -1,63 +1,81 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { isBrokenCircuitError } from "cockatiel";
 import { GRPCUnavailableError } from "etcd3";
-import { EtcdEndpointHealth } from "../../src/metadata/etcd-endpoint-health.ts";
+import { EtcdEndpointHealth, EtcdEndpoints } from "../../src/metadata/etcd-endpoint-health.ts";
 import { eventually } from "../support/eventually.ts";
 
-/** A member's `/health` on loopback that answers what `health` says (null: no answer at all). */
-async function fakeMember(t: { after: (fn: () => void) => void }): Promise<{ url: string; set: (h: "true" | "false" | null) => void; asked: () => number }> {
-  let health: "true" | "false" | null = "false";
+type Health = "true" | "false" | null;
+
+/** A member's `/health` on loopback that answers what `set` said last (null: no answer at all, as a member cut off by a silent drop). */
+async function fakeMember(t: TestContext, initial: Health): Promise<{ endpoint: EtcdEndpointHealth; set: (h: Health) => void; asked: () => number }> {
+  let health = initial;
   let asked = 0;
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     asked++;
-    if (health === null) return; // Left hanging, as a member cut off by a silent drop.
+    if (health === null) return;
     res.writeHead(health === "true" ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ health }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => server.close());
-  server.unref();
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`, set: (h) => (health = h), asked: () => asked };
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const endpoint = new EtcdEndpointHealth(`http://127.0.0.1:${(server.address() as AddressInfo).port}/health`);
+  return { endpoint, set: (h) => (health = h), asked: () => asked };
 }
 
 describe("etcd endpoint health", () => {
-  it("holds an endpoint off after a failure any member could not share, without calling it, until its /health says it is back", async (t) => {
-    const member = await fakeMember(t);
-    member.set(null);
-    const health = new EtcdEndpointHealth(member.url);
-    t.after(() => health.close());
-    assert.equal(await health.execute(() => "answered"), "answered");
+  it("a failure another member may not share holds the endpoint off: calls skip it without calling through; the request's own failures do not", async (t) => {
+    const { endpoint } = await fakeMember(t, "true");
+    assert.equal(await endpoint.execute(() => "answered"), "answered");
+    await assert.rejects(endpoint.execute(() => Promise.reject(new Error("invalid argument"))), /invalid argument/);
+    assert.equal(endpoint.isHeldOff, false);
 
-    await assert.rejects(health.execute(() => Promise.reject(new GRPCUnavailableError("connection dropped"))), GRPCUnavailableError);
+    await assert.rejects(endpoint.execute(() => Promise.reject(new GRPCUnavailableError("connection dropped"))), GRPCUnavailableError);
     let calls = 0;
     await assert.rejects(
-      health.execute(() => ++calls),
+      endpoint.execute(() => ++calls),
       (e) => isBrokenCircuitError(e),
       "a held-off endpoint refuses without calling through, so the client turns to another member",
     );
     assert.equal(calls, 0);
-
-    // No answer, then a member without a leader: still held off, and asked again and again.
-    await eventually(() => member.asked() >= 1, 3_000, "the endpoint's /health is asked");
-    member.set("false");
-    await eventually(() => member.asked() >= 3, 3_000, "asked again while unhealthy");
-    assert.ok(health.isHeldOff);
-    member.set("true");
-    await eventually(() => !health.isHeldOff, 3_000, "back once /health says healthy");
-    assert.equal(await health.execute(() => "answered again"), "answered again");
-    const askedWhenBack = member.asked();
-    await new Promise((r) => setTimeout(r, 600));
-    assert.equal(member.asked(), askedWhenBack, "a healthy endpoint is not probed");
+    endpoint.release();
+    assert.equal(await endpoint.execute(() => ++calls), 1);
   });
 
-  it("passes a failure that is the request's own (not the member's) through without holding the endpoint off", async (t) => {
-    const member = await fakeMember(t);
-    const health = new EtcdEndpointHealth(member.url);
-    t.after(() => health.close());
-    await assert.rejects(health.execute(() => Promise.reject(new Error("invalid argument"))), /invalid argument/);
-    assert.equal(health.isHeldOff, false);
-    assert.equal(await health.execute(() => 7), 7);
+  it("rounds of /health hold off a member that stops answering while another answers, bring it back once healthy, and hold off nothing when none answers", async (t) => {
+    const a = await fakeMember(t, "true");
+    const b = await fakeMember(t, "true");
+    const endpoints = new EtcdEndpoints([a.endpoint, b.endpoint]);
+    t.after(() => endpoints.close());
+    await eventually(() => a.asked() >= 2 && b.asked() >= 2, 5_000, "both members are asked, round after round");
+    assert.ok(!a.endpoint.isHeldOff && !b.endpoint.isHeldOff);
+
+    b.set(null);
+    await eventually(() => b.endpoint.isHeldOff, 5_000, "the member that stopped answering is held off before any call fails on it");
+    assert.equal(a.endpoint.isHeldOff, false);
+    b.set("false");
+    const askedUnhealthy = b.asked();
+    await eventually(() => b.asked() >= askedUnhealthy + 2, 5_000, "asked again while unhealthy");
+    assert.ok(b.endpoint.isHeldOff, "a member without a leader stays held off");
+    b.set("true");
+    await eventually(() => !b.endpoint.isHeldOff, 5_000, "back once it answers healthy");
+
+    // This node cut off from every member, or etcd slow everywhere: the probes hold nothing off.
+    a.set(null);
+    b.set(null);
+    const askedNone = a.asked();
+    await eventually(() => a.asked() >= askedNone + 1, 5_000, "asked while nothing answers");
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.ok(!a.endpoint.isHeldOff && !b.endpoint.isHeldOff, "with no member answering, calls still go to etcd");
+    // An endpoint a call held off stays so until it answers healthy.
+    await assert.rejects(a.endpoint.execute(() => Promise.reject(new GRPCUnavailableError("deadline"))), GRPCUnavailableError);
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.ok(a.endpoint.isHeldOff);
+    a.set("true");
+    await eventually(() => !a.endpoint.isHeldOff, 5_000, "released when healthy again");
   });
 });
