@@ -104,6 +104,7 @@ export async function sealOnServers(ctx: LogletContext, knownGlobalTail: number)
  * can end up on fewer than `replication` servers.
  */
 export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainNodeId, LogletState>, committed: number): Promise<number> {
+  const sealedBy = new Set(sealed.keys());
   const lo = Math.max(committed, 1, ...[...sealed.values()].map((s) => s.knownGlobalTail));
   const hi = Math.max(...[...sealed.values()].map((s) => s.localTail));
   if (hi <= lo) return lo;
@@ -111,7 +112,7 @@ export async function determineSealedTail(ctx: LogletContext, sealed: Map<PlainN
   for (let attempt = 0; ; attempt++) {
     ctx.signal.throwIfAborted();
     if (attempt > 0) await sleep(backoffMs(ctx, attempt), undefined, { signal: ctx.signal });
-    const round = await digests(ctx, lo, hi - 1, lo);
+    const round = await digests(ctx, lo, hi - 1, lo, sealedBy);
     if (round === null) continue;
     const { holders, answered } = round;
     // Fixed at the first round: later rounds could see stragglers fill a hole, which must not move it.
@@ -147,18 +148,19 @@ interface DigestRound {
 
 /**
  * Which servers hold each offset of [from, to]; null unless n - r + 1 authoritative servers
- * answered. Once that many have, the others get the seal's grace to answer too, and no more: a
- * server cut off would otherwise hold every round up for its whole timeout, after the seal had
- * already waited for it. The tail bound needs only the quorum; a copy on a server that did not
- * answer in time is just not counted (the repair then adds one more).
+ * answered. Once that many have, the round waits only for the servers that confirmed the seal
+ * (`sealedBy`), and for them no longer than the seal's grace: a server that did not confirm it had
+ * the seal's grace already, and a server cut off would otherwise hold every round up for its whole
+ * timeout. The tail bound needs only the quorum; a copy on a server that did not answer in time is
+ * just not counted (the repair then adds one more).
  */
-async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number): Promise<DigestRound | null> {
+async function digests(ctx: LogletContext, from: number, to: number, knownGlobalTail: number, sealedBy: ReadonlySet<PlainNodeId>): Promise<DigestRound | null> {
   const holders = new Map<number, Set<PlainNodeId>>();
   const answered = new Set<PlainNodeId>();
   const quorum = sealQuorum(ctx.params);
   const done = new AbortController();
   const stop = AbortSignal.any([done.signal, ctx.signal]);
-  let settled = 0;
+  const settled = new Set<PlainNodeId>();
   let graceUp: () => void = () => undefined;
   const grace = new Promise<void>((resolve) => (graceUp = resolve));
   let graceTimer: NodeJS.Timeout | null = null;
@@ -181,12 +183,14 @@ async function digests(ctx: LogletContext, from: number, to: number, knownGlobal
         set.add(node);
       }
       answered.add(node);
-      if (answered.size >= quorum) graceTimer ??= setTimeout(graceUp, Math.min(SEAL_GRACE_MS, ctx.timeouts.rpcMs));
     } catch (e) {
       if (e instanceof FencedNodeError) throw e;
       if (!done.signal.aborted) noteFailure(ctx, node, "getDigest", e);
     } finally {
-      if (++settled === ctx.params.nodeset.length) graceUp();
+      settled.add(node);
+      if (done.signal.aborted) return;
+      if (settled.size === ctx.params.nodeset.length || (answered.size >= quorum && [...sealedBy].every((n) => settled.has(n)))) graceUp();
+      else if (answered.size >= quorum) graceTimer ??= setTimeout(graceUp, Math.min(SEAL_GRACE_MS, ctx.timeouts.rpcMs));
     }
   });
   const all = Promise.all(asked);
