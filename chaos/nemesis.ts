@@ -179,7 +179,6 @@ async function burst(ctx: FaultContext): Promise<FaultRecord> {
   };
 }
 
-/** The names of the nodes that lead a partition now. */
 /**
  * The partitions the table names a leader for, asked again for a while if none: right after a heal
  * every etcd member may refuse reads for a few seconds while they elect a leader.
@@ -193,6 +192,7 @@ async function ledPartitions(cluster: ChaosCluster): Promise<PartitionPlacement[
   }
 }
 
+/** The names of the nodes that lead a partition now. */
 async function leaderNames(cluster: ChaosCluster): Promise<Set<string>> {
   const table = await cluster.partitionTable();
   const names = new Set<string>();

@@ -251,12 +251,10 @@ export class InvocationAttempt {
   }
 
   private propose(command: Command): void {
-    if (this.pin !== undefined) {
-      if (command.t === "journal-command") {
-        command = { ...command, pin: this.pin };
-        this.pin = undefined;
-      } else this.proposePin();
-    }
+    if (command.t === "journal-command" && this.pin !== undefined) {
+      command = { ...command, pin: this.pin };
+      this.pin = undefined;
+    } else this.proposePin();
     const p = this.o.leader.propose(command);
     this.lastProposal = p;
     p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));

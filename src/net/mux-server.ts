@@ -2,7 +2,7 @@ import { constants, type ServerHttp2Stream } from "node:http2";
 import type { Logger } from "../common/logger.ts";
 import { errorMessage } from "../types/errors.ts";
 import { answerFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MAX_CALL_OVERHEAD_BYTES, MuxProtocolError, type MuxFrame } from "./mux-frames.ts";
-import { CONTENT_TYPE_ERROR, CancellableCall, type RpcAnswer } from "./rpc-call.ts";
+import { CONTENT_TYPE_ERROR, CancellableCall, DEFAULT_HANDLER_TIMEOUT_MS, type RpcAnswer } from "./rpc-call.ts";
 
 /** Answers one call; never rejects (a failure is an error answer). */
 export type AnswerCall = (path: string, body: Uint8Array, call: CancellableCall) => Promise<RpcAnswer>;
@@ -19,7 +19,7 @@ export function serveMuxStream(stream: ServerHttp2Stream, answer: AnswerCall, ma
     switch (frame.kind) {
       case FrameKind.Call: {
         if (frame.body.length > maxMessageBytes) return send(frame.id, tooLarge(frame.path));
-        const call = new CancellableCall(frame.timeoutMs || 30_000);
+        const call = new CancellableCall(frame.timeoutMs || DEFAULT_HANDLER_TIMEOUT_MS);
         running.set(frame.id, call);
         void answer(frame.path, frame.body, call).then((a) => {
           // Cancelled meanwhile: the caller no longer waits for it.

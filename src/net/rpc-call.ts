@@ -5,6 +5,8 @@ export const CONTENT_TYPE_ERROR = "application/x-reprise-error+proto";
 /** Header with the caller's timeout, so long-polling handlers answer before the caller gives up. */
 export const TIMEOUT_HEADER = "reprise-timeout-ms";
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
+/** A handler's view of the caller's timeout when the caller named none. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
 
 export interface CallContext {
   /** Aborted when the caller cancels or disconnects. */

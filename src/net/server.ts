@@ -9,8 +9,7 @@ import { InternalRpcError, UnknownMethodError } from "./errors.ts";
 import { joinChunks } from "./chunks.ts";
 import { serveMuxStream } from "./mux-server.ts";
 import { MUX_PATH } from "./mux-frames.ts";
-import { CancellableCall, CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type CallContext, type RpcAnswer } from "./rpc-call.ts";
-
+import { CancellableCall, CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type CallContext, type RpcAnswer } from "./rpc-call.ts";
 
 export type ServiceImpl<S extends GenService<GenServiceMethods>> = {
   [K in keyof S["method"]]: (
@@ -120,7 +119,7 @@ export class RpcServer {
     if (path === MUX_PATH) return serveMuxStream(stream, (p, body, call) => this.answer(p, body, call), this.maxMessageBytes, (p) => errorAnswer(this.tooLarge(p)), this.log);
     const mounted = this.streamRoutes.find((r) => path.startsWith(r.prefix));
     if (mounted !== undefined) return mounted.handle(stream, headers);
-    const call = new CancellableCall(Number(headers[TIMEOUT_HEADER] ?? 0) || 30_000);
+    const call = new CancellableCall(Number(headers[TIMEOUT_HEADER] ?? 0) || DEFAULT_HANDLER_TIMEOUT_MS);
     // Only a stream closed before its answer aborts the handler.
     stream.on("close", () => {
       if (!stream.headersSent) call.cancel();
@@ -166,7 +165,6 @@ export class RpcServer {
     stream.end(answer.body);
   }
 }
-
 
 function errorAnswer(e: unknown): RpcAnswer {
   const error = e instanceof RepriseError ? e : new InternalRpcError(errorMessage(e));
