@@ -47,7 +47,6 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { closeSync, fdatasyncSync, openSync, statSync } = require("node:fs");
 const Database = require(workerData.sqlite);
 const stores = new Map();
-const WAL_HEADER_BYTES = 32;
 
 function checkpoint(store, mode) {
   const row = store.db.pragma("wal_checkpoint(" + mode + ")")[0];
@@ -124,17 +123,17 @@ function visit(store, report) {
 
 // Copies and syncs, without the writer's lock, what committed since the last round, round after
 // round, until what is left for the RESTART to copy and sync with the lock held is a few pages.
-// Each round takes time in proportion to what it copies, so the rounds shrink as long as copying
-// outpaces the writer; they stop early when a round copies nothing (a reader holds the WAL).
+// Each round copies what committed during the one before and takes time in proportion to it, so
+// the rounds shrink as long as copying outpaces the writer; once a round copied few frames (none:
+// a reader holds the WAL), what commits during it is few too. Told by SQLite's own counts: the
+// WAL file's size is no measure, it keeps the largest size the WAL ever had.
 function catchUp(store) {
   for (let round = 0; round < workerData.catchUpRounds; round++) {
     const copiedBefore = store.copiedFrames;
     checkpoint(store, "PASSIVE");
     syncFile(store.path);
     syncFile(store.path + "-wal");
-    // Until the WAL starts over, its file ends at its last frame.
-    const frames = Math.floor((fileBytes(store.path + "-wal") - WAL_HEADER_BYTES) / store.frameBytes);
-    if (frames - store.copiedFrames <= workerData.restartResidualFrames || store.copiedFrames === copiedBefore) return;
+    if (store.copiedFrames - copiedBefore <= workerData.restartResidualFrames) return;
   }
 }
 
@@ -188,7 +187,7 @@ const SQLITE_MODULE = createRequire(import.meta.url).resolve("better-sqlite3");
 const LOCK_WAIT_MS = 2;
 /** At most this many rounds of copying without the lock precede a RESTART (see `catchUp` in the source). */
 const CATCH_UP_ROUNDS = 6;
-/** A RESTART follows once fewer frames than this (about 1 MiB) are left to copy under the writer's lock. */
+/** A RESTART follows once a round copied no more than this (about 1 MiB): fewer still commit during such a round, for the RESTART to copy under the writer's lock. */
 const RESTART_RESIDUAL_FRAMES = 256;
 /** The most one cut of an idle store's WAL frees, holding the writer's lock (see the source's comment). */
 const WAL_CUT_BYTES = 1024 * 1024;

@@ -210,8 +210,8 @@ describe("partition store WAL checkpoints", () => {
       await load;
     }
     assert.ok(restarts.length >= 3, `${restarts.length} RESTARTs in 20 s of commits (${committed})`);
-    // What the last round left (at most 256 frames) and the few commits before the RESTART took the
-    // lock; a single round before the RESTART left 1,400-1,700 frames here.
+    // What committed during the last round, one that copied at most 256 frames; a single round
+    // before the RESTART left 1,400-1,700 frames here.
     assert.ok(Math.max(...restarts) <= 256 + 128, `frames copied under the writer's lock per RESTART: ${restarts.join(", ")}`);
   });
 
