@@ -44,13 +44,24 @@ export interface PartitionStatus {
 
 export interface ReplicaStatus {
   readonly node_id: number;
+  /** The generation of the node's process that reported. */
+  readonly generation?: number;
+  /** When the node read this report off its processor (ms since the epoch). */
+  readonly updated_at?: number;
+  /** The mode the placement asked of this replica, and the mode it runs in. */
+  readonly planned_mode: "leader" | "follower";
   readonly mode: "leader" | "follower";
   readonly leader_epoch: number;
   readonly applied_lsn: number;
+  /** Applied LSN that survives a crash of the process. */
+  readonly durable_lsn?: number;
+  /** Applied LSN of the partition's newest snapshot in the repository; absent without one. */
+  readonly archived_lsn?: number;
   /** The log's tail this replica catches up to. */
   readonly target_tail_lsn?: number;
-  /** The leader this replica last saw announced. */
+  /** The leader this replica last saw announced, and that leader's generation when known. */
   readonly observed_leader?: number;
+  readonly observed_leader_generation?: number;
 }
 
 export interface LogStatus {

@@ -9,6 +9,7 @@ import { deploymentRoutes } from "../admin/deployment-routes.ts";
 import { invocationRoutes } from "../admin/invocations.ts";
 import { partitionRoutes } from "../admin/partitions.ts";
 import { QueryEngine } from "../admin/query/engine.ts";
+import { partitionStateRows } from "../admin/query/partition-state.ts";
 import { queryRoutes } from "../admin/query/route.ts";
 import { stateRoutes } from "../admin/state.ts";
 import { uiRoutes } from "../admin/ui/routes.ts";
@@ -345,7 +346,12 @@ export class Node implements RunningNode {
 
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
-    this.queries ??= new QueryEngine({ stores: () => this.stores.map((s) => s.readOnly), schema: () => this.registry.schema, invokerStates: () => this.invoker.states() });
+    this.queries ??= new QueryEngine({
+      stores: () => this.stores.map((s) => s.readOnly),
+      schema: () => this.registry.schema,
+      invokerStates: () => this.invoker.states(),
+      partitionStates: async () => (this.clusterStatus === null ? [] : partitionStateRows(await this.clusterStatus.status())),
+    });
     return this.queries;
   }
 

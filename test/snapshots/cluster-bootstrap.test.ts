@@ -112,6 +112,16 @@ describe("cluster with an s3:// repository: trimming to the archived LSN, a new 
       const [, shown] = leaders.find(([pid, s]) => Number(pid) === p.partition_id && s.effectiveMode === RunMode.LEADER) ?? [];
       assert.ok(shown?.lastArchivedLogLsn !== undefined && shown.lastArchivedLogLsn.value >= BigInt(p.trim_point!), `partition ${p.partition_id}: archived LSN shown ${shown?.lastArchivedLogLsn?.value}, trimmed to ${p.trim_point}`);
     }
+    // SQL on another node shows every replica of every partition, the leaders' archived LSNs among them.
+    const states = (await rows(three[1]!, "SELECT partition_id, plain_node_id, effective_mode, archived_log_lsn FROM partition_state")).map(
+      (r) => JSON.parse(r) as { partition_id: number; plain_node_id: string; effective_mode: string; archived_log_lsn: number | null },
+    );
+    assert.equal(states.length, PARTITIONS * three.length, JSON.stringify(states));
+    for (const p of led) {
+      const leaderRows = states.filter((r) => r.partition_id === p.partition_id && r.effective_mode === "Leader");
+      assert.equal(leaderRows.length, 1, JSON.stringify(states));
+      assert.ok(leaderRows[0]!.archived_log_lsn !== null && leaderRows[0]!.archived_log_lsn >= p.trim_point!, JSON.stringify(leaderRows[0]));
+    }
     // restatectl snapshots create asked of a node that does not lead the partition: the snapshot is taken and archived.
     const statuses = await Promise.all(three.map(status));
     const follower = three.find((_, i) => statuses[i]!.some((s) => s.partition_id === 0 && !s.leader))!;

@@ -117,6 +117,15 @@ describe("single node: snapshots, trimming and bootstrap from a snapshot", { tim
       assert.ok(archived.every((lsn) => lsn > 0), `archived LSNs ${archived}`);
       await eventually(async () => (await status(node)).every((p, i) => p.trim_point === archived[i]), 10_000, "logs trimmed to the archived LSN");
       for (const p of await status(node)) assert.ok(p.applied_lsn > p.trim_point!, "the tail after the snapshot is still in the log");
+      // SQL shows the same archived LSNs, in Restate's partition_state table.
+      const shown = await fetch(`${adminOf(node)}/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ query: "SELECT partition_id, plain_node_id, effective_mode, archived_log_lsn, applied_log_lsn FROM partition_state ORDER BY partition_id" }),
+      });
+      const states = ((await shown.json()) as { rows: { partition_id: number; plain_node_id: string; effective_mode: string; archived_log_lsn: number; applied_log_lsn: number }[] }).rows;
+      assert.deepEqual(states.map((r) => [r.partition_id, r.plain_node_id, r.effective_mode, r.archived_log_lsn]), archived.map((lsn, i) => [i, "N1", "Leader", lsn]));
+      for (const r of states) assert.ok(r.applied_log_lsn >= r.archived_log_lsn, JSON.stringify(r));
       const before = await dumpTables(node);
       const appliedBefore = (await status(node)).map((p) => p.applied_lsn);
       assert.ok(before.sys_invocation_status.length >= 20 && before.state.length >= 6 && before.sys_promise.length >= 1 && before.sys_idempotency.length >= 4);

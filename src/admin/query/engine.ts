@@ -8,6 +8,7 @@ import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { EncodedResult, QueryAnswer, ResultFormat } from "./execute.ts";
 import type { QueryResult } from "./result.ts";
 import type { InvokerRow, QueryContext } from "./load.ts";
+import type { RowOf } from "./tables.ts";
 import type { WorkerRequest, WorkerResponse, WorkerSettings } from "./worker.ts";
 
 /** Where the tables come from: every partition store this node holds, the schema registry, the invoker. */
@@ -16,7 +17,12 @@ export interface QuerySources {
   schema(): SchemaView;
   /** The local invoker's view of the invocations it drives (retries, last failure). */
   invokerStates?(): Iterable<readonly [InvocationId, InvokerInvocationState]>;
+  /** Every partition replica's report, for `partition_state`; asked only by queries that name the table. */
+  partitionStates?(): Promise<readonly RowOf<"partition_state">[]>;
 }
+
+/** Whether a query may read `partition_state`: gathering the replicas' reports asks every node, so other queries skip it. */
+const READS_PARTITION_STATE = /\bpartition_state\b/i;
 
 export interface QueryEngineOptions {
   /** A query still running after this long is interrupted. */
@@ -65,13 +71,14 @@ export class QueryEngine {
     return (answer as { encoded: EncodedResult }).encoded;
   }
 
-  private run(query: string, format: ResultFormat): Promise<QueryAnswer> {
-    if (this.closed) return Promise.reject(new UnavailableError("the query engine is closed", "shutting_down"));
+  private async run(query: string, format: ResultFormat): Promise<QueryAnswer> {
+    if (this.closed) throw new UnavailableError("the query engine is closed", "shutting_down");
     const stores = [...this.sources.stores()].map((s) => {
       if (s.path === ":memory:") throw new SnapshotUnsupportedError(s.path);
       return s.path;
     });
-    const request = { stores, run: { query, format, timeoutMs: this.options.timeoutMs, context: this.context() } };
+    const partitionStates = READS_PARTITION_STATE.test(query) ? ((await this.sources.partitionStates?.()) ?? []) : [];
+    const request = { stores, run: { query, format, timeoutMs: this.options.timeoutMs, context: this.context(partitionStates) } };
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       this.dispatch();
@@ -93,7 +100,7 @@ export class QueryEngine {
     this.idle.length = 0;
   }
 
-  private context(): QueryContext {
+  private context(partitionStates: readonly RowOf<"partition_state">[]): QueryContext {
     const schema = this.sources.schema();
     const invoker: InvokerRow[] = [];
     for (const [id, s] of this.sources.invokerStates?.() ?? []) invoker.push({ id, ...s });
@@ -109,6 +116,7 @@ export class QueryEngine {
         services: d.services.map((s) => s.name),
       })),
       invoker,
+      partitionStates,
     };
   }
 

@@ -33,6 +33,8 @@ export interface QueryContext {
   readonly services: readonly RowOf<"sys_service">[];
   readonly deployments: readonly RowOf<"sys_deployment">[];
   readonly invoker: readonly InvokerRow[];
+  /** Each partition replica's report, as the cluster status gathers them (only when the query reads `partition_state`). */
+  readonly partitionStates: readonly RowOf<"partition_state">[];
 }
 
 export interface RowSink {
@@ -144,6 +146,7 @@ class Loader {
     if (this.plan.has("sys_locks")) this.loadLocks();
     if (this.plan.has("sys_service")) for (const row of this.o.context.services) this.emit("sys_service", row);
     if (this.plan.has("sys_deployment")) for (const row of this.o.context.deployments) this.emit("sys_deployment", row);
+    if (this.plan.has("partition_state")) for (const row of this.o.context.partitionStates) this.emit("partition_state", row);
     // sys_scheduler, sys_vqueues, sys_vqueue_meta, sys_vqueue_entry_status, sys_user_limits and
     // sys_rules describe virtual queues and concurrency rules, which Reprise does not have: they
     // stay empty, as they are on restate-server 1.7.12 with its default (vqueues off) configuration.

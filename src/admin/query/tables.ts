@@ -6,11 +6,29 @@
 import { CATALOGUE, NOT_NULL, VIEWS } from "./catalogue.ts";
 
 /**
- * Every relation: 1.7.12's, and `sys_idempotency`, which Restate had before 1.7 and Reprise keeps
- * for the queries written against it.
+ * Every relation: 1.7.12's; `sys_idempotency`, which Restate had before 1.7 and Reprise keeps for
+ * the queries written against it; and `partition_state`, the table later Restate versions answer
+ * with each partition replica's report (mode, epoch, applied, durable and archived LSN), here with
+ * Reprise's text type for its strings.
  */
 export const RELATIONS = {
   ...CATALOGUE,
+  partition_state: {
+    partition_id: "UInt32",
+    plain_node_id: "LargeUtf8",
+    gen_node_id: "LargeUtf8",
+    target_mode: "LargeUtf8",
+    effective_mode: "LargeUtf8",
+    updated_at: 'Timestamp(ms, "+00:00")',
+    leader_epoch: "UInt64",
+    leader: "LargeUtf8",
+    applied_log_lsn: "UInt64",
+    last_record_applied_at: 'Timestamp(ms, "+00:00")',
+    replay_status: "LargeUtf8",
+    durable_log_lsn: "UInt64",
+    archived_log_lsn: "UInt64",
+    target_tail_lsn: "UInt64",
+  },
   sys_idempotency: {
     partition_key: "UInt64",
     service_name: "LargeUtf8",

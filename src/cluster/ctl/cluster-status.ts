@@ -60,13 +60,21 @@ function replicasOf(states: NodeStates, partition: number): ReplicaStatus[] {
     if (entry.state?.case !== "alive") continue;
     const p = entry.state.value.partitions?.[partition];
     if (p === undefined) continue;
+    const generation = entry.state.value.generationalNodeId?.generation;
+    const leader = p.lastObservedLeaderNode;
     replicas.push({
       node_id: Number(node),
+      ...(generation === undefined ? {} : { generation }),
+      ...(p.updatedAt === undefined ? {} : { updated_at: Number(p.updatedAt.seconds ?? 0n) * 1000 + Math.floor((p.updatedAt.nanos ?? 0) / 1e6) }),
+      planned_mode: p.plannedMode === RunMode.LEADER ? "leader" : "follower",
       mode: p.effectiveMode === RunMode.LEADER ? "leader" : "follower",
       leader_epoch: Number(p.lastObservedLeaderEpoch?.value ?? 0),
       applied_lsn: Number(p.lastAppliedLogLsn?.value ?? 0),
+      ...(p.durableLsn?.value === undefined ? {} : { durable_lsn: Number(p.durableLsn.value) }),
+      ...(p.lastArchivedLogLsn?.value === undefined ? {} : { archived_lsn: Number(p.lastArchivedLogLsn.value) }),
       ...(p.targetTailLsn?.value === undefined ? {} : { target_tail_lsn: Number(p.targetTailLsn.value) }),
-      ...(p.lastObservedLeaderNode?.id === undefined ? {} : { observed_leader: p.lastObservedLeaderNode.id }),
+      ...(leader?.id === undefined ? {} : { observed_leader: leader.id }),
+      ...(leader?.generation === undefined ? {} : { observed_leader_generation: leader.generation }),
     });
   }
   return replicas.sort((a, b) => a.node_id - b.node_id);
