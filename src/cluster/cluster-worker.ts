@@ -9,7 +9,7 @@ import type { NodeDirectory } from "../net/node-directory.ts";
 import type { RpcServer } from "../net/server.ts";
 import type { RemoteLeaders } from "../partition/dispatcher.ts";
 import { ConflictError } from "../types/errors.ts";
-import type { GenerationalNodeId, PlainNodeId } from "../types/ids.ts";
+import type { GenerationalNodeId, PartitionId, PlainNodeId } from "../types/ids.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Heartbeats, ReplicaReport } from "./heartbeats.ts";
 import { Node } from "./node.ts";
@@ -85,13 +85,14 @@ export class ClusterWorker {
       read: (node, id, withJournal, timeoutMs) => reads.read(node, id, withJournal, timeoutMs),
       relayResult: (p, applied) => relay.relay(p, applied),
     };
+    const queryRows = (node: number, query: string, partitions: readonly PartitionId[], timeoutMs: number) => reads.loadQueryRows(node, query, partitions, timeoutMs);
     let node: Node | null = null;
     try {
-      node = await Node.startOn(config, { metadata, bifrost, nodeId: me.id, owned: false, cluster: { remote }, clusterStatus: deps.clusterStatus });
+      node = await Node.startOn(config, { metadata, bifrost, nodeId: me.id, owned: false, cluster: { remote, queryRows }, clusterStatus: deps.clusterStatus });
       const dispatcher = node.dispatcher;
       replicas = new PartitionReplicas({ me, node, bifrost, metadata, connections, segments, logger: log });
       deps.rpc.register(PartitionSvc, replicas.service());
-      deps.rpc.register(PartitionReadSvc, PartitionReads.service(dispatcher));
+      deps.rpc.register(PartitionReadSvc, PartitionReads.service(dispatcher, (query, partitions, timeoutMs) => node!.loadQueryRows(query, partitions, timeoutMs)));
       deps.rpc.register(IngressResultSvc, ResultRelay.service((applied) => dispatcher.completeResult(applied)));
       await replicas.start();
     } catch (e) {

@@ -33,10 +33,11 @@ import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
 import { LSN_INVALID, PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
-import { NotFoundError } from "../types/errors.ts";
+import { NotFoundError, UnavailableError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
 import { NodeSnapshots } from "./node-snapshots.ts";
+import { ClusterQueryRows } from "./query-rows.ts";
 import { loadRequestIdentity } from "./request-identity-key.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
 import { clusterStatusSource } from "./ctl/cluster-status.ts";
@@ -65,7 +66,11 @@ export interface NodeFoundation {
    * lead (`addReplica`, then the processor's `lead`/`resign`); commands for partitions led elsewhere
    * go to `remote`. Without it the node runs and leads every partition itself.
    */
-  readonly cluster?: { readonly remote: RemoteLeaders };
+  readonly cluster?: {
+    readonly remote: RemoteLeaders;
+    /** The rows a query reads from another node's replicas of `partitions` (that node's `loadQueryRows`). */
+    readonly queryRows: (node: number, query: string, partitions: readonly PartitionId[], timeoutMs: number) => Promise<Uint8Array>;
+  };
   /** What `GET /cluster/status` answers from: a cluster node's view; a single node sets its own once its node port is up. */
   readonly clusterStatus?: ClusterStatusSource;
 }
@@ -347,12 +352,36 @@ export class Node implements RunningNode {
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
     this.queries ??= new QueryEngine({
-      stores: () => this.stores.map((s) => s.readOnly),
+      stores: () => [...this.storeOf].map(([pid, s]) => [pid, s.readOnly] as const),
       schema: () => this.registry.schema,
       invokerStates: () => this.invoker.states(),
       partitionStates: async () => (this.clusterStatus === null ? [] : partitionStateRows(await this.clusterStatus.status())),
+      ...(this.foundation.cluster === undefined ? {} : { cluster: this.clusterQueryRows(this.foundation.cluster) }),
     });
     return this.queries;
+  }
+
+  /** A query's rows in a cluster: each partition read where it is led (`ClusterQueryRows`). */
+  private clusterQueryRows(cluster: NonNullable<NodeFoundation["cluster"]>): ClusterQueryRows {
+    return new ClusterQueryRows({
+      me: this.nodeId,
+      partitions: this.router.partitions,
+      local: (p) => {
+        const processor = this.processors.get(p);
+        return processor === undefined ? undefined : { leads: processor.isLeader };
+      },
+      leaderOf: (p) => cluster.remote.leaderOf(p),
+      replicasOf: (p) => cluster.remote.replicasOf(p),
+      load: cluster.queryRows,
+      logger: this.log,
+    });
+  }
+
+  /** The rows `query` reads from this node's replicas of `partitions`, for another node that runs it. */
+  async loadQueryRows(query: string, partitions: readonly PartitionId[], timeoutMs: number): Promise<Uint8Array> {
+    const missing = partitions.filter((p) => !this.storeOf.has(p));
+    if (missing.length > 0) throw new UnavailableError(`this node has no replica of partition ${missing.join(", ")}`, "no_local_replica");
+    return this.queryEngine().loadRows(query, new Set(partitions), timeoutMs);
   }
 
   async stop(): Promise<void> {

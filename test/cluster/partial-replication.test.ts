@@ -109,6 +109,46 @@ describe("three workers, two replicas per partition: every node's ingress answer
     }
   });
 
+  const query = async (p: RepriseProcess, sql: string): Promise<Record<string, unknown>[]> => {
+    const res = await request(`http://127.0.0.1:${p.ready.admin}/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query: sql }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${sql}: ${text}`);
+    return (JSON.parse(text) as { rows: Record<string, unknown>[] }).rows;
+  };
+  const ALL = "SELECT id, target, status FROM sys_invocation ORDER BY id";
+  const COUNTS = "SELECT status, count(*) AS n FROM sys_invocation GROUP BY status ORDER BY status";
+
+  it("SQL on every node reads every partition once: the same rows, counts and lookups through each", async () => {
+    const key = counterKeyIn(0, "sql-held");
+    const held = call(withReplica(0), `/Counter/${key}/hold`, null, { "idempotency-key": "sql-hold" });
+    await eventually(() => heldAwakeables.has(key), 15_000, "the held invocation's awakeable");
+    const heldId = idempotentInvocationId("Counter", key, "hold", "sql-hold");
+    const procs = [...nodes.values()];
+    const all = await Promise.all(procs.map((p) => query(p, ALL)));
+    const ids = all[0]!.map((r) => r.id as string);
+    assert.equal(new Set(ids).size, ids.length, "each invocation once");
+    assert.deepEqual(new Set(ids.map((id) => router.partitionOfKey(partitionKeyOf(id as never)))), new Set([0, 1]), "both partitions");
+    // The earlier tests made more than 20 calls through every node.
+    assert.ok(ids.length >= 20, `${ids.length} invocations`);
+    for (const [i, rows] of all.entries()) assert.deepEqual(rows, all[0], `node ${procs[i]!.nodeId} reads the same rows`);
+    const counts = await Promise.all(procs.map((p) => query(p, COUNTS)));
+    for (const c of counts) assert.deepEqual(c, counts[0]);
+    assert.equal(counts[0]!.reduce((n, r) => n + Number(r.n), 0), ids.length);
+    // One invocation by id on the node that has no replica of its partition.
+    const lookup = await query(withoutReplica(0), `SELECT id, status FROM sys_invocation WHERE id = '${heldId}'`);
+    assert.deepEqual(lookup, [{ id: heldId, status: "running" }]);
+    await request(`${ingressOf(withReplica(0))}/restate/awakeables/${heldAwakeables.get(key)}/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify("done"),
+    });
+    assert.equal((await held).status, 200);
+  });
+
   it("attaches to a running invocation through the node without a replica and resolves its awakeable there", async () => {
     const partition = 1;
     const outside = withoutReplica(partition);
@@ -129,5 +169,13 @@ describe("three workers, two replicas per partition: every node's ingress answer
     assert.equal(attachedAnswer.status, 200, await attachedAnswer.clone().text());
     assert.equal(await attachedAnswer.json(), "released");
     assert.equal(await (await held).json(), "released");
+  });
+
+  it("SQL reads a killed leader's partitions from their other replicas, before any failover", async () => {
+    const leader = [...nodes.values()].find((n) => n.nodeId === table.partitions.find((p) => Number(p.partitionId) === 0)!.leader)!;
+    const others = [...nodes.values()].filter((n) => n !== leader);
+    const before = await query(others[0]!, ALL);
+    await leader.kill9();
+    for (const p of others) assert.deepEqual(await query(p, ALL), before, `node ${p.nodeId} without the leader of partition 0`);
   });
 });

@@ -93,8 +93,9 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
         rebuilt.push(await rebuild(bifrost, LogId(pid), store.read((tx) => tx.appliedLsn()), join(dir.path, "rebuilt", `p${pid}.sqlite`)));
       }
       const schema = () => new SchemaView(EMPTY_SCHEMA);
-      const original = new QueryEngine({ stores: () => originals, schema });
-      const replayed = new QueryEngine({ stores: () => rebuilt, schema });
+      const pids = [...storePaths.keys()];
+      const original = new QueryEngine({ stores: () => originals.map((s, i) => [pids[i]!, s] as const), schema });
+      const replayed = new QueryEngine({ stores: () => rebuilt.map((s, i) => [pids[i]!, s] as const), schema });
       engines.push(original, replayed);
       for (const [table, key] of Object.entries(TABLES_BY_KEY)) {
         const sql = `SELECT * FROM ${table} ORDER BY ${key}`;

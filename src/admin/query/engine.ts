@@ -3,7 +3,7 @@ import type { SchemaView } from "../../schema/schema.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import type { ReadOnlyPartitionStore } from "../../storage/partition-store.ts";
 import { SnapshotUnsupportedError } from "../../storage/errors.ts";
-import type { InvocationId } from "../../types/ids.ts";
+import type { InvocationId, PartitionId } from "../../types/ids.ts";
 import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import type { EncodedResult, QueryAnswer, ResultFormat } from "./execute.ts";
 import type { QueryResult } from "./result.ts";
@@ -13,12 +13,30 @@ import type { WorkerRequest, WorkerResponse, WorkerSettings } from "./worker.ts"
 
 /** Where the tables come from: every partition store this node holds, the schema registry, the invoker. */
 export interface QuerySources {
-  stores(): Iterable<ReadOnlyPartitionStore>;
+  /** This node's partition stores, by partition. */
+  stores(): Iterable<readonly [PartitionId, ReadOnlyPartitionStore]>;
   schema(): SchemaView;
   /** The local invoker's view of the invocations it drives (retries, last failure). */
   invokerStates?(): Iterable<readonly [InvocationId, InvokerInvocationState]>;
   /** Every partition replica's report, for `partition_state`; asked only by queries that name the table. */
   partitionStates?(): Promise<readonly RowOf<"partition_state">[]>;
+  /** In a cluster, where the partitions this node does not read itself are read. */
+  cluster?: ClusterRows;
+}
+
+/**
+ * A cluster's partitions for one query: each is read on one node, so every row appears once, and
+ * its invoker columns come from the node that drives its invocations.
+ */
+export interface ClusterRows {
+  gather(query: string, timeoutMs: number): Promise<GatheredRows>;
+}
+
+export interface GatheredRows {
+  /** Partitions this node reads from its own stores; every other partition's rows are in `rows`. */
+  readonly local: ReadonlySet<PartitionId>;
+  /** What other nodes loaded for the same query (`QueryEngine.loadRows` there). */
+  readonly rows: readonly Uint8Array[];
 }
 
 /** Whether a query may read `partition_state`: gathering the replicas' reports asks every node, so other queries skip it. */
@@ -71,16 +89,45 @@ export class QueryEngine {
     return (answer as { encoded: EncodedResult }).encoded;
   }
 
+  /**
+   * The rows `query` reads from this node's stores of `partitions`, with this node's invoker
+   * columns, for another node that runs the query; nothing of the schema or the cluster status,
+   * which the running node adds itself.
+   */
+  async loadRows(query: string, partitions: ReadonlySet<PartitionId>, timeoutMs: number): Promise<Uint8Array> {
+    const context = { ...this.context([]), services: [], deployments: [] };
+    const answer = await this.submit(this.storePaths(partitions), { query, format: "rows", timeoutMs: Math.min(timeoutMs, this.options.timeoutMs), context });
+    return (answer as { rows: Uint8Array }).rows;
+  }
+
   private async run(query: string, format: ResultFormat): Promise<QueryAnswer> {
     if (this.closed) throw new UnavailableError("the query engine is closed", "shutting_down");
-    const stores = [...this.sources.stores()].map((s) => {
-      if (s.path === ":memory:") throw new SnapshotUnsupportedError(s.path);
-      return s.path;
-    });
-    const partitionStates = READS_PARTITION_STATE.test(query) ? ((await this.sources.partitionStates?.()) ?? []) : [];
-    const request = { stores, run: { query, format, timeoutMs: this.options.timeoutMs, context: this.context(partitionStates) } };
+    const started = Date.now();
+    const [gathered, partitionStates] = await Promise.all([
+      this.sources.cluster?.gather(query, this.options.timeoutMs),
+      READS_PARTITION_STATE.test(query) ? this.sources.partitionStates?.() : undefined,
+    ]);
+    // What the other nodes took counts against the query's time.
+    const timeoutMs = Math.max(1, this.options.timeoutMs - (Date.now() - started));
+    const run = { query, format, timeoutMs, context: this.context(partitionStates ?? []), remoteRows: gathered?.rows ?? [] };
+    return this.submit(this.storePaths(gathered?.local), run);
+  }
+
+  /** Files of this node's stores (of `only`'s partitions, when given). */
+  private storePaths(only: ReadonlySet<PartitionId> | undefined): string[] {
+    const paths: string[] = [];
+    for (const [partition, store] of this.sources.stores()) {
+      if (only !== undefined && !only.has(partition)) continue;
+      if (store.path === ":memory:") throw new SnapshotUnsupportedError(store.path);
+      paths.push(store.path);
+    }
+    return paths;
+  }
+
+  private submit(stores: string[], run: WorkerRequest["run"]): Promise<QueryAnswer> {
+    if (this.closed) return Promise.reject(new UnavailableError("the query engine is closed", "shutting_down"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request: { stores, run }, resolve, reject });
       this.dispatch();
     });
   }

@@ -31,25 +31,31 @@ import { BadRequestError, errorMessage, RepriseError } from "../../types/errors.
 import { COUNTS_TABLE, countPushdown, type CountPushdown } from "./counts.ts";
 import { loadCounts, loadTables, QueryTimeoutError, type QueryContext, type RowSink } from "./load.ts";
 import { CollectingSink, pointLookupResult, recognisePointLookup } from "./point-lookup.ts";
+import { appendRows, RowList } from "./row-transfer.ts";
 import { QueryPlanner, type Ast, type Plan, type RelationNeeds } from "./plan.ts";
 import { ARROW_STREAM_CONTENT_TYPE, JSON_CONTENT_TYPE, toArrowStream, toJson, type QueryResult, type Value, type ValueType } from "./result.ts";
 import { columnsOf, INFORMATION_SCHEMA_TABLES, RELATIONS, type ArrowTypeName, type Cell, type RelationName, type RowOf, type TableName } from "./tables.ts";
 
-/** JSON rows or an Arrow IPC stream, as the HTTP route answers; or the result itself, for callers in the process. */
-export type ResultFormat = "json" | "arrow" | "result";
+/**
+ * JSON rows or an Arrow IPC stream, as the HTTP route answers; the result itself, for callers in the
+ * process; or only the rows the query reads, for another node that runs it (`rows`).
+ */
+export type ResultFormat = "json" | "arrow" | "result" | "rows";
 
 export interface EncodedResult {
   readonly contentType: string;
   readonly body: Uint8Array;
 }
 
-export type QueryAnswer = { readonly encoded: EncodedResult } | { readonly result: QueryResult };
+export type QueryAnswer = { readonly encoded: EncodedResult } | { readonly result: QueryResult } | { readonly rows: Uint8Array };
 
 export interface QueryRun {
   readonly query: string;
   readonly format: ResultFormat;
   readonly context: QueryContext;
   readonly timeoutMs: number;
+  /** Rows other nodes loaded for this query from the partitions not read here (`RowList.encode`). */
+  readonly remoteRows?: readonly Uint8Array[];
 }
 
 /** Statements a client may send besides plain queries: EXPLAIN, and SET (which fails, the configuration is locked). */
@@ -76,21 +82,32 @@ export async function executeQuery(instance: DuckDBInstance, snapshots: () => { 
   try {
     const analysis = await planQuery(connection, sql);
     const lookup = analysis?.root === undefined ? undefined : recognisePointLookup(analysis.root);
+    // Every node that loads rows for one query decides between a count and a plain load alike.
+    const counts = !lookup && analysis?.exact ? await countsFor(connection, sql, analysis) : undefined;
+    const load = (sink: RowSink) => {
+      if (analysis === undefined) return;
+      withSnapshots(snapshots, (partitions) => {
+        const options = { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs };
+        if (counts) loadCounts(counts.pushdown, options);
+        else loadTables(analysis.plan, options);
+      });
+      for (const rows of run.remoteRows ?? []) appendRows(sink, rows);
+    };
+    if (run.format === "rows") {
+      const sink = new RowList();
+      load(sink);
+      return { answer: { rows: sink.encode() }, cleanup };
+    }
     let result: QueryResult;
     if (lookup) {
       const sink = new CollectingSink();
-      withSnapshots(snapshots, (partitions) => loadTables(analysis!.plan, { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs }));
+      load(sink);
       result = pointLookupResult(lookup, sink);
     } else {
-      const counts = analysis?.exact ? await countsFor(connection, sql, analysis) : undefined;
       if (analysis !== undefined) {
         const sink = await AppenderSink.open(connection, counts ? [COUNTS_TABLE] : tablesOf(analysis.plan));
         try {
-          withSnapshots(snapshots, (partitions) => {
-            const options = { partitions, context: run.context, sink, deadline, timeoutMs: run.timeoutMs };
-            if (counts) loadCounts(counts.pushdown, options);
-            else loadTables(analysis.plan, options);
-          });
+          load(sink);
         } finally {
           for (const table of sink.close()) loaded.add(table);
         }

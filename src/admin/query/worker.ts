@@ -98,15 +98,22 @@ async function main(settings: WorkerSettings): Promise<void> {
     // DuckDB still works (dropping this query's tables) aborts the process.
     await cleanup().catch(() => undefined);
     if ("encoded" in answer) {
-      // A small Buffer may be a view into Node's shared pool, which must not be transferred.
       const { body, contentType } = answer.encoded;
-      const own = body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
+      const own = ownBytes(body);
       parentPort!.postMessage({ seq: request.seq, ok: true, answer: { encoded: { contentType, body: own } } } satisfies WorkerResponse, [own.buffer as ArrayBuffer]);
+    } else if ("rows" in answer) {
+      const own = ownBytes(answer.rows);
+      parentPort!.postMessage({ seq: request.seq, ok: true, answer: { rows: own } } satisfies WorkerResponse, [own.buffer as ArrayBuffer]);
     } else {
       parentPort!.postMessage({ seq: request.seq, ok: true, answer } satisfies WorkerResponse);
     }
   };
   parentPort!.postMessage({ ready: true });
+}
+
+/** Bytes that own their whole buffer: a small Buffer may be a view into Node's shared pool, which must not be transferred. */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 await main(workerData as WorkerSettings);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cluster.proto.
  */
 export const file_cluster: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jbHVzdGVyLnByb3RvEhJyZXByaXNlLmNsdXN0ZXIudjEiXAoMUmVwbGljYVN0YXRlEhQKDHBhcnRpdGlvbl9pZBgBIAEoDRITCgthcHBsaWVkX2xzbhgCIAEoBBIRCglsb2dfZXBvY2gYAyABKAQSDgoGbGVhZGVyGAQgASgIIkUKC1BpbmdSZXF1ZXN0EjYKBGZyb20YASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQiegoMUGluZ1Jlc3BvbnNlEjYKBG5vZGUYASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSMgoIcmVwbGljYXMYAiADKAsyIC5yZXByaXNlLmNsdXN0ZXIudjEuUmVwbGljYVN0YXRlIjcKDlByb3Bvc2VSZXF1ZXN0EhQKDHBhcnRpdGlvbl9pZBgBIAEoDRIPCgdjb21tYW5kGAIgASgMIh4KD1Byb3Bvc2VSZXNwb25zZRILCgNsc24YASABKAQiQwoUR2V0SW52b2NhdGlvblJlcXVlc3QSFQoNaW52b2NhdGlvbl9pZBgBIAEoCRIUCgx3aXRoX2pvdXJuYWwYAiABKAgiRwoVR2V0SW52b2NhdGlvblJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEg4KBnN0YXR1cxgCIAEoDBIPCgdqb3VybmFsGAMgAygMIpsBChBJbnZvY2F0aW9uUmVzdWx0EhEKB3N1Y2Nlc3MYASABKAxIABI/CgdmYWlsdXJlGAIgASgLMiwucmVwcmlzZS5jbHVzdGVyLnYxLkludm9jYXRpb25SZXN1bHQuRmFpbHVyZUgAGigKB0ZhaWx1cmUSDAoEY29kZRgBIAEoDRIPCgdtZXNzYWdlGAIgASgJQgkKB291dGNvbWUilQEKDUFwcGxpZWRSZXN1bHQSFQoNaW52b2NhdGlvbl9pZBgBIAEoCRI0CgZyZXN1bHQYAiABKAsyJC5yZXByaXNlLmNsdXN0ZXIudjEuSW52b2NhdGlvblJlc3VsdBIXCgpyZXF1ZXN0X2lkGAMgASgJSACIAQESDwoHcmVmdXNlZBgEIAEoCEINCgtfcmVxdWVzdF9pZCJhChVEZWxpdmVyUmVzdWx0c1JlcXVlc3QSFAoMcGFydGl0aW9uX2lkGAEgASgNEjIKB3Jlc3VsdHMYAiADKAsyIS5yZXByaXNlLmNsdXN0ZXIudjEuQXBwbGllZFJlc3VsdCIYChZEZWxpdmVyUmVzdWx0c1Jlc3BvbnNlMlQKB05vZGVTdmMSSQoEUGluZxIfLnJlcHJpc2UuY2x1c3Rlci52MS5QaW5nUmVxdWVzdBogLnJlcHJpc2UuY2x1c3Rlci52MS5QaW5nUmVzcG9uc2UyYgoMUGFydGl0aW9uU3ZjElIKB1Byb3Bvc2USIi5yZXByaXNlLmNsdXN0ZXIudjEuUHJvcG9zZVJlcXVlc3QaIy5yZXByaXNlLmNsdXN0ZXIudjEuUHJvcG9zZVJlc3BvbnNlMngKEFBhcnRpdGlvblJlYWRTdmMSZAoNR2V0SW52b2NhdGlvbhIoLnJlcHJpc2UuY2x1c3Rlci52MS5HZXRJbnZvY2F0aW9uUmVxdWVzdBopLnJlcHJpc2UuY2x1c3Rlci52MS5HZXRJbnZvY2F0aW9uUmVzcG9uc2UyewoQSW5ncmVzc1Jlc3VsdFN2YxJnCg5EZWxpdmVyUmVzdWx0cxIpLnJlcHJpc2UuY2x1c3Rlci52MS5EZWxpdmVyUmVzdWx0c1JlcXVlc3QaKi5yZXByaXNlLmNsdXN0ZXIudjEuRGVsaXZlclJlc3VsdHNSZXNwb25zZWIGcHJvdG8z", [file_transport]);
+  fileDesc("Cg1jbHVzdGVyLnByb3RvEhJyZXByaXNlLmNsdXN0ZXIudjEiXAoMUmVwbGljYVN0YXRlEhQKDHBhcnRpdGlvbl9pZBgBIAEoDRITCgthcHBsaWVkX2xzbhgCIAEoBBIRCglsb2dfZXBvY2gYAyABKAQSDgoGbGVhZGVyGAQgASgIIkUKC1BpbmdSZXF1ZXN0EjYKBGZyb20YASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQiegoMUGluZ1Jlc3BvbnNlEjYKBG5vZGUYASABKAsyKC5yZXByaXNlLnRyYW5zcG9ydC52MS5HZW5lcmF0aW9uYWxOb2RlSWQSMgoIcmVwbGljYXMYAiADKAsyIC5yZXByaXNlLmNsdXN0ZXIudjEuUmVwbGljYVN0YXRlIjcKDlByb3Bvc2VSZXF1ZXN0EhQKDHBhcnRpdGlvbl9pZBgBIAEoDRIPCgdjb21tYW5kGAIgASgMIh4KD1Byb3Bvc2VSZXNwb25zZRILCgNsc24YASABKAQiQwoUR2V0SW52b2NhdGlvblJlcXVlc3QSFQoNaW52b2NhdGlvbl9pZBgBIAEoCRIUCgx3aXRoX2pvdXJuYWwYAiABKAgiRwoVR2V0SW52b2NhdGlvblJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEg4KBnN0YXR1cxgCIAEoDBIPCgdqb3VybmFsGAMgAygMIk0KFExvYWRRdWVyeVJvd3NSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhIKCnBhcnRpdGlvbnMYAiADKA0SEgoKdGltZW91dF9tcxgDIAEoDSIlChVMb2FkUXVlcnlSb3dzUmVzcG9uc2USDAoEcm93cxgBIAEoDCKbAQoQSW52b2NhdGlvblJlc3VsdBIRCgdzdWNjZXNzGAEgASgMSAASPwoHZmFpbHVyZRgCIAEoCzIsLnJlcHJpc2UuY2x1c3Rlci52MS5JbnZvY2F0aW9uUmVzdWx0LkZhaWx1cmVIABooCgdGYWlsdXJlEgwKBGNvZGUYASABKA0SDwoHbWVzc2FnZRgCIAEoCUIJCgdvdXRjb21lIpUBCg1BcHBsaWVkUmVzdWx0EhUKDWludm9jYXRpb25faWQYASABKAkSNAoGcmVzdWx0GAIgASgLMiQucmVwcmlzZS5jbHVzdGVyLnYxLkludm9jYXRpb25SZXN1bHQSFwoKcmVxdWVzdF9pZBgDIAEoCUgAiAEBEg8KB3JlZnVzZWQYBCABKAhCDQoLX3JlcXVlc3RfaWQiYQoVRGVsaXZlclJlc3VsdHNSZXF1ZXN0EhQKDHBhcnRpdGlvbl9pZBgBIAEoDRIyCgdyZXN1bHRzGAIgAygLMiEucmVwcmlzZS5jbHVzdGVyLnYxLkFwcGxpZWRSZXN1bHQiGAoWRGVsaXZlclJlc3VsdHNSZXNwb25zZTJUCgdOb2RlU3ZjEkkKBFBpbmcSHy5yZXByaXNlLmNsdXN0ZXIudjEuUGluZ1JlcXVlc3QaIC5yZXByaXNlLmNsdXN0ZXIudjEuUGluZ1Jlc3BvbnNlMmIKDFBhcnRpdGlvblN2YxJSCgdQcm9wb3NlEiIucmVwcmlzZS5jbHVzdGVyLnYxLlByb3Bvc2VSZXF1ZXN0GiMucmVwcmlzZS5jbHVzdGVyLnYxLlByb3Bvc2VSZXNwb25zZTLeAQoQUGFydGl0aW9uUmVhZFN2YxJkCg1HZXRJbnZvY2F0aW9uEigucmVwcmlzZS5jbHVzdGVyLnYxLkdldEludm9jYXRpb25SZXF1ZXN0GikucmVwcmlzZS5jbHVzdGVyLnYxLkdldEludm9jYXRpb25SZXNwb25zZRJkCg1Mb2FkUXVlcnlSb3dzEigucmVwcmlzZS5jbHVzdGVyLnYxLkxvYWRRdWVyeVJvd3NSZXF1ZXN0GikucmVwcmlzZS5jbHVzdGVyLnYxLkxvYWRRdWVyeVJvd3NSZXNwb25zZTJ7ChBJbmdyZXNzUmVzdWx0U3ZjEmcKDkRlbGl2ZXJSZXN1bHRzEikucmVwcmlzZS5jbHVzdGVyLnYxLkRlbGl2ZXJSZXN1bHRzUmVxdWVzdBoqLnJlcHJpc2UuY2x1c3Rlci52MS5EZWxpdmVyUmVzdWx0c1Jlc3BvbnNlYgZwcm90bzM", [file_transport]);
 
 /**
  * What a node reports about one of its partition replicas in a heartbeat answer.
@@ -191,6 +191,54 @@ export const GetInvocationResponseSchema: GenMessage<GetInvocationResponse> = /*
   messageDesc(file_cluster, 6);
 
 /**
+ * @generated from message reprise.cluster.v1.LoadQueryRowsRequest
+ */
+export type LoadQueryRowsRequest = Message<"reprise.cluster.v1.LoadQueryRowsRequest"> & {
+  /**
+   * The SQL query as the client sent it; the asked node plans it as the asking node does.
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * @generated from field: repeated uint32 partitions = 2;
+   */
+  partitions: number[];
+
+  /**
+   * @generated from field: uint32 timeout_ms = 3;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message reprise.cluster.v1.LoadQueryRowsRequest.
+ * Use `create(LoadQueryRowsRequestSchema)` to create a new message.
+ */
+export const LoadQueryRowsRequestSchema: GenMessage<LoadQueryRowsRequest> = /*@__PURE__*/
+  messageDesc(file_cluster, 7);
+
+/**
+ * @generated from message reprise.cluster.v1.LoadQueryRowsResponse
+ */
+export type LoadQueryRowsResponse = Message<"reprise.cluster.v1.LoadQueryRowsResponse"> & {
+  /**
+   * The rows the query's plan reads from those partitions (admin/query/row-transfer.ts).
+   *
+   * @generated from field: bytes rows = 1;
+   */
+  rows: Uint8Array;
+};
+
+/**
+ * Describes the message reprise.cluster.v1.LoadQueryRowsResponse.
+ * Use `create(LoadQueryRowsResponseSchema)` to create a new message.
+ */
+export const LoadQueryRowsResponseSchema: GenMessage<LoadQueryRowsResponse> = /*@__PURE__*/
+  messageDesc(file_cluster, 8);
+
+/**
  * @generated from message reprise.cluster.v1.InvocationResult
  */
 export type InvocationResult = Message<"reprise.cluster.v1.InvocationResult"> & {
@@ -217,7 +265,7 @@ export type InvocationResult = Message<"reprise.cluster.v1.InvocationResult"> & 
  * Use `create(InvocationResultSchema)` to create a new message.
  */
 export const InvocationResultSchema: GenMessage<InvocationResult> = /*@__PURE__*/
-  messageDesc(file_cluster, 7);
+  messageDesc(file_cluster, 9);
 
 /**
  * @generated from message reprise.cluster.v1.InvocationResult.Failure
@@ -239,7 +287,7 @@ export type InvocationResult_Failure = Message<"reprise.cluster.v1.InvocationRes
  * Use `create(InvocationResult_FailureSchema)` to create a new message.
  */
 export const InvocationResult_FailureSchema: GenMessage<InvocationResult_Failure> = /*@__PURE__*/
-  messageDesc(file_cluster, 7, 0);
+  messageDesc(file_cluster, 9, 0);
 
 /**
  * A result a partition applied for the ingress waiters of an invocation (partition/state-machine effects.ts).
@@ -277,7 +325,7 @@ export type AppliedResult = Message<"reprise.cluster.v1.AppliedResult"> & {
  * Use `create(AppliedResultSchema)` to create a new message.
  */
 export const AppliedResultSchema: GenMessage<AppliedResult> = /*@__PURE__*/
-  messageDesc(file_cluster, 8);
+  messageDesc(file_cluster, 10);
 
 /**
  * @generated from message reprise.cluster.v1.DeliverResultsRequest
@@ -299,7 +347,7 @@ export type DeliverResultsRequest = Message<"reprise.cluster.v1.DeliverResultsRe
  * Use `create(DeliverResultsRequestSchema)` to create a new message.
  */
 export const DeliverResultsRequestSchema: GenMessage<DeliverResultsRequest> = /*@__PURE__*/
-  messageDesc(file_cluster, 9);
+  messageDesc(file_cluster, 11);
 
 /**
  * @generated from message reprise.cluster.v1.DeliverResultsResponse
@@ -312,7 +360,7 @@ export type DeliverResultsResponse = Message<"reprise.cluster.v1.DeliverResultsR
  * Use `create(DeliverResultsResponseSchema)` to create a new message.
  */
 export const DeliverResultsResponseSchema: GenMessage<DeliverResultsResponse> = /*@__PURE__*/
-  messageDesc(file_cluster, 10);
+  messageDesc(file_cluster, 12);
 
 /**
  * Heartbeats between nodes: the failure detector's evidence, and replicas' progress for the controller.
@@ -349,7 +397,8 @@ export const PartitionSvc: GenService<{
   serviceDesc(file_cluster, 1);
 
 /**
- * Reads of a partition's store for a node that has no replica of the partition (ingress, admin).
+ * Reads of a partition's store for a node that has no replica of the partition (ingress, admin),
+ * or whose replica is not the leader's (SQL reads each partition where it is led).
  *
  * @generated from service reprise.cluster.v1.PartitionReadSvc
  */
@@ -361,6 +410,14 @@ export const PartitionReadSvc: GenService<{
     methodKind: "unary";
     input: typeof GetInvocationRequestSchema;
     output: typeof GetInvocationResponseSchema;
+  },
+  /**
+   * @generated from rpc reprise.cluster.v1.PartitionReadSvc.LoadQueryRows
+   */
+  loadQueryRows: {
+    methodKind: "unary";
+    input: typeof LoadQueryRowsRequestSchema;
+    output: typeof LoadQueryRowsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_cluster, 2);
