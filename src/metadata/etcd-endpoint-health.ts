@@ -1,7 +1,7 @@
 import { get as httpGet } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BrokenCircuitError, NoopPolicy, type IDefaultPolicyContext, type IPolicy } from "cockatiel";
-import { isRecoverableError } from "etcd3";
+import { GRPCUnavailableError, isRecoverableError } from "etcd3";
 
 /** Pause between two rounds of asking every endpoint's `/health`, and how long one answer may take. */
 const PROBE_EVERY_MS = 300;
@@ -18,20 +18,30 @@ export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
   readonly onSuccess = this.calls.onSuccess;
   readonly onFailure = this.calls.onFailure;
   private heldOff = false;
+  /** Calls on their way through this endpoint, each to be given up on once the probes hold it off. */
+  private readonly inFlight = new Set<(e: Error) => void>();
 
   /** `healthUrl`: the member's `/health` on its client URL. */
   constructor(readonly healthUrl: string) {}
 
-  async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+  execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     // etcd3 moves on to the next endpoint when a policy refuses without calling through.
-    if (this.heldOff) throw new BrokenCircuitError(`etcd endpoint ${this.healthUrl} is held off until it reports healthy`);
-    try {
-      return await this.calls.execute(fn, signal);
-    } catch (e) {
-      // Not the request's own fault (unreachable, deadline, leader changed): another member may answer.
-      if (e instanceof Error && isRecoverableError(e)) this.heldOff = true;
-      throw e;
-    }
+    if (this.heldOff) return Promise.reject(new BrokenCircuitError(`etcd endpoint ${this.healthUrl} is held off until it reports healthy`));
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      this.calls.execute(fn, signal).then(
+        (value) => {
+          this.inFlight.delete(reject);
+          resolve(value);
+        },
+        (e: unknown) => {
+          this.inFlight.delete(reject);
+          // Not the request's own fault (unreachable, deadline, leader changed): another member may answer.
+          if (e instanceof Error && isRecoverableError(e)) this.heldOff = true;
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Whether calls skip this endpoint now. */
@@ -64,8 +74,19 @@ export class EtcdEndpointHealth implements IPolicy<IDefaultPolicyContext> {
     });
   }
 
+  /**
+   * Held off by the probes: the calls still waiting on this member fail now, as unavailable,
+   * instead of at their deadline. A member cut off from this node answers none of them, and in the
+   * chaos runs a cluster controller's lease read that waited out its 3 s there delayed the
+   * majority's takeover by as long. Like a call past its deadline, one given up on may still have
+   * been applied: callers re-read, as after any unavailable answer.
+   */
   holdOff(): void {
     this.heldOff = true;
+    if (this.inFlight.size === 0) return;
+    const waiting = [...this.inFlight];
+    this.inFlight.clear();
+    for (const reject of waiting) reject(new GRPCUnavailableError(`etcd endpoint ${this.healthUrl} stopped answering its health check; the call was given up on`));
   }
 
   release(): void {

@@ -54,8 +54,16 @@ describe("etcd endpoint health", () => {
     await eventually(() => a.asked() >= 2 && b.asked() >= 2, 5_000, "both members are asked, round after round");
     assert.ok(!a.endpoint.isHeldOff && !b.endpoint.isHeldOff);
 
+    // A call on its way through b when it stops answering, as on a member cut off by silent drops.
+    const stuck = b.endpoint.execute(() => new Promise<never>(() => undefined));
+    const stuckSettled = stuck.then(
+      () => "answered",
+      (e: unknown) => e,
+    );
     b.set(null);
     await eventually(() => b.endpoint.isHeldOff, 5_000, "the member that stopped answering is held off before any call fails on it");
+    const given = await Promise.race([stuckSettled, new Promise((r) => setTimeout(() => r("still waiting"), 100))]);
+    assert.ok(given instanceof GRPCUnavailableError, `the call waiting on it fails as unavailable once it is held off, not at its deadline (${String(given)})`);
     assert.equal(a.endpoint.isHeldOff, false);
     b.set("false");
     const askedUnhealthy = b.asked();
