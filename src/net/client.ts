@@ -3,7 +3,8 @@ import { create, fromBinary, toBinary, type DescMessage, type DescService, type 
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { RepriseError } from "../types/errors.ts";
 import { RpcErrorSchema } from "./gen/transport_pb.ts";
-import { errorFromWire, PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
+import { errorFromWire, PeerUnavailableError } from "./errors.ts";
+import { watchDeadline } from "./call-deadline.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, TIMEOUT_HEADER, type RpcAnswer } from "./rpc-call.ts";
 import { joinChunks } from "./chunks.ts";
 import { MuxCalls } from "./mux-client.ts";
@@ -71,8 +72,7 @@ export class RpcChannel implements Channel {
       const finish = (error: RepriseError | Error | null, value?: Uint8Array): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
+        stopWatching();
         if (error) reject(error);
         else resolve(value!);
       };
@@ -81,9 +81,7 @@ export class RpcChannel implements Channel {
         if (!req.closed) req.close(constants.NGHTTP2_CANCEL);
         finish(error);
       };
-      const onAbort = (): void => cancel(options.signal!.reason instanceof Error ? options.signal!.reason : new Error("aborted"));
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const timer = setTimeout(() => cancel(new RpcTimeoutError(address, path, timeoutMs)), timeoutMs);
+      const stopWatching = watchDeadline(address, path, timeoutMs, options.signal, cancel);
 
       let status = 0;
       let contentType = "";

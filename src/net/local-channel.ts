@@ -1,5 +1,6 @@
 import { answerBody, DEFAULT_CALL_TIMEOUT_MS, type CallOptions, type Channel } from "./client.ts";
-import { PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
+import { watchDeadline } from "./call-deadline.ts";
+import { PeerUnavailableError } from "./errors.ts";
 import { CancellableCall } from "./rpc-call.ts";
 import type { RpcServer } from "./server.ts";
 
@@ -27,18 +28,12 @@ export class LocalChannel implements Channel {
     const answered = this.closed ? null : this.server.callLocal(path, body, call);
     if (answered === null) return Promise.reject(new PeerUnavailableError(this.address, new Error("the node's RPC server is closed")));
     return new Promise<Uint8Array>((resolve, reject) => {
-      const giveUp = (error: unknown): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+      const stopWatching = watchDeadline(this.address, path, timeoutMs, signal, (error) => {
         call.cancel();
         reject(error);
-      };
-      const onAbort = (): void => giveUp(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
-      const timer = setTimeout(() => giveUp(new RpcTimeoutError(this.address, path, timeoutMs)), timeoutMs);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      });
       answered.then((answer) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        stopWatching();
         try {
           resolve(answerBody(answer, this.address, path));
         } catch (e) {

@@ -1,14 +1,14 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
-import { PeerUnavailableError, RpcTimeoutError } from "./errors.ts";
+import { watchDeadline } from "./call-deadline.ts";
+import { PeerUnavailableError } from "./errors.ts";
 import { callFrame, cancelFrame, CONTENT_TYPE_MUX, FrameKind, FrameReader, MAX_ANSWER_OVERHEAD_BYTES, MUX_PATH, MuxProtocolError, type MuxFrame } from "./mux-frames.ts";
 import { CONTENT_TYPE_ERROR, CONTENT_TYPE_PROTO, DEFAULT_MAX_MESSAGE_BYTES, type RpcAnswer } from "./rpc-call.ts";
 
 interface PendingCall {
   readonly resolve: (answer: RpcAnswer) => void;
   readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: (() => void) | undefined;
+  /** Stops its deadline and abort watch (`watchDeadline`). */
+  readonly stopWatching: () => void;
 }
 
 /**
@@ -58,10 +58,8 @@ export class MuxCalls {
     const id = this.nextId;
     this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1;
     return new Promise<RpcAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => this.giveUp(id, new RpcTimeoutError(this.address, path, timeoutMs)), timeoutMs);
-      const onAbort = signal === undefined ? undefined : () => this.giveUp(id, signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-      signal?.addEventListener("abort", onAbort!, { once: true });
-      this.pending.set(id, { resolve, reject, timer, signal, onAbort });
+      const stopWatching = watchDeadline(this.address, path, timeoutMs, signal, (error) => this.giveUp(id, error));
+      this.pending.set(id, { resolve, reject, stopWatching });
       for (const b of callFrame(id, timeoutMs, path, body)) this.stream.write(b);
     });
   }
@@ -90,8 +88,7 @@ export class MuxCalls {
     const p = this.pending.get(id);
     if (p === undefined) return undefined;
     this.pending.delete(id);
-    clearTimeout(p.timer);
-    if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
+    p.stopWatching();
     return p;
   }
 
