@@ -49,6 +49,7 @@ export class ControllerLease {
   private observed: { version: Version; at: number } | null = null;
   private running: Promise<void> | null = null;
   private currentTerm = 0;
+  private readonly acquired: (() => void)[] = [];
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -70,6 +71,11 @@ export class ControllerLease {
     this.timer = null;
     await this.running;
     this.held = false;
+  }
+
+  /** Calls `listener` each time this node becomes controller (after holding it or not, before). */
+  onAcquired(listener: () => void): void {
+    this.acquired.push(listener);
   }
 
   /** Whether this node may act as controller right now. */
@@ -115,11 +121,13 @@ export class ControllerLease {
 
   private async claim(next: ControllerClaim, version: Version | null): Promise<void> {
     await this.metadata.put(CONTROLLER_KEY, CLAIM_CODEC.encode(next), version === null ? { kind: "does-not-exist" } : { kind: "matches", version });
-    if (!this.held) this.log.info({ term: next.term }, "became cluster controller");
+    const acquired = !this.held;
+    if (acquired) this.log.info({ term: next.term }, "became cluster controller");
     this.held = true;
     this.currentTerm = next.term;
     this.lastRenewedAt = this.now();
     this.observed = null;
+    if (acquired) for (const listener of this.acquired) listener();
   }
 
   private lose(claim: ControllerClaim | null): void {

@@ -56,6 +56,11 @@ export class ClusterController {
   readonly leaderChanges = new Map<number, number>();
 
   constructor(private readonly o: ControllerOptions) {
+    // A node that takes the lease over acts at once rather than at its next round: the dead
+    // leader's partitions have waited out the takeover already (half a round more in chaos runs).
+    o.lease.onAcquired(() => {
+      if (this.timer !== null) void this.tick();
+    });
     this.specs = o.router.partitions.map((pid) => {
       const { from, to } = o.router.keyRange(pid);
       return { partitionId: pid, keyRange: { from: from.toString(), to: to.toString() }, logId: o.router.logOf(pid) };

@@ -36,6 +36,8 @@ test("a silent holder is replaced after the takeover time, by the next term, and
   const c = clock();
   const a = new ControllerLease(store, node(1), log, timings, c.now);
   const b = new ControllerLease(store, node(2), log, timings, c.now);
+  let acquiredByB = 0;
+  b.onAcquired(() => acquiredByB++);
   await a.tick();
   await b.tick();
   c.advance(2_000);
@@ -46,6 +48,10 @@ test("a silent holder is replaced after the takeover time, by the next term, and
   await b.tick();
   assert.equal(b.isController, true);
   assert.equal(b.term, 2);
+  assert.equal(acquiredByB, 1, "told once, when it took over (the controller then acts at once)");
+  c.advance(500);
+  await b.tick();
+  assert.equal(acquiredByB, 1, "a renewal is no new acquisition");
   // The old holder comes back: its claim is gone, it follows.
   await a.tick();
   assert.equal(a.isController, false);
