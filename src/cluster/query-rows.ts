@@ -3,10 +3,10 @@ import type { Logger } from "../common/logger.ts";
 import { errorMessage, RepriseError, UnavailableError } from "../types/errors.ts";
 import type { PartitionId } from "../types/ids.ts";
 
-/** No node with a replica of these partitions answered: the query would miss their rows. */
-export class PartitionsUnreadableError extends UnavailableError {
-  constructor(partitions: readonly PartitionId[], why: string) {
-    super(`no replica of partition${partitions.length === 1 ? "" : "s"} ${partitions.join(", ")} could be read (${why}); retry the query`, "partition_unreadable");
+/** No node with a replica of the partition answered: the query would miss its rows. */
+export class PartitionUnreadableError extends UnavailableError {
+  constructor(partition: PartitionId, why: string) {
+    super(`no replica of partition ${partition} could be read (${why}); retry the query`, "partition_unreadable");
   }
 }
 
@@ -40,7 +40,7 @@ export class ClusterQueryRows implements ClusterRows {
       const leader = this.o.leaderOf(p);
       if (here !== undefined && (here.leads || leader === undefined || leader === this.o.me)) local.add(p);
       else if (leader !== undefined && leader !== this.o.me) group(first, leader, p);
-      else this.nextReplica(p, [], local, first, query);
+      else this.nextReplica(p, [], local, first);
     }
     const rows: Uint8Array[] = [];
     let round = first;
@@ -58,7 +58,7 @@ export class ClusterQueryRows implements ClusterRows {
             for (const p of partitions) {
               const failed = [...(tried.get(p) ?? []), node];
               tried.set(p, failed);
-              this.nextReplica(p, failed, local, next, query, e);
+              this.nextReplica(p, failed, local, next, e);
             }
           }
         }),
@@ -69,16 +69,14 @@ export class ClusterQueryRows implements ClusterRows {
   }
 
   /** Reads `p` here if this node has a replica, else asks a replica not tried yet. */
-  private nextReplica(p: PartitionId, failed: readonly number[], local: Set<PartitionId>, into: Map<number, PartitionId[]>, query: string, cause?: unknown): void {
+  private nextReplica(p: PartitionId, failed: readonly number[], local: Set<PartitionId>, into: Map<number, PartitionId[]>, cause?: unknown): void {
     if (this.o.local(p) !== undefined) {
       local.add(p);
       return;
     }
     const other = this.o.replicasOf(p).find((n) => n !== this.o.me && !failed.includes(n));
     if (other !== undefined) return group(into, other, p);
-    const why = cause === undefined ? "the placement names no replica" : `last: ${errorMessage(cause)}`;
-    this.o.logger.debug({ partition: p, query }, "no replica of a partition answered for a query");
-    throw new PartitionsUnreadableError([p], why);
+    throw new PartitionUnreadableError(p, cause === undefined ? "the placement names no replica" : `last: ${errorMessage(cause)}`);
   }
 }
 

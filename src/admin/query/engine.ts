@@ -95,7 +95,7 @@ export class QueryEngine {
    * which the running node adds itself.
    */
   async loadRows(query: string, partitions: ReadonlySet<PartitionId>, timeoutMs: number): Promise<Uint8Array> {
-    const context = { ...this.context([]), services: [], deployments: [] };
+    const context = { services: [], deployments: [], invoker: this.invokerRows(), partitionStates: [] };
     const answer = await this.submit(this.storePaths(partitions), { query, format: "rows", timeoutMs: Math.min(timeoutMs, this.options.timeoutMs), context });
     return (answer as { rows: Uint8Array }).rows;
   }
@@ -149,8 +149,6 @@ export class QueryEngine {
 
   private context(partitionStates: readonly RowOf<"partition_state">[]): QueryContext {
     const schema = this.sources.schema();
-    const invoker: InvokerRow[] = [];
-    for (const [id, s] of this.sources.invokerStates?.() ?? []) invoker.push({ id, ...s });
     return {
       services: schema.listServices().map((s) => ({ name: s.name, revision: BigInt(s.revision), public: s.public, ty: SERVICE_TY[s.ty], deployment_id: s.deploymentId })),
       deployments: schema.listDeployments().map((d) => ({
@@ -162,9 +160,15 @@ export class QueryEngine {
         max_service_protocol_version: d.maxProtocolVersion,
         services: d.services.map((s) => s.name),
       })),
-      invoker,
+      invoker: this.invokerRows(),
       partitionStates,
     };
+  }
+
+  private invokerRows(): InvokerRow[] {
+    const rows: InvokerRow[] = [];
+    for (const [id, s] of this.sources.invokerStates?.() ?? []) rows.push({ id, ...s });
+    return rows;
   }
 
   private dispatch(): void {
