@@ -33,10 +33,11 @@ import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
 import { PartitionStore } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
 import { LSN_INVALID, PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
-import { NotFoundError, UnavailableError } from "../types/errors.ts";
+import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
 import { NodeSnapshots } from "./node-snapshots.ts";
+import { NoLocalReplicaError } from "./partition-reads.ts";
 import { ClusterQueryRows } from "./query-rows.ts";
 import { loadRequestIdentity } from "./request-identity-key.ts";
 import { singleNodeDocuments } from "./ctl/cluster-documents.ts";
@@ -380,7 +381,7 @@ export class Node implements RunningNode {
   /** The rows `query` reads from this node's replicas of `partitions`, for another node that runs it. */
   async loadQueryRows(query: string, partitions: readonly PartitionId[], timeoutMs: number): Promise<Uint8Array> {
     const missing = partitions.filter((p) => !this.storeOf.has(p));
-    if (missing.length > 0) throw new UnavailableError(`this node has no replica of partition ${missing.join(", ")}`, "no_local_replica");
+    if (missing.length > 0) throw new NoLocalReplicaError(`partition ${missing.join(", ")}`);
     return this.queryEngine().loadRows(query, new Set(partitions), timeoutMs);
   }
 

@@ -16,8 +16,9 @@ const MAX_QUERY_ROWS_BYTES = DEFAULT_MAX_MESSAGE_BYTES - (1 << 20);
 
 /** The asked node has no replica of the invocation's partition (the placement moved it): ask another. */
 export class NoLocalReplicaError extends UnavailableError {
-  constructor(id: InvocationId) {
-    super(`this node has no replica of the partition of ${id}`, "no_local_replica");
+  /** `what`: the partition asked for, e.g. "partition 3" or "the partition of inv_…". */
+  constructor(what: string) {
+    super(`this node has no replica of ${what}`, "no_local_replica");
   }
 }
 
@@ -62,7 +63,7 @@ export class PartitionReads {
       },
       getInvocation: async (request) => {
         const id = parseInvocationId(request.invocationId);
-        if (dispatcher.processorFor(id) === undefined) throw new NoLocalReplicaError(id);
+        if (dispatcher.processorFor(id) === undefined) throw new NoLocalReplicaError(`the partition of ${id}`);
         if (request.withJournal) {
           const found = dispatcher.withJournal(id);
           return found === null ? { found: false } : { found: true, status: encodeStatus(found.status), journal: found.journal.map(encodeJournalEntry) };
