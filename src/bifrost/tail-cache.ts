@@ -50,6 +50,22 @@ export class TailCache {
     return this.payloads[this.head + offset - this.first];
   }
 
+  /**
+   * The cached payloads from `from` up to `to`, consecutive: empty if `from` is not cached, and
+   * after the first only as many as fit in `maxBytes`.
+   */
+  range(from: number, to: number, maxBytes = Infinity): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let bytes = 0;
+    for (let o = from; o <= to; o++) {
+      const payload = this.get(o);
+      if (payload === undefined || (out.length > 0 && bytes + payload.length > maxBytes)) break;
+      out.push(payload);
+      bytes += payload.length;
+    }
+    return out;
+  }
+
   private evictOldest(): void {
     this.bytes -= this.payloads[this.head].length;
     this.head++;

@@ -5,6 +5,7 @@ import { ReplicatedLogletProvider } from "../bifrost/replicated/provider.ts";
 import { METADATA_KEYS } from "../metadata/documents.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { IngressResultSvc, PartitionReadSvc, PartitionSvc } from "../net/gen/cluster_pb.ts";
+import { Sequencer as SequencerService } from "../net/gen/log_server_pb.ts";
 import type { NodeDirectory } from "../net/node-directory.ts";
 import type { RpcServer } from "../net/server.ts";
 import type { RemoteLeaders } from "../partition/dispatcher.ts";
@@ -62,7 +63,9 @@ export class ClusterWorker {
     const segments = new ReplicatedSegments(metadata, me, config.cluster.replication, unusable);
     await segments.awaitLogServers(log);
 
-    const bifrost = new BifrostImpl(metadata, [new ReplicatedLogletProvider({ me, connections: deps.directory.connections, logger: log })], {
+    const replicated = new ReplicatedLogletProvider({ me, connections: deps.directory.connections, logger: log });
+    deps.rpc.register(SequencerService, replicated.sequencerService());
+    const bifrost = new BifrostImpl(metadata, [replicated], {
       newSegmentParams: (provider) => segments.paramsFor(provider),
       logger: log,
     });

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NodeConnections } from "../../net/connections.ts";
-import type { RequestHeaderSchema } from "../../net/gen/log_server_pb.ts";
+import { Sequencer as SequencerService, type RequestHeaderSchema } from "../../net/gen/log_server_pb.ts";
+import { createClient, type ServiceClient } from "../../net/client.ts";
 import { toWireNodeId } from "../../net/node-id.ts";
 import type { GenerationalNodeId, PlainNodeId } from "../../types/ids.ts";
 import { logServerClient, type LogServerClient } from "./log-server-client.ts";
@@ -14,6 +15,7 @@ const FAILURE_BACKOFF_MAX_MS = 2_000;
  */
 export class LogServers {
   private readonly clients = new Map<PlainNodeId, LogServerClient>();
+  private readonly sequencers = new Map<PlainNodeId, ServiceClient<typeof SequencerService>>();
   private readonly failures = new Map<PlainNodeId, { count: number; until: number }>();
 
   constructor(
@@ -24,6 +26,13 @@ export class LogServers {
   client(node: PlainNodeId): LogServerClient {
     let c = this.clients.get(node);
     if (!c) this.clients.set(node, (c = logServerClient(this.connections.channel(node))));
+    return c;
+  }
+
+  /** The node's process as the sequencer of its loglets: readers near the tail ask it for records. */
+  sequencer(node: PlainNodeId): ServiceClient<typeof SequencerService> {
+    let c = this.sequencers.get(node);
+    if (!c) this.sequencers.set(node, (c = createClient(SequencerService, this.connections.channel(node))));
     return c;
   }
 
@@ -48,7 +57,8 @@ export class LogServers {
 
 /**
  * Spread selector: the nodeset rotated by `seed` (so consecutive batches land on different write
- * sets), healthy servers first. Writers take the first `replication` and fall back down the list.
+ * sets), healthy servers first. Writers take the first `replication` of `localFirstOrder` and fall
+ * back down the list.
  */
 export function spreadOrder(nodeset: readonly PlainNodeId[], seed: number, servers: LogServers): PlainNodeId[] {
   const start = seed % nodeset.length;
@@ -57,11 +67,11 @@ export function spreadOrder(nodeset: readonly PlainNodeId[], seed: number, serve
 }
 
 /**
- * Where a reader asks first: this node's own log server when it is in the nodeset and healthy (its
- * calls stay in this process), then the spread order. It holds `replication` of every
- * `nodeset.length` batches; what it lacks comes from the next server.
+ * The spread order with this node's own log server first, when it is in the nodeset and healthy:
+ * its calls stay in this process. A sequencer stores every batch there and spreads the other
+ * copies; a reader asks it first, and what it lacks comes from the next server.
  */
-export function readOrder(nodeset: readonly PlainNodeId[], seed: number, servers: LogServers): PlainNodeId[] {
+export function localFirstOrder(nodeset: readonly PlainNodeId[], seed: number, servers: LogServers): PlainNodeId[] {
   const order = spreadOrder(nodeset, seed, servers);
   const me = servers.me.id;
   if (!nodeset.includes(me) || !servers.healthy(me)) return order;

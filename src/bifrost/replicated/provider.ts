@@ -6,6 +6,8 @@ import type { LogletProvider } from "../loglet-provider.ts";
 import { LogServers } from "./log-servers.ts";
 import { parseReplicatedParams, replicatedLogletId } from "../../net/loglet-params.ts";
 import { ReplicatedLoglet, type ReplicatedLogletOptions } from "./replicated-loglet.ts";
+import type { Sequencer as SequencerService } from "../../net/gen/log_server_pb.ts";
+import type { ServiceImpl } from "../../net/server.ts";
 
 export interface ReplicatedProviderOptions extends ReplicatedLogletOptions {
   /** This process's node identity: it is the sequencer of segments that name it. */
@@ -35,6 +37,22 @@ export class ReplicatedLogletProvider implements LogletProvider {
       this.loglets.set(id, loglet);
     }
     return loglet;
+  }
+
+  /**
+   * `ReadTail` for the loglets this process sequences, registered on the node's RPC server. A
+   * loglet not open here answers `serving: false`: the reader then asks the log servers.
+   */
+  sequencerService(): ServiceImpl<typeof SequencerService> {
+    return {
+      readTail: async (req, ctx) => {
+        const loglet = this.loglets.get(req.header?.logletId ?? "");
+        if (loglet === undefined) return { serving: false };
+        const answer = await loglet.serveTailRead(req.fromOffset, req.maxRecords, req.maxBytes, Math.min(req.maxWaitMs, ctx.timeoutMs / 2), ctx.signal);
+        const { records, ...rest } = answer;
+        return { ...rest, records: records.map((payload, i) => ({ offset: req.fromOffset + i, payload })) };
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,8 @@ import { CorruptionError, UnavailableError } from "../../types/errors.ts";
 import type { PlainNodeId } from "../../types/ids.ts";
 import { noteFailure, type LogletContext } from "./context.ts";
 
-const READ_BATCH_BYTES = 1 << 20;
+/** Bytes of records one read asks a server for. */
+export const READ_BATCH_BYTES = 1 << 20;
 
 export interface Collected {
   readonly records: Map<number, Uint8Array>;

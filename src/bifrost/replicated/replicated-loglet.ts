@@ -6,12 +6,12 @@ import { RepriseError, UnavailableError } from "../../types/errors.ts";
 import { formatNodeId, type GenerationalNodeId, type PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, type Loglet, type LogletEntry, type LogletTail } from "../loglet.ts";
 import { backoffMs, DEFAULT_TIMEOUTS, LogletClosedError, noteFailure, type LogletContext, type ReplicatedTimeouts } from "./context.ts";
-import { readOrder, type LogServers } from "./log-servers.ts";
+import { localFirstOrder, type LogServers } from "./log-servers.ts";
 import { sealQuorum, type ReplicatedLogletParams } from "../../net/loglet-params.ts";
-import { collectRecords, RecordUnavailableError } from "./records.ts";
+import { collectRecords, READ_BATCH_BYTES, RecordUnavailableError } from "./records.ts";
 import { determineSealedTail, sealOnServers } from "./seal.ts";
 import { Sequencer } from "./sequencer.ts";
-import { DEFAULT_TAIL_CACHE_BYTES } from "../tail-cache.ts";
+import { DEFAULT_TAIL_CACHE_BYTES, TailCache } from "../tail-cache.ts";
 
 export interface ReplicatedLogletOptions {
   readonly timeouts?: Partial<ReplicatedTimeouts>;
@@ -37,6 +37,20 @@ export class NotSequencerError extends RepriseError {
 }
 
 const TRIM_ROUNDS = 10;
+/** Records a reader asks the sequencer for at once: a partition processor's read batch. */
+const TAIL_READ_RECORDS = 256;
+/** After the sequencer's process said it does not sequence this loglet (yet), ask the log servers for this long. */
+const NOT_SERVING_BACKOFF_MS = 1_000;
+
+/** What the sequencer's process answers a reader right behind the tail (`ReadTail`). */
+export interface TailRead {
+  /** False when this process does not sequence the loglet. */
+  readonly serving: boolean;
+  readonly globalTail: number;
+  readonly sealed: boolean;
+  /** Committed records from the asked offset on, consecutive. */
+  readonly records: readonly Uint8Array[];
+}
 
 /**
  * A loglet replicated over log servers. On the node named as sequencer it appends; on every node
@@ -63,6 +77,13 @@ export class ReplicatedLoglet implements Loglet {
   private sealing: Promise<LogletTail> | null = null;
   /** Long-polls in a row that saw the tail not move: the next goes further down the read order. */
   private pollMisses = 0;
+  /**
+   * On a reader: committed records the sequencer sent with its tail, for the read that follows the
+   * wait. Dropped as they are read.
+   */
+  private fetched: TailCache | null = null;
+  /** Until when the sequencer's process is not asked: it said it does not sequence this loglet. */
+  private sequencerNotServingUntil = 0;
 
   constructor(
     readonly id: string,
@@ -106,9 +127,9 @@ export class ReplicatedLoglet implements Loglet {
     if (from >= tail || limit <= 0) return [];
     if (from <= this.trimPoint) return [{ offset: from, trimGapTo: LogletOffset(Math.min(this.trimPoint, tail - 1)) }];
     const end = Math.min(tail - 1, from + limit - 1);
-    const cached = this.sequencer?.cachedRecords(from, end) ?? [];
+    const cached = this.sequencer?.cachedRecords(from, end) ?? this.takeFetched(from, end);
     if (cached.length > 0) return cached.map((payload, i) => ({ offset: LogletOffset(from + i), payload }));
-    const order = readOrder(this.params.nodeset, from, this.ctx.servers);
+    const order = localFirstOrder(this.params.nodeset, from, this.ctx.servers);
     const all = (r: Map<number, Uint8Array>): boolean => {
       for (let o = from; o <= end; o++) if (!r.has(o)) return false;
       return true;
@@ -142,10 +163,13 @@ export class ReplicatedLoglet implements Loglet {
         return this.sequencer.sealed ? this.findTail() : { nextOffset: LogletOffset(this.sequencer.tail), sealed: false };
       }
       if (this.knownTail > offset) return { nextOffset: LogletOffset(this.knownTail), sealed: false };
+      const fromSequencer = await this.waitOnSequencer(offset, stop);
+      if (fromSequencer === "sealed") return { nextOffset: LogletOffset(this.readableTail()), sealed: true };
+      if (fromSequencer === "answered") continue;
       // Long-poll one server at a time; its known global tail moves with the sequencer's Release.
       // This node's own server first (in process); after a poll that saw no progress, the next one,
       // so a server the sequencer stopped telling does not hold the reader up.
-      const order = readOrder(this.params.nodeset, 0, this.ctx.servers);
+      const order = localFirstOrder(this.params.nodeset, 0, this.ctx.servers);
       const node = order[this.pollMisses % order.length];
       try {
         const res = await this.ctx.servers
@@ -167,6 +191,72 @@ export class ReplicatedLoglet implements Loglet {
         await sleep(backoffMs(this.ctx, 2), undefined, { signal: stop });
       }
     }
+  }
+
+  /**
+   * On the sequencer's process: committed records from `from` once the tail passes it (or after
+   * `maxWaitMs`, or once sealed), from the sequencer's cache.
+   */
+  async serveTailRead(from: number, maxRecords: number, maxBytes: number, maxWaitMs: number, signal: AbortSignal): Promise<TailRead> {
+    const sequencer = this.sequencer;
+    if (sequencer === null || this.closing.signal.aborted) return { serving: false, globalTail: 0, sealed: false, records: [] };
+    if (sequencer.tail <= from && !sequencer.sealed && maxWaitMs > 0 && !signal.aborted) {
+      const waited = new AbortController();
+      const stop = (): void => waited.abort();
+      const timer = setTimeout(stop, maxWaitMs);
+      signal.addEventListener("abort", stop, { once: true });
+      await sequencer.waitForTail(from, waited.signal).catch(() => undefined);
+      clearTimeout(timer);
+      signal.removeEventListener("abort", stop);
+    }
+    const to = Math.min(sequencer.tail - 1, from + Math.max(maxRecords, 1) - 1);
+    return { serving: true, globalTail: sequencer.tail, sealed: sequencer.sealed, records: sequencer.cachedRecords(from, to, maxBytes) };
+  }
+
+  /**
+   * A reader waiting for `offset` asks the sequencer's process first: it answers as soon as the
+   * tail passes, with the records, where a log server learns the tail only from the next store or
+   * release. "answered": the tail or records were learnt (or the wait ran out); "sealed": the
+   * loglet is sealed (and this instance has sealed it too); "skipped": the log servers must be
+   * asked instead (the sequencer is unreachable or does not sequence this loglet).
+   */
+  private async waitOnSequencer(offset: number, stop: AbortSignal): Promise<"answered" | "sealed" | "skipped"> {
+    const node = this.params.sequencer.id;
+    if (Date.now() < this.sequencerNotServingUntil || !this.ctx.servers.healthy(node)) return "skipped";
+    try {
+      const res = await this.ctx.servers.sequencer(node).readTail(
+        { header: this.ctx.servers.header(this.id, this.knownTail), fromOffset: offset, maxRecords: TAIL_READ_RECORDS, maxBytes: READ_BATCH_BYTES, maxWaitMs: this.waitPollMs },
+        { timeoutMs: this.waitPollMs + this.ctx.timeouts.rpcMs, signal: stop },
+      );
+      if (!res.serving) {
+        this.sequencerNotServingUntil = Date.now() + NOT_SERVING_BACKOFF_MS;
+        return "skipped";
+      }
+      this.keepFetched(offset, res.records.map((r) => r.payload));
+      this.observe(res.globalTail, 0);
+      if (!res.sealed) return "answered";
+      await this.seal();
+      return "sealed";
+    } catch (e) {
+      if (stop.aborted) throw e;
+      noteFailure(this.ctx, node, "readTail", e);
+      return "skipped";
+    }
+  }
+
+  private keepFetched(from: number, payloads: readonly Uint8Array[]): void {
+    if (payloads.length === 0) return;
+    if (this.fetched === null || this.fetched.nextOffset !== from) this.fetched = new TailCache(from, Infinity);
+    this.fetched.push(payloads);
+  }
+
+  /** Fetched records from `from` up to `to` (empty unless `from` is fetched); those below `from` are dropped. */
+  private takeFetched(from: number, to: number): Uint8Array[] {
+    if (this.fetched === null) return [];
+    this.fetched.evictThrough(from - 1);
+    const out = this.fetched.range(from, to);
+    if (this.fetched.firstOffset === this.fetched.nextOffset) this.fetched = null;
+    return out;
   }
 
   /**

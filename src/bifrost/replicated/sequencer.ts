@@ -6,7 +6,7 @@ import type { PlainNodeId } from "../../types/ids.ts";
 import { LogletOffset, SealedError } from "../loglet.ts";
 import { TailCache } from "../tail-cache.ts";
 import { backoffMs, noteFailure, type LogletContext } from "./context.ts";
-import { spreadOrder } from "./log-servers.ts";
+import { localFirstOrder } from "./log-servers.ts";
 import { sealQuorum } from "../../net/loglet-params.ts";
 
 interface Append {
@@ -34,7 +34,7 @@ export class SequencerNotFreshError extends RepriseError {
   }
 }
 
-const RELEASE_DELAY_MS = 2;
+const RELEASE_DELAY_MS = 100;
 
 /** A log server knows a newer writer: this sequencer must stop for good. */
 const isSuperseded = (e: unknown): e is FencedNodeError | StaleSequencerError => e instanceof FencedNodeError || e instanceof StaleSequencerError;
@@ -50,8 +50,8 @@ export interface SequencerOptions {
 
 /**
  * The single writer of a replicated loglet, on the node named in its params. Assigns offsets in
- * call order, stores each batch on `replication` log servers chosen by the spread selector
- * (replacing servers that fail), and acknowledges a batch once it and every earlier batch are
+ * call order, stores each batch on `replication` log servers (its own node's first, the others by
+ * the spread selector; replacing servers that fail), and acknowledges a batch once it and every earlier batch are
  * stored on a write quorum; the end of that prefix is the global tail, released to the servers.
  */
 export class Sequencer {
@@ -146,15 +146,12 @@ export class Sequencer {
     }
   }
 
-  /** Committed records from `from` up to `to`, as far as they are still cached; empty if `from` is not. */
-  cachedRecords(from: number, to: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (let o = from; o <= to; o++) {
-      const payload = this.recent.get(o);
-      if (payload === undefined) break;
-      out.push(payload);
-    }
-    return out;
+  /**
+   * Committed records from `from` up to `to`, as far as they are still cached (empty if `from` is
+   * not) and, after the first, fit in `maxBytes`.
+   */
+  cachedRecords(from: number, to: number, maxBytes = Infinity): Uint8Array[] {
+    return this.recent.range(from, to, maxBytes);
   }
 
   /** Resolves when the tail moves past `offset` or the loglet is known to be sealed. */
@@ -248,7 +245,7 @@ export class Sequencer {
 
   /**
    * Stores the batch on `replication` servers, replacing each server that fails with the next in
-   * spread order. Transient failures are retried (after a pause once every server failed); if so
+   * `localFirstOrder`. Transient failures are retried (after a pause once every server failed); if so
    * many servers refuse for good (read-only, unknown loglet) that no write quorum is left, the
    * sequencer stops.
    */
@@ -260,7 +257,7 @@ export class Sequencer {
     for (let round = 0; !batch.settled && batch.stored.size < params.replication; ) {
       if (this.sealedSeen || this.ctx.signal.aborted) return;
       if (params.nodeset.length - refused.size < params.replication) return this.stop(refused.values().next().value!);
-      for (const node of spreadOrder(params.nodeset, batch.seq, servers)) {
+      for (const node of localFirstOrder(params.nodeset, batch.seq, servers)) {
         if (batch.stored.size + inFlight.size >= params.replication) break;
         if (batch.stored.has(node) || inFlight.has(node) || tried.has(node) || refused.has(node)) continue;
         tried.add(node);
@@ -331,8 +328,9 @@ export class Sequencer {
 
   /**
    * Tells servers the new global tail. Stores carry it too, so under load a server usually knows it
-   * already; the Release goes out after a short pause only to servers that still lag, which keeps
-   * readers' long-polls moving without one extra message per append.
+   * already; the Release goes out at most every RELEASE_DELAY_MS, only to servers that still lag.
+   * Readers near the tail ask the sequencer (`ReadTail`), not the servers: only a reader that cannot
+   * reach this node long-polls a server, and it may wait as long for the tail to move there.
    */
   private release(): void {
     if (this.releaseTimer !== null) return;

@@ -183,6 +183,8 @@ describe("replicated loglet over three in-process log servers", () => {
       for (let i = 0; i < 10; i++, n++) await writer.append([enc(`a${n}`)]);
       return (await heldOffsets(2, writer.id, 61, n)).length > 0;
     }, 10_000, "the restarted server receives new records");
+    // The reader cannot reach the writer's process: it learns the tail from the servers' release.
+    await reader.waitForTail(LogletOffset(n));
     assert.deepEqual(payloads(await readAll(reader)), Array.from({ length: n }, (_, i) => `a${i}`));
   });
 
