@@ -18,6 +18,8 @@ import { NodeDirectory } from "../../../src/net/node-directory.ts";
 import { toWireNodeId } from "../../../src/net/node-id.ts";
 import { FencedNodeError, NotWritableError } from "../../../src/net/log-server-errors.ts";
 import { LogServer } from "../../../src/log-server/log-server.ts";
+import { Sequencer as SequencerService } from "../../../src/net/gen/log_server_pb.ts";
+import { RpcServer } from "../../../src/net/server.ts";
 import { decodeDocument, METADATA_KEYS, type NodesConfiguration, type SegmentConfig, type StorageState } from "../../../src/metadata/documents.ts";
 import { InMemoryMetadataStore } from "../../../src/metadata/memory-store.ts";
 import { CorruptionError } from "../../../src/types/errors.ts";
@@ -315,6 +317,33 @@ describe("replicated loglet over three in-process log servers", () => {
       for (const id of SERVERS) await startServer(id, generations.find((n) => n.id === id)!.generation + 1);
     }
     assert.deepEqual(payloads(await readAll(loglet)), texts);
+  });
+
+  it("hands a reader right behind the tail the committed records from the sequencer's process, with every log server gone", async () => {
+    const writerNode = node(15);
+    const writerProvider = await provider(writerNode);
+    const rpc = new RpcServer({ port: 0 }).register(SequencerService, writerProvider.sequencerService());
+    const port = await rpc.listen();
+    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value).nodes;
+    // The writer's node is not a log server in read-write: segments leave it out of their nodesets.
+    await writeNodes(metadata, [
+      ...stored.map((n) => ({ id: n.id, generation: n.generation, address: n.address, storageState: n.logServer?.storageState })),
+      { id: 15, address: `127.0.0.1:${port}` },
+    ]);
+    const segment = await segmentFor(12, writerNode);
+    const writer = await writerProvider.getLoglet(LogId(12), segment);
+    const reader = await (await provider(READER)).getLoglet(LogId(12), segment);
+    const texts = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    for (const t of texts) await writer.append([enc(t)]);
+    for (const id of SERVERS) await servers.get(id)!.close();
+    try {
+      // No log server answers: only the sequencer can tell the tail and hand over the records.
+      assert.deepEqual(await reader.waitForTail(LogletOffset(1), AbortSignal.timeout(5_000)), { nextOffset: 11, sealed: false });
+      assert.deepEqual(payloads(await reader.read(LogletOffset(1), 100)), texts);
+    } finally {
+      for (const id of SERVERS) await startServer(id, stored.find((n) => n.id === id)!.generation + 1);
+      await rpc.close();
+    }
   });
 
   it("seals and repairs without waiting out a log server that takes calls and never answers them", async () => {
