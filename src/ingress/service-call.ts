@@ -58,7 +58,7 @@ export async function handleServiceRequest(ctx: CallContext, req: IncomingMessag
   }
 
   const now = Date.now();
-  const id = invocationIdFor(target, idempotencyKey);
+  const id = invocationIdFor(target, idempotencyKey, () => ctx.dispatcher.keylessPartitionKey());
   const trace = ctx.tracing.ingressRequest(visibleHeader(req, "traceparent"), target);
   res.once("close", () => {
     trace.span.setAttribute("http.response.status_code", res.statusCode);

@@ -3,11 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { withDeadline } from "../common/deadline.ts";
 import { RepriseError, UnavailableError } from "../types/errors.ts";
 import type { InvocationResult, InvocationStatus, JournalEntry } from "../types/invocation.ts";
-import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId } from "../types/ids.ts";
+import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId, type PartitionKey } from "../types/ids.ts";
+import { randomU64 } from "../types/random-ids.ts";
 import type { PartitionProcessor } from "./processor.ts";
 import type { AppliedResult } from "./state-machine/index.ts";
 import type { Command, InvokeRequest } from "./records.ts";
-import type { PartitionRouter } from "./routing.ts";
+import { randomPartitionKey, type PartitionRouter } from "./routing.ts";
 
 /**
  * How ingress and admin reach partitions: append an Invoke durably, and learn results. Owned here,
@@ -31,6 +32,12 @@ export interface InvocationDispatcher {
    * does not exist.
    */
   readWithJournal(id: InvocationId): Promise<InvocationWithJournal | null>;
+  /**
+   * The partition key of a new invocation that has no key of its own (a plain service call): on a
+   * partition this node leads, when it leads any, so the call is appended and its result applied
+   * here instead of being forwarded to another node and relayed back; random otherwise.
+   */
+  keylessPartitionKey(): PartitionKey;
   readonly nodeId: number;
 }
 
@@ -191,6 +198,14 @@ export class PartitionDispatcher implements InvocationDispatcher {
       },
       (lastError) => new NoLeaderError(partition, this.proposeTimeoutMs, lastError),
     );
+  }
+
+  keylessPartitionKey(): PartitionKey {
+    if (this.options.remote === undefined) return randomPartitionKey();
+    const led: PartitionId[] = [];
+    for (const [partition, processor] of this.processors) if (processor.isLeader) led.push(partition);
+    if (led.length === 0) return randomPartitionKey();
+    return this.router.randomKeyIn(led[Number(randomU64() % BigInt(led.length))]);
   }
 
   /** A command forwarded by another node: appended only if this node leads the partition. */

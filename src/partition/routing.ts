@@ -27,14 +27,13 @@ export function workflowRunInvocationId(service: string, workflowKey: string): I
 
 /**
  * The id of a new request, from the ingress or from a handler's call: a workflow run's and an
- * idempotent request's are derived from what makes them the same request, any other is fresh
- * (on the key's partition for keyed targets).
+ * idempotent request's are derived from what makes them the same request, any other is fresh (on
+ * the key's partition for keyed targets, on a partition `keyless` picks otherwise).
  */
-export function invocationIdFor(target: InvocationTarget, idempotencyKey: string | undefined): InvocationId {
+export function invocationIdFor(target: InvocationTarget, idempotencyKey: string | undefined, keyless: () => PartitionKey = randomPartitionKey): InvocationId {
   if (target.handlerType === "WORKFLOW") return workflowRunInvocationId(target.service, target.key ?? "");
   if (idempotencyKey !== undefined) return idempotentInvocationId(target.service, target.key ?? "", target.handler, idempotencyKey);
-  const pk = target.key !== undefined ? partitionKeyForKey(target.service, target.key) : randomPartitionKey();
-  return newInvocationId(pk);
+  return newInvocationId(target.key !== undefined ? partitionKeyForKey(target.service, target.key) : keyless());
 }
 
 function digest16(...parts: string[]): Uint8Array {
@@ -70,6 +69,12 @@ export class PartitionRouter {
   /** One log per partition, as in Restate: the log id equals the partition id. */
   logOf(partition: PartitionId): LogId {
     return LogId(partition);
+  }
+
+  /** A random key of `partition`'s range. */
+  randomKeyIn(partition: PartitionId): PartitionKey {
+    const { from, to } = this.keyRange(partition);
+    return PartitionKey(from + ((to - from + 1n) * randomU64()) / (U64_MAX + 1n));
   }
 
   keyRange(partition: PartitionId): { from: bigint; to: bigint } {
