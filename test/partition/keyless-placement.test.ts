@@ -4,6 +4,7 @@ import { PartitionDispatcher, type RemoteLeaders } from "../../src/partition/dis
 import type { PartitionProcessor } from "../../src/partition/processor.ts";
 import { invocationIdFor, PartitionRouter } from "../../src/partition/routing.ts";
 import { PartitionId } from "../../src/types/ids.ts";
+import type { InvocationTarget } from "../../src/types/invocation.ts";
 
 const remote: RemoteLeaders = {
   leaderOf: () => 2,
@@ -20,7 +21,7 @@ function replicas(all: number[], led: number[]): Map<PartitionId, PartitionProce
 
 describe("keyless invocations in a cluster", () => {
   const router = new PartitionRouter(6);
-  const target = { service: "Greeter", handler: "greet", serviceType: "SERVICE" as const };
+  const target: InvocationTarget = { service: "Greeter", handler: "greet", serviceType: "SERVICE", handlerType: "SHARED" };
 
   it("go to partitions this node leads, spread over all of them", () => {
     const dispatcher = new PartitionDispatcher(1, router, replicas([0, 2, 3, 5], [2, 5]), { remote });
@@ -41,7 +42,7 @@ describe("keyless invocations in a cluster", () => {
 
     const leading = new PartitionDispatcher(1, router, replicas([0, 2], [0]), { remote });
     const keyless = () => leading.keylessPartitionKey();
-    const object = { service: "Counter", handler: "add", serviceType: "VIRTUAL_OBJECT" as const, key: "k-17" };
+    const object: InvocationTarget = { service: "Counter", handler: "add", serviceType: "VIRTUAL_OBJECT", handlerType: "EXCLUSIVE", key: "k-17" };
     assert.equal(invocationIdFor(object, undefined, keyless).slice(0, 16), invocationIdFor(object, undefined).slice(0, 16));
     assert.equal(invocationIdFor(target, "idem-1", keyless), invocationIdFor(target, "idem-1"));
   });
