@@ -30,6 +30,14 @@ export interface ControllerOptions {
    * fresh heartbeats correct them. A controller on the majority side all along acts at once.
    */
   readonly settleMs?: number;
+  /**
+   * The first placement waits until every registered worker is alive and none registered for this
+   * long (or until `formingMaxMs` passed): nodes started together join within moments of each other,
+   * and a table placed before they are seen would make the first node leader of every partition,
+   * for good, since healthy leaders are never moved.
+   */
+  readonly formingSettleMs?: number;
+  readonly formingMaxMs?: number;
   /** This process's clock (tests pass their own). */
   readonly now?: () => number;
 }
@@ -37,6 +45,8 @@ export interface ControllerOptions {
 const DEFAULT_INTERVAL_MS = 500;
 const DEFAULT_HOLD_BACK_MS = 10_000;
 const DEFAULT_SETTLE_MS = 4_000;
+const DEFAULT_FORMING_SETTLE_MS = 2_000;
+const DEFAULT_FORMING_MAX_MS = 10_000;
 
 /**
  * The cluster controller: while this node holds the controller lease, it keeps the partition
@@ -52,6 +62,8 @@ export class ClusterController {
   /** Since when this node sees a majority alive without a break; null while it does not. */
   private majoritySince: number | null = null;
   private readonly specs: PartitionSpec[];
+  /** While no table exists: the workers registered, since when, and since when this node waits to place. */
+  private forming: { workers: string; since: number; waitingSince: number } | null = null;
   /** Leader changes this controller made, per partition (shown by status and the chaos checker). */
   readonly leaderChanges = new Map<number, number>();
 
@@ -97,6 +109,7 @@ export class ClusterController {
     let changes: PlacementChange[] = [];
     try {
       await readModifyWrite(this.o.metadata, METADATA_KEYS.partitionTable, PARTITION_TABLE_CODEC, (table) => {
+        if (table === null && !this.formed(now)) return "unchanged";
         const decision = decidePlacement(table, view);
         if (decision === "unchanged") return "unchanged";
         changes = decision.changes;
@@ -139,6 +152,16 @@ export class ClusterController {
         return highest === undefined ? undefined : LeaderEpoch(highest);
       },
     };
+  }
+
+  /** Whether the cluster looks formed enough for its first placement (see `formingSettleMs`). */
+  private formed(now: number): boolean {
+    const workers = [...this.o.workers()].sort((a, b) => a - b);
+    const key = workers.join(",");
+    if (this.forming?.workers !== key) this.forming = { workers: key, since: now, waitingSince: this.forming?.waitingSince ?? now };
+    const allAlive = workers.every((n) => n === this.o.me || this.o.heartbeats.isAlive(n, now));
+    if (allAlive && now - this.forming.since >= (this.o.formingSettleMs ?? DEFAULT_FORMING_SETTLE_MS)) return true;
+    return now - this.forming.waitingSince >= (this.o.formingMaxMs ?? DEFAULT_FORMING_MAX_MS);
   }
 
   /** Remembers when each node was last seen dead, for the hold-back after it returns. */

@@ -16,7 +16,7 @@ const N = PlainNodeId;
 const members = [N(1), N(2), N(3)];
 
 /** A controller on node 1 with a clock the test moves; heartbeats are fed by hand, never sent. */
-async function setUp() {
+async function setUp(opts: { workers?: () => readonly PlainNodeId[]; partitions?: number } = {}) {
   let t = 1_000_000;
   const now = () => t;
   const metadata = new InMemoryMetadataStore();
@@ -30,8 +30,8 @@ async function setUp() {
     metadata,
     lease,
     heartbeats,
-    router: new PartitionRouter(2),
-    workers: () => members,
+    router: new PartitionRouter(opts.partitions ?? 2),
+    workers: opts.workers ?? (() => members),
     members: () => members,
     replicationFactor: 3,
     logger: log,
@@ -47,15 +47,35 @@ async function setUp() {
       await controller.tick();
     }
   };
-  return { table, advance };
+  return { table, advance, metadata };
 }
 
 test("places every partition once the cluster is seen, with leaders spread", async () => {
   const { table, advance } = await setUp();
-  await advance(1_000, [2, 3]);
+  await advance(2_500, [2, 3]);
   const placed = await table();
   assert.deepEqual(placed.partitions.map((p) => p.leader), [1, 2]);
   assert.ok(placed.partitions.every((p) => p.followers.length === 2));
+});
+
+test("waits to place a new cluster until the workers started with it have joined, so their leaders spread", async () => {
+  const registered = [N(1)];
+  const { table, advance, metadata } = await setUp({ workers: () => registered, partitions: 3 });
+  await advance(1_500, []);
+  // Nodes 2 and 3 register a moment after node 1; the table must not exist yet.
+  registered.push(N(2), N(3));
+  await advance(1_500, [2, 3]);
+  assert.equal(await metadata.get(METADATA_KEYS.partitionTable), null, "placed before the joining workers settled");
+  await advance(1_000, [2, 3]);
+  assert.deepEqual((await table()).partitions.map((p) => p.leader), [1, 2, 3]);
+});
+
+test("places a new cluster with a registered worker that never answers, after the forming time", async () => {
+  const { table, advance, metadata } = await setUp({ partitions: 3 });
+  await advance(9_500, [2]);
+  assert.equal(await metadata.get(METADATA_KEYS.partitionTable), null);
+  await advance(1_000, [2]);
+  assert.deepEqual((await table()).partitions.map((p) => p.leader), [1, 2, 1]);
 });
 
 test("a dead leader is replaced once the controller has seen a majority for the settle time, and not before", async () => {
