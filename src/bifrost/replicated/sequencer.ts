@@ -51,8 +51,9 @@ export interface SequencerOptions {
 /**
  * The single writer of a replicated loglet, on the node named in its params. Assigns offsets in
  * call order, stores each batch on `replication` log servers (its own node's first, the others by
- * the spread selector; replacing servers that fail), and acknowledges a batch once it and every earlier batch are
- * stored on a write quorum; the end of that prefix is the global tail, released to the servers.
+ * the spread selector; replacing servers that fail), and acknowledges a batch once it and every
+ * earlier batch are stored on a write quorum; the end of that prefix is the global tail, released
+ * to the servers.
  */
 export class Sequencer {
   private nextOffset = 1;
@@ -245,8 +246,8 @@ export class Sequencer {
 
   /**
    * Stores the batch on `replication` servers, replacing each server that fails with the next in
-   * `localFirstOrder`. Transient failures are retried (after a pause once every server failed); if so
-   * many servers refuse for good (read-only, unknown loglet) that no write quorum is left, the
+   * `localFirstOrder`. Transient failures are retried (after a pause once every server failed); if
+   * so many servers refuse for good (read-only, unknown loglet) that no write quorum is left, the
    * sequencer stops.
    */
   private async replicate(batch: Batch): Promise<void> {
