@@ -5,7 +5,7 @@ import { rootLogger, type Logger } from "../common/logger.ts";
 import { SealedError } from "../bifrost/loglet.ts";
 import { findReplicatedSegment } from "../net/loglet-params.ts";
 import { fromWireNodeId, sameNode } from "../net/node-id.ts";
-import type { CallContext } from "../net/rpc-call.ts";
+import { longPollWaitMs, type CallContext } from "../net/rpc-call.ts";
 import { RpcServer, type ServiceImpl } from "../net/server.ts";
 import { LogServer as LogServerService, type LogletStateSchema, type RequestHeader } from "../net/gen/log_server_pb.ts";
 import { decodeDocument, METADATA_KEYS, type Logs, type NodesConfiguration, type StorageState } from "../metadata/documents.ts";
@@ -43,8 +43,6 @@ type LogletStateInit = MessageInitShape<typeof LogletStateSchema>;
 const MAX_RECORDS_PER_READ = 10_000;
 const DEFAULT_READ_BYTES = 1 << 20;
 const MAX_DIGEST_SPAN = 1 << 20;
-/** WaitForTail answers this long before the caller's timeout so the answer still arrives. */
-const WAIT_MARGIN_MS = 250;
 
 /**
  * The log-server role: stores records of replicated loglets for sequencers, seals loglets, serves
@@ -326,7 +324,7 @@ export class LogServer {
       },
       waitForTail: async (req, ctx) => {
         const id = await this.admit(req.header);
-        await this.waitForGlobalTail(id, req.globalTailAtLeast, Math.min(req.maxWaitMs, ctx.timeoutMs - WAIT_MARGIN_MS), ctx);
+        await this.waitForGlobalTail(id, req.globalTailAtLeast, longPollWaitMs(req.maxWaitMs, ctx), ctx);
         return { state: this.stateOf(id) };
       },
     };

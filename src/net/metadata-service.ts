@@ -19,10 +19,10 @@ import {
   type VersionedValueSchema,
 } from "./gen/metadata_pb.ts";
 import { RemoteError } from "./errors.ts";
+import { longPollWaitMs } from "./rpc-call.ts";
 import type { ServiceImpl } from "./server.ts";
 
 const WATCH_POLL_MS = 10_000;
-const WAIT_MARGIN_MS = 250;
 
 /** Serves a `MetadataStore` to other processes (a metadata-server role for clusters without etcd, and tests). */
 export function metadataServiceImpl(store: MetadataStore): ServiceImpl<typeof MetadataService> {
@@ -34,7 +34,7 @@ export function metadataServiceImpl(store: MetadataStore): ServiceImpl<typeof Me
       return {};
     },
     watch: async (req, ctx) => {
-      const deadline = Date.now() + Math.min(req.maxWaitMs, ctx.timeoutMs - WAIT_MARGIN_MS);
+      const deadline = Date.now() + longPollWaitMs(req.maxWaitMs, ctx);
       let changed: () => void = () => undefined;
       const unwatch = store.watch(req.key, () => changed());
       try {

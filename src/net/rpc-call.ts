@@ -15,6 +15,14 @@ export interface CallContext {
   readonly timeoutMs: number;
 }
 
+/** How long before the caller's timeout a long-polling handler answers, so the answer still arrives. */
+const LONG_POLL_MARGIN_MS = 250;
+
+/** How long a long-polling handler may wait: what the caller asked for, ending early enough for the answer to reach it. */
+export function longPollWaitMs(requestedMs: number, ctx: CallContext): number {
+  return Math.max(0, Math.min(requestedMs, ctx.timeoutMs - LONG_POLL_MARGIN_MS));
+}
+
 /** A call's answer as the wire carries it. */
 export interface RpcAnswer {
   readonly status: number;

@@ -8,6 +8,7 @@ import { parseReplicatedParams, replicatedLogletId } from "../../net/loglet-para
 import { ReplicatedLoglet, type ReplicatedLogletOptions } from "./replicated-loglet.ts";
 import type { Sequencer as SequencerService } from "../../net/gen/log_server_pb.ts";
 import type { ServiceImpl } from "../../net/server.ts";
+import { longPollWaitMs } from "../../net/rpc-call.ts";
 
 export interface ReplicatedProviderOptions extends ReplicatedLogletOptions {
   /** This process's node identity: it is the sequencer of segments that name it. */
@@ -48,7 +49,7 @@ export class ReplicatedLogletProvider implements LogletProvider {
       readTail: async (req, ctx) => {
         const loglet = this.loglets.get(req.header?.logletId ?? "");
         if (loglet === undefined) return { serving: false };
-        const answer = await loglet.serveTailRead(req.fromOffset, req.maxRecords, req.maxBytes, Math.min(req.maxWaitMs, ctx.timeoutMs / 2), ctx.signal);
+        const answer = await loglet.serveTailRead(req.fromOffset, req.maxRecords, req.maxBytes, longPollWaitMs(req.maxWaitMs, ctx), ctx.signal);
         const { records, ...rest } = answer;
         return { ...rest, records: records.map((payload, i) => ({ offset: req.fromOffset + i, payload })) };
       },
