@@ -200,15 +200,8 @@ export class ReplicatedLoglet implements Loglet {
   async serveTailRead(from: number, maxRecords: number, maxBytes: number, maxWaitMs: number, signal: AbortSignal): Promise<TailRead> {
     const sequencer = this.sequencer;
     if (sequencer === null || this.closing.signal.aborted) return { serving: false, globalTail: 0, sealed: false, records: [] };
-    if (sequencer.tail <= from && !sequencer.sealed && maxWaitMs > 0 && !signal.aborted) {
-      const waited = new AbortController();
-      const stop = (): void => waited.abort();
-      const timer = setTimeout(stop, maxWaitMs);
-      signal.addEventListener("abort", stop, { once: true });
-      await sequencer.waitForTail(from, waited.signal).catch(() => undefined);
-      clearTimeout(timer);
-      signal.removeEventListener("abort", stop);
-    }
+    // A caller that gave up gets no answer anyway: its abort only ends the wait.
+    if (maxWaitMs > 0) await sequencer.waitForTail(from, signal, maxWaitMs).catch(() => undefined);
     const to = Math.min(sequencer.tail - 1, from + Math.max(maxRecords, 1) - 1);
     return { serving: true, globalTail: sequencer.tail, sealed: sequencer.sealed, records: sequencer.cachedRecords(from, to, maxBytes) };
   }

@@ -155,19 +155,27 @@ export class Sequencer {
     return this.recent.range(from, to, maxBytes);
   }
 
-  /** Resolves when the tail moves past `offset` or the loglet is known to be sealed. */
-  waitForTail(offset: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when the tail moves past `offset`, the loglet is known to be sealed, or (if given)
+   * `maxWaitMs` passed; rejects with the signal's reason once it aborts.
+   */
+  waitForTail(offset: number, signal?: AbortSignal, maxWaitMs?: number): Promise<void> {
     return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        this.tailListeners.delete(check);
+        signal?.removeEventListener("abort", check);
+        clearTimeout(timer);
+      };
       const check = (): void => {
         if (signal?.aborted) {
-          this.tailListeners.delete(check);
+          stop();
           reject(signal.reason);
         } else if (this.globalTail > offset || this.sealedSeen) {
-          this.tailListeners.delete(check);
-          signal?.removeEventListener("abort", check);
+          stop();
           resolve();
         }
       };
+      const timer = maxWaitMs === undefined ? undefined : setTimeout(() => (stop(), resolve()), maxWaitMs);
       this.tailListeners.add(check);
       signal?.addEventListener("abort", check, { once: true });
       check();
