@@ -45,7 +45,7 @@ export async function startSingleNode(dir: string): Promise<BenchTarget> {
  * two fsync'd copies, one of them on another process). The load goes to all three ingresses: a call
  * whose partition is led elsewhere is forwarded, its result relayed back to a node without a replica.
  */
-export async function startCluster(dir: string): Promise<BenchTarget> {
+async function startCluster(dir: string): Promise<BenchTarget> {
   const etcd = await startEtcd();
   const nodes: RepriseProcess[] = [];
   try {
