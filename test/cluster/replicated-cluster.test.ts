@@ -77,8 +77,18 @@ describe("three-node cluster with replicated partition logs", { timeout: 120_000
         const clients = holders.map((s) => logServerClient(s.nodePort));
         try {
           const next = chain.segments[i + 1];
-          const infos = await Promise.all(clients.map((c) => c.client.getLogletInfo({ header: header(READER, id) })));
-          const end = next !== undefined ? next.baseLsn - segment.baseLsn + 1 : Math.max(...infos.map((r) => r.state!.knownGlobalTail));
+          // The sequencer tells log servers the committed tail lazily (a Release at most every
+          // 100 ms), so a record a call just got acknowledged may be stored but not yet known as
+          // committed; counting stops only once every stored record is known committed.
+          let end = 0;
+          if (next !== undefined) end = next.baseLsn - segment.baseLsn + 1;
+          else {
+            await eventually(async () => {
+              const infos = await Promise.all(clients.map((c) => c.client.getLogletInfo({ header: header(READER, id) })));
+              end = Math.max(...infos.map((r) => r.state!.knownGlobalTail));
+              return end >= Math.max(...infos.map((r) => r.state!.localTail));
+            }, 5_000, `${id}: every stored record known committed`);
+          }
           const counts = new Map<number, number>();
           for (let offset = 1; offset < end; offset++) counts.set(offset, 0);
           for (const c of clients) {
