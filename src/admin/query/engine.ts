@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startTypeScriptWorker } from "../../common/typescript-worker.ts";
 import type { SchemaView } from "../../schema/schema.ts";
 import type { InvokerInvocationState } from "../../invoker/invoker.ts";
 import type { ReadOnlyPartitionStore } from "../../storage/partition-store.ts";
@@ -207,10 +208,6 @@ const SERVICE_TY = { SERVICE: "service", VIRTUAL_OBJECT: "virtual_object", WORKF
 /** How long closing the engine waits for running queries before stopping their workers. */
 const CLOSE_WAIT_MS = 10_000;
 
-/** Runs the worker module through tsx in the new thread, as bin/reprise.js does for the main one. */
-const BOOTSTRAP = `
-const { workerData } = require("node:worker_threads");
-import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); });`;
 
 /** One worker thread with at most one query in flight. */
 class PooledWorker {
@@ -219,10 +216,7 @@ class PooledWorker {
   private current?: { seq: number; resolve: (r: QueryAnswer) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
 
   constructor(settings: WorkerSettings) {
-    this.worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { ...settings, tsx: import.meta.resolve("tsx/esm/api"), entry: new URL("./worker.ts", import.meta.url).href },
-    });
+    this.worker = startTypeScriptWorker(new URL("./worker.ts", import.meta.url), { ...settings });
     this.worker.on("message", (m: WorkerResponse | { ready: true }) => {
       if (!("seq" in m) || m.seq !== this.current?.seq) return;
       const { resolve, reject, timer } = this.current;

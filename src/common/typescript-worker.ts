@@ -1,0 +1,15 @@
+import { Worker } from "node:worker_threads";
+
+/**
+ * A worker thread runs plain JavaScript: it does not inherit the loader that runs this TypeScript.
+ * This one registers tsx in the new thread, as bin/reprise.js does for the main one, then imports
+ * the entry module.
+ */
+const BOOTSTRAP = `
+const { workerData } = require("node:worker_threads");
+import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); });`;
+
+/** A worker thread running the TypeScript module `entry`; `data` is its `workerData` (with `tsx` and `entry` added). */
+export function startTypeScriptWorker(entry: URL, data: Readonly<Record<string, unknown>>): Worker {
+  return new Worker(BOOTSTRAP, { eval: true, workerData: { ...data, tsx: import.meta.resolve("tsx/esm/api"), entry: entry.href } });
+}
