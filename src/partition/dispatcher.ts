@@ -19,8 +19,11 @@ export interface InvocationDispatcher {
   dispatch(request: InvokeRequest): Promise<void>;
   /** Appends a command to the log of the partition that owns `target`; resolves when durable. */
   propose(target: InvocationId, command: Command): Promise<void>;
-  /** Registers interest in a result; call before `dispatch` so no result can be missed. */
-  awaitResult(id: InvocationId): ResultWaiter;
+  /**
+   * Registers interest in a result; call before `dispatch` so no result can be missed. A caller
+   * that names its request in another thread passes the id it chose (a fresh UUID).
+   */
+  awaitResult(id: InvocationId, requestId?: string): ResultWaiter;
   /**
    * The invocation's status as a replica of the owning partition has applied it, or null: this
    * node's replica, else (in a cluster) the leader's or another node's.
@@ -38,6 +41,8 @@ export interface InvocationDispatcher {
    * here instead of being forwarded to another node and relayed back; random otherwise.
    */
   keylessPartitionKey(): PartitionKey;
+  /** The partitions `keylessPartitionKey` chooses among now: those this node leads, or any when it leads none (or all, on a single node). */
+  keylessPartitions(): readonly PartitionId[] | "any";
   readonly nodeId: number;
 }
 
@@ -65,10 +70,9 @@ export interface ResultWaiter {
 export class ResultWaiters {
   private readonly waiters = new Map<InvocationId, Map<string, (a: ResultAnswer) => void>>();
 
-  register(id: InvocationId): ResultWaiter {
+  register(id: InvocationId, requestId: string = randomUUID()): ResultWaiter {
     let byRequest = this.waiters.get(id);
     if (!byRequest) this.waiters.set(id, (byRequest = new Map()));
-    const requestId = randomUUID();
     let resolver!: (a: ResultAnswer) => void;
     const answer = new Promise<ResultAnswer>((r) => (resolver = r));
     byRequest.set(requestId, resolver);
@@ -201,11 +205,14 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   keylessPartitionKey(): PartitionKey {
-    if (this.options.remote === undefined) return randomPartitionKey();
+    return keylessKeyIn(this.router, this.keylessPartitions());
+  }
+
+  keylessPartitions(): readonly PartitionId[] | "any" {
+    if (this.options.remote === undefined) return "any";
     const led: PartitionId[] = [];
     for (const [partition, processor] of this.processors) if (processor.isLeader) led.push(partition);
-    if (led.length === 0) return randomPartitionKey();
-    return this.router.randomKeyIn(led[Number(randomU64() % BigInt(led.length))]);
+    return led.length === 0 ? "any" : led;
   }
 
   /** A command forwarded by another node: appended only if this node leads the partition. */
@@ -240,8 +247,8 @@ export class PartitionDispatcher implements InvocationDispatcher {
     );
   }
 
-  awaitResult(id: InvocationId): ResultWaiter {
-    const waiter = this.waiters.register(id);
+  awaitResult(id: InvocationId, requestId?: string): ResultWaiter {
+    const waiter = this.waiters.register(id, requestId);
     if (this.readsLocally(id)) return waiter;
     // Without a replica the result comes relayed by the leader, which is lost if the leader dies
     // between applying and sending it: look at the status now and then too. Not for workflows,
@@ -338,4 +345,10 @@ export class PartitionDispatcher implements InvocationDispatcher {
   private appendLocally(processor: PartitionProcessor, command: Command, timeoutMs: number): Promise<Lsn> {
     return withDeadline(processor.appendRecord(command), timeoutMs, () => new NoLeaderError(processor.partitionId, timeoutMs, new Error("the leader's append did not complete")));
   }
+}
+
+/** A random key on one of `partitions` (any key when "any"). */
+export function keylessKeyIn(router: PartitionRouter, partitions: readonly PartitionId[] | "any"): PartitionKey {
+  if (partitions === "any" || partitions.length === 0) return randomPartitionKey();
+  return router.randomKeyIn(partitions[Number(randomU64() % BigInt(partitions.length))]!);
 }
