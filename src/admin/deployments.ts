@@ -64,6 +64,7 @@ export interface RegistryOptions {
 export class DeploymentRegistry {
   private view: SchemaView = new SchemaView(EMPTY_SCHEMA);
   private unwatch: (() => void) | null = null;
+  private readonly listeners: ((registry: SchemaRegistry) => Promise<void>)[] = [];
 
   constructor(
     private readonly store: MetadataStore,
@@ -74,8 +75,22 @@ export class DeploymentRegistry {
     const current = await this.store.get(METADATA_KEYS.schema);
     if (current) this.view = new SchemaView(decodeDocument<SchemaRegistry>(current.value));
     this.unwatch = this.store.watch(METADATA_KEYS.schema, (e) => {
-      if (e.value) this.view = new SchemaView(decodeDocument<SchemaRegistry>(e.value.value));
+      if (e.value) void this.setView(new SchemaView(decodeDocument<SchemaRegistry>(e.value.value)));
     });
+  }
+
+  /**
+   * Calls `listener` with every new registry. A change made here (register, update, remove)
+   * returns only once every listener's promise has settled, so whoever changed it then finds the
+   * change everywhere the listeners carry it (the ingress thread).
+   */
+  onChange(listener: (registry: SchemaRegistry) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
+  private async setView(view: SchemaView): Promise<void> {
+    this.view = view;
+    await Promise.allSettled(this.listeners.map((l) => l(view.registry)));
   }
 
   close(): void {
@@ -193,7 +208,7 @@ export class DeploymentRegistry {
       documentCodec<SchemaRegistry>(),
       (current) => change(current ?? EMPTY_SCHEMA),
     );
-    this.view = new SchemaView(value);
+    await this.setView(new SchemaView(value));
   }
 }
 

@@ -19,9 +19,8 @@ import { clusterStatusRoutes, type ClusterStatusSource } from "../admin/cluster-
 import { snapshotRoutes } from "../admin/snapshots.ts";
 import { createLocalBifrost } from "../bifrost/local/create-local-bifrost.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
-import { IngressServer } from "../ingress/server.ts";
-import { InvocationTracing } from "../common/invocation-tracing.ts";
-import { Tracing } from "../common/tracing.ts";
+import { IngressThread } from "../ingress/thread/ingress-thread.ts";
+import { invocationTracingFor, type InvocationTracing } from "../common/invocation-tracing.ts";
 import { PartitionDispatcher, type RemoteLeaders } from "../partition/dispatcher.ts";
 import { Invoker } from "../invoker/invoker.ts";
 import type { RequestIdentity } from "../protocol/request-identity.ts";
@@ -94,7 +93,8 @@ export class Node implements RunningNode {
   private snapshots: NodeSnapshots | null = null;
   private readonly log: Logger;
   private readonly metrics = new Registry();
-  private ingress: IngressServer | null = null;
+  /** The client HTTP API, served on a thread of its own. */
+  private ingress: IngressThread | null = null;
   private admin: AdminServer | null = null;
   private queries: QueryEngine | undefined;
   private invoker: Invoker;
@@ -125,8 +125,7 @@ export class Node implements RunningNode {
     this.identity = loadRequestIdentity(config.invoker.requestIdentityPrivateKeyPemFile, resolve(config.baseDir));
     this.log.info({ publicKey: this.identity.publicKey }, "signing requests to deployments; SDK endpoints verify them with identityKeys: [publicKey]");
     this.registry = new DeploymentRegistry(foundation.metadata, { identity: this.identity });
-    const { endpoint, serviceName } = config.tracing;
-    this.tracing = new InvocationTracing(endpoint === "" ? Tracing.disabled() : new Tracing({ endpoint, serviceName, attributes: { "service.instance.id": config.nodeName } }));
+    this.tracing = invocationTracingFor(config.tracing, config.nodeName);
     this.invoker = new Invoker({
       schema: () => this.registry.schema,
       retry: config.invoker.retry,
@@ -249,17 +248,6 @@ export class Node implements RunningNode {
     }
     this.snapshots.start();
     this.registerMetrics();
-    this.ingress = new IngressServer({
-      port: this.config.ingress.port,
-      host: this.config.bindAddress,
-      bodyLimitBytes: this.config.ingress.bodyLimitBytes,
-      corsAllowedOrigins: this.config.ingress.corsAllowedOrigins,
-      retention: this.config.retention,
-      schema: () => this.registry.schema,
-      dispatcher: this.dispatcher,
-      tracing: this.tracing,
-      logger: this.log,
-    });
     this.admin = new AdminServer({
       port: this.config.admin.port,
       host: this.config.bindAddress,
@@ -280,7 +268,28 @@ export class Node implements RunningNode {
         ...stateRoutes({ schema: () => this.registry.schema, dispatcher: this.dispatcher, keyHolder: (s, k) => this.keyHolder(s, k) }), ...snapshotRoutes(this.snapshots), ...partitionRoutes((pid) => this.verify(pid)), ...routes],
     });
     this.adminPort = await this.admin.listen();
-    this.ingressPort = await this.ingress.listen();
+    const startedWith = this.registry.schema.registry;
+    const { thread, port } = await IngressThread.start({
+      settings: {
+        port: this.config.ingress.port,
+        host: this.config.bindAddress,
+        bodyLimitBytes: this.config.ingress.bodyLimitBytes,
+        corsAllowedOrigins: this.config.ingress.corsAllowedOrigins,
+        retention: this.config.retention,
+        nodeId: this.nodeId,
+        nodeName: this.config.nodeName,
+        partitions: this.config.partitions,
+        tracing: this.config.tracing,
+      },
+      registry: startedWith,
+      dispatcher: this.dispatcher,
+      logger: this.log,
+    });
+    this.ingress = thread;
+    this.registry.onChange((registry) => thread.publishSchema(registry));
+    // A change while the thread started is not lost.
+    if (this.registry.schema.registry !== startedWith) await thread.publishSchema(this.registry.schema.registry);
+    this.ingressPort = port;
     this.log.info({ ingressPort: this.ingressPort, adminPort: this.adminPort, partitions: this.config.partitions, baseDir }, "reprise node ready");
   }
 

@@ -145,7 +145,9 @@ describe("OpenTelemetry: one trace from the ingress through the caller's and the
     await eventually(() => gate.id !== undefined, 10_000, "the second callee to wait on its awakeable");
     await fetch(`${fixture.ingress}/restate/awakeables/${gate.id}/resolve`, { method: "POST", headers: { "content-type": "application/json" }, body: '"Hi"' });
     assert.equal((await answer).status, 200);
-    await eventually(() => receiver.spans.filter((s) => s.name === "invoke Caller/run").length === 2, 15_000, "the second caller's invocation span");
+    // The ingress thread exports its spans in batches of its own, apart from the invocation's.
+    const count = (name: string) => receiver.spans.filter((s) => s.name === name).length;
+    await eventually(() => count("invoke Caller/run") === 2 && count("ingress Caller/run") === 2, 15_000, "the second caller's invocation and ingress spans");
     const second = receiver.spans.filter((s) => s.name === "ingress Caller/run")[1]!;
     assert.notEqual(second.traceId, clientTrace);
     assert.equal(second.parentSpanId, "", "a root span");

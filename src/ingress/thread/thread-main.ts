@@ -1,0 +1,58 @@
+/**
+ * The ingress thread: the client HTTP API on an event loop of its own. libuv accepts one
+ * connection per loop iteration; on the node's main thread, whose iterations last 100-150 ms
+ * under overload (applying records, running invocations), a burst of new clients waited seconds
+ * in the accept queue. Here an iteration is only HTTP parsing and messages.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { rootLogger } from "../../common/logger.ts";
+import { invocationTracingFor } from "../../common/invocation-tracing.ts";
+import { PartitionRouter } from "../../partition/routing.ts";
+import { SchemaView } from "../../schema/schema.ts";
+import { IngressServer } from "../server.ts";
+import { DispatcherProxy, errorToWire } from "./dispatcher-proxy.ts";
+import type { IngressThreadSettings, ToIngress, ToMain } from "./messages.ts";
+
+const settings = workerData.settings as IngressThreadSettings;
+const port = parentPort!;
+const send = (m: ToMain): void => port.postMessage(m);
+let schema = new SchemaView(settings.schema.registry);
+const dispatcher = new DispatcherProxy(settings.nodeId, port, new PartitionRouter(settings.partitions), settings.keyless);
+const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
+const ingress = new IngressServer({
+  port: settings.port,
+  host: settings.host,
+  bodyLimitBytes: settings.bodyLimitBytes,
+  corsAllowedOrigins: settings.corsAllowedOrigins,
+  retention: settings.retention,
+  schema: () => schema,
+  dispatcher,
+  tracing,
+  logger: rootLogger.child({ node: settings.nodeName }),
+});
+
+port.on("message", (m: ToIngress) => {
+  if (dispatcher.receive(m)) return;
+  if (m.t === "schema") {
+    schema = new SchemaView(m.registry);
+    send({ t: "schema-applied", version: m.version });
+  } else if (m.t === "close") {
+    void close();
+  }
+});
+
+async function close(): Promise<void> {
+  await ingress.close();
+  dispatcher.failAll("the node is stopping");
+  await tracing.tracing.shutdown();
+  send({ t: "closed" });
+  port.close();
+}
+
+ingress.listen().then(
+  (bound) => send({ t: "listening", port: bound }),
+  (e: unknown) => {
+    send({ t: "failed", error: errorToWire(e) });
+    port.close();
+  },
+);
