@@ -27,6 +27,8 @@ export class IngressThread {
   private appliedVersion = 0;
   private readonly schemaApplied: { version: number; resolve: () => void }[] = [];
   private closed: (() => void) | null = null;
+  /** Set once the thread has exited: nothing sent reaches it any more. */
+  private exited = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -55,6 +57,7 @@ export class IngressThread {
         worker.once("exit", (code) => reject(new Error(`the ingress thread exited with ${code} before it listened`)));
       });
       worker.on("error", (e) => thread.log.error({ err: e }, "the ingress thread failed; the node no longer takes client requests"));
+      worker.once("exit", () => thread.gone());
       return { thread, port };
     } catch (e) {
       await worker.terminate();
@@ -64,6 +67,7 @@ export class IngressThread {
 
   /** Hands the thread a new schema; resolves once it answers requests with it. */
   publishSchema(registry: SchemaRegistry): Promise<void> {
+    if (this.exited) return Promise.resolve();
     const version = ++this.schemaVersion;
     const applied = new Promise<void>((resolve) => this.schemaApplied.push({ version, resolve }));
     this.send({ t: "schema", version, registry });
@@ -72,15 +76,24 @@ export class IngressThread {
 
   /** Closes the thread's server (open connections dropped) and waits, bounded, for it to finish. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => (this.closed = resolve));
-    this.send({ t: "close" });
-    const timer = setTimeout(() => this.closed?.(), CLOSE_WAIT_MS);
-    await closed;
-    clearTimeout(timer);
+    if (!this.exited) {
+      const closed = new Promise<void>((resolve) => (this.closed = resolve));
+      this.send({ t: "close" });
+      const timer = setTimeout(() => this.closed?.(), CLOSE_WAIT_MS);
+      await closed;
+      clearTimeout(timer);
+    }
+    await this.worker.terminate();
+    this.gone();
+  }
+
+  /** The thread is gone: no request of its waits for a result, and no schema change waits for it. */
+  private gone(): void {
+    this.exited = true;
+    this.closed?.();
     for (const w of this.waiters.values()) w.cancel();
     this.waiters.clear();
     for (const p of this.schemaApplied.splice(0)) p.resolve();
-    await this.worker.terminate();
   }
 
   private receive(m: ToMain): void {
