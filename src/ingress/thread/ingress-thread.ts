@@ -24,7 +24,7 @@ const HANDLERS: Handlers = {
 export class IngressThread {
   private readonly waiters = new Map<string, ResultWaiter>();
   private schemaVersion = 0;
-  private appliedVersion = 0;
+  /** Schema changes sent and not yet applied there, oldest first (the thread applies them in order). */
   private readonly schemaApplied: { version: number; resolve: () => void }[] = [];
   private closed: (() => void) | null = null;
   /** Set once the thread has exited: nothing sent reaches it any more. */
@@ -43,7 +43,7 @@ export class IngressThread {
     readonly dispatcher: InvocationDispatcher;
     readonly logger: Logger;
   }): Promise<{ thread: IngressThread; port: number }> {
-    const settings: IngressThreadSettings = { ...o.settings, schema: { version: 0, registry: o.registry }, keyless: o.dispatcher.keylessPartitions() };
+    const settings: IngressThreadSettings = { ...o.settings, schema: o.registry, keyless: o.dispatcher.keylessPartitions() };
     const worker = startTypeScriptWorker(new URL("./thread-main.ts", import.meta.url), { settings });
     const thread = new IngressThread(worker, o.dispatcher, o.logger.child({ component: "ingress-thread" }));
     try {
@@ -114,9 +114,7 @@ export class IngressThread {
         this.waiters.delete(m.requestId);
         return;
       case "schema-applied":
-        this.appliedVersion = Math.max(this.appliedVersion, m.version);
-        for (const p of this.schemaApplied.filter((p) => p.version <= this.appliedVersion)) p.resolve();
-        this.schemaApplied.splice(0, this.schemaApplied.length, ...this.schemaApplied.filter((p) => p.version > this.appliedVersion));
+        while (this.schemaApplied.length > 0 && this.schemaApplied[0]!.version <= m.version) this.schemaApplied.shift()!.resolve();
         return;
       case "closed":
         this.closed?.();

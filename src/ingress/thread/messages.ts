@@ -58,6 +58,6 @@ export interface IngressThreadSettings {
   readonly nodeName: string;
   readonly partitions: number;
   readonly tracing: { readonly endpoint: string; readonly serviceName: string };
-  readonly schema: { readonly version: number; readonly registry: SchemaRegistry };
+  readonly schema: SchemaRegistry;
   readonly keyless: KeylessPlacement;
 }

@@ -16,7 +16,7 @@ import type { IngressThreadSettings, ToIngress, ToMain } from "./messages.ts";
 const settings = workerData.settings as IngressThreadSettings;
 const port = parentPort!;
 const send = (m: ToMain): void => port.postMessage(m);
-let schema = new SchemaView(settings.schema.registry);
+let schema = new SchemaView(settings.schema);
 const dispatcher = new DispatcherProxy(settings.nodeId, port, new PartitionRouter(settings.partitions), settings.keyless);
 const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
 const ingress = new IngressServer({
