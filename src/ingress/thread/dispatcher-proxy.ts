@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { MessagePort } from "node:worker_threads";
+import type { MessageBatcher } from "../../common/message-batcher.ts";
 import { RepriseError } from "../../types/errors.ts";
 import type { InvocationId, PartitionKey } from "../../types/ids.ts";
 import { keylessKeyIn, type InvocationDispatcher, type ResultAnswer, type ResultWaiter } from "../../partition/dispatcher.ts";
@@ -20,7 +20,7 @@ export class DispatcherProxy implements InvocationDispatcher {
 
   constructor(
     readonly nodeId: number,
-    private readonly port: MessagePort,
+    private readonly toMain: MessageBatcher<ToMain>,
     private readonly router: PartitionRouter,
     private keyless: KeylessPlacement,
   ) {}
@@ -94,7 +94,7 @@ export class DispatcherProxy implements InvocationDispatcher {
   }
 
   private send(m: ToMain): void {
-    this.port.postMessage(m);
+    this.toMain.send(m);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
+import { MessageBatcher } from "../../common/message-batcher.ts";
 import { startTypeScriptWorker } from "../../common/typescript-worker.ts";
 import type { InvocationDispatcher, ResultWaiter } from "../../partition/dispatcher.ts";
 import type { SchemaRegistry } from "../../schema/schema.ts";
@@ -29,12 +30,15 @@ export class IngressThread {
   private closed: (() => void) | null = null;
   /** Set once the thread has exited: nothing sent reaches it any more. */
   private exited = false;
+  private readonly toThread: MessageBatcher<ToIngress>;
 
   private constructor(
     private readonly worker: Worker,
     private readonly dispatcher: InvocationDispatcher,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.toThread = new MessageBatcher((batch) => worker.postMessage(batch));
+  }
 
   /** Starts the thread and resolves once it listens, with the port it bound (rejects with the reason it could not). */
   static async start(o: {
@@ -48,10 +52,12 @@ export class IngressThread {
     const thread = new IngressThread(worker, o.dispatcher, o.logger.child({ component: "ingress-thread" }));
     try {
       const port = await new Promise<number>((resolve, reject) => {
-        worker.on("message", (m: ToMain) => {
-          if (m.t === "listening") resolve(m.port);
-          else if (m.t === "failed") reject(errorFromWire(m.error));
-          else thread.receive(m);
+        worker.on("message", (batch: readonly ToMain[]) => {
+          for (const m of batch) {
+            if (m.t === "listening") resolve(m.port);
+            else if (m.t === "failed") reject(errorFromWire(m.error));
+            else thread.receive(m);
+          }
         });
         worker.once("error", reject);
         worker.once("exit", (code) => reject(new Error(`the ingress thread exited with ${code} before it listened`)));
@@ -136,6 +142,6 @@ export class IngressThread {
   }
 
   private send(m: ToIngress): void {
-    this.worker.postMessage(m);
+    this.toThread.send(m);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { rootLogger } from "../../common/logger.ts";
+import { MessageBatcher } from "../../common/message-batcher.ts";
 import { invocationTracingFor } from "../../common/invocation-tracing.ts";
 import { PartitionRouter } from "../../partition/routing.ts";
 import { SchemaView } from "../../schema/schema.ts";
@@ -15,9 +16,10 @@ import type { IngressThreadSettings, ToIngress, ToMain } from "./messages.ts";
 
 const settings = workerData.settings as IngressThreadSettings;
 const port = parentPort!;
-const send = (m: ToMain): void => port.postMessage(m);
+const toMain = new MessageBatcher<ToMain>((batch) => port.postMessage(batch));
+const send = (m: ToMain): void => toMain.send(m);
 let schema = new SchemaView(settings.schema);
-const dispatcher = new DispatcherProxy(settings.nodeId, port, new PartitionRouter(settings.partitions), settings.keyless);
+const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless);
 const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
 const ingress = new IngressServer({
   port: settings.port,
@@ -31,7 +33,11 @@ const ingress = new IngressServer({
   logger: rootLogger.child({ node: settings.nodeName }),
 });
 
-port.on("message", (m: ToIngress) => {
+port.on("message", (batch: readonly ToIngress[]) => {
+  for (const m of batch) receive(m);
+});
+
+function receive(m: ToIngress): void {
   if (dispatcher.receive(m)) return;
   if (m.t === "schema") {
     schema = new SchemaView(m.registry);
@@ -39,13 +45,14 @@ port.on("message", (m: ToIngress) => {
   } else if (m.t === "close") {
     void close();
   }
-});
+}
 
 async function close(): Promise<void> {
   await ingress.close();
   dispatcher.failAll("the node is stopping");
   await tracing.tracing.shutdown();
   send({ t: "closed" });
+  toMain.flush();
   port.close();
 }
 
@@ -53,6 +60,7 @@ ingress.listen().then(
   (bound) => send({ t: "listening", port: bound }),
   (e: unknown) => {
     send({ t: "failed", error: errorToWire(e) });
+    toMain.flush();
     port.close();
   },
 );
