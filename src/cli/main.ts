@@ -47,6 +47,7 @@ program
   .option("--admin-port <port>", "admin API port (default 9070)", int("--admin-port"))
   .option("--node-port <port>", "node port: restatectl's API, and node-to-node traffic in a cluster (default 5122)", int("--node-port"))
   .option("--partitions <n>", "number of partitions (default 4)", int("--partitions"))
+  .option("--worker-threads <n>", "threads a single node runs its partitions on: 1 the main thread, 0 one per core but one, the main thread on 2 cores or fewer (default 0)", int("--worker-threads"))
   .option("--metadata <address>", "metadata store: embedded (single node, default) or etcd://host:port[,host:port] (cluster)", checked(parseMetadataAddress))
   .option("--cluster-name <name>", "cluster to join; checked against the metadata store (default reprise)")
   .option("--roles <list>", "cluster roles, comma-separated: worker, log-server (default both)", checked((v) => parseRoles(v.split(","))))
@@ -67,6 +68,7 @@ program
     if (opts.adminPort !== undefined) overrides.admin = { port: opts.adminPort };
     if (opts.nodePort !== undefined) overrides.nodeToNode = { port: opts.nodePort };
     if (opts.partitions !== undefined) overrides.partitions = opts.partitions;
+    if (opts.workerThreads !== undefined) overrides.worker = { threads: opts.workerThreads };
     const cluster: Record<string, unknown> = {};
     if (opts.metadata !== undefined) cluster.metadata = opts.metadata;
     if (opts.clusterName !== undefined) cluster.name = opts.clusterName;

@@ -14,6 +14,15 @@ export interface NodeConfig {
   readonly nodeName: string;
   readonly bindAddress: string;
   readonly partitions: number;
+  readonly worker: {
+    /**
+     * Threads a single node runs its partitions on, spread round-robin: 1 is the main thread; 2 or
+     * more are partition threads, each with its processors, stores, logs and an invoker. 0 (the
+     * default): one per core but one, and the main thread on 2 cores or fewer. Never more than
+     * partitions. A cluster node runs its replicas on its main thread.
+     */
+    readonly threads: number;
+  };
   readonly ingress: {
     readonly port: number;
     readonly bodyLimitBytes: number;
@@ -108,6 +117,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   nodeName: "node-1",
   bindAddress: "0.0.0.0",
   partitions: 4,
+  worker: { threads: 0 },
   ingress: { port: 8080, bodyLimitBytes: 10 * 1024 * 1024, corsAllowedOrigins: ["*"] },
   admin: { port: 9070 },
   nodeToNode: { port: 5122 },
@@ -211,6 +221,9 @@ function validate(c: NodeConfig): NodeConfig {
   port("node_to_node.port", c.nodeToNode.port);
   if (!Number.isInteger(c.partitions) || c.partitions < 1 || c.partitions > 1024) {
     throw new BadRequestError(`partitions must be an integer 1..1024, got ${c.partitions}`, "config_invalid");
+  }
+  if (!Number.isInteger(c.worker.threads) || c.worker.threads < 0 || c.worker.threads > 1024) {
+    throw new BadRequestError(`worker.threads must be an integer 0..1024 (0: one per core), got ${c.worker.threads}`, "config_invalid");
   }
   if (c.ingress.bodyLimitBytes < 1) throw new BadRequestError("ingress.body_limit_bytes must be positive", "config_invalid");
   for (const origin of c.ingress.corsAllowedOrigins) {

@@ -2,15 +2,40 @@ import { join } from "node:path";
 import type { PartitionSnapshotStatus, SnapshotAdmin } from "../admin/snapshots.ts";
 import type { Bifrost } from "../bifrost/bifrost.ts";
 import type { Logger } from "../common/logger.ts";
-import type { PartitionProcessor } from "../partition/processor.ts";
-import type { StoreRestorer } from "../snapshots/bootstrap.ts";
+import type { PartitionReplica } from "../partition/replica.ts";
+import { SnapshotBootstrap, type StoreRestorer } from "../snapshots/bootstrap.ts";
 import { openObjectStore } from "../snapshots/destination.ts";
+import type { ObjectStore } from "../snapshots/object-store.ts";
 import { LogTrimmer } from "../snapshots/log-trimmer.ts";
 import type { SnapshotManifest } from "../snapshots/manifest.ts";
 import { PartitionSnapshots } from "../snapshots/partition-snapshots.ts";
+import { SnapshotRepository } from "../snapshots/repository.ts";
 import { ConflictError } from "../types/errors.ts";
 import type { LogId, Lsn, PartitionId } from "../types/ids.ts";
 import { snapshotDestination, type NodeConfig } from "./config.ts";
+
+/** The configured snapshot repository's objects; null when none is configured. */
+function snapshotObjects(config: NodeConfig): ObjectStore | null {
+  const s = config.snapshots;
+  return openObjectStore(snapshotDestination(config), {
+    region: s.awsRegion,
+    endpointUrl: s.awsEndpointUrl,
+    accessKeyId: s.awsAccessKeyId,
+    secretAccessKey: s.awsSecretAccessKey,
+    forcePathStyle: s.awsForcePathStyle,
+  });
+}
+
+/**
+ * What processors outside the node's main thread start from a snapshot with (a partition
+ * thread's): the configured repository's restorer, downloading into `workDir`; none without one.
+ */
+export function snapshotRestorer(config: NodeConfig, bifrost: Bifrost, workDir: string, logger: Logger): StoreRestorer | undefined {
+  const objects = snapshotObjects(config);
+  if (objects === null) return undefined;
+  const log = logger.child({ component: "snapshots" });
+  return new SnapshotBootstrap({ repository: new SnapshotRepository(objects, log), bifrost, clusterName: config.cluster.name, workDir, logger: log });
+}
 
 export interface NodeSnapshotsOptions {
   readonly config: NodeConfig;
@@ -18,10 +43,10 @@ export interface NodeSnapshotsOptions {
   readonly bifrost: Bifrost;
   /** A cluster node: without a repository its logs are never trimmed. */
   readonly clustered: boolean;
-  readonly processors: ReadonlyMap<PartitionId, PartitionProcessor>;
+  readonly processors: ReadonlyMap<PartitionId, PartitionReplica>;
   readonly logOf: (partition: PartitionId) => LogId;
   /** Makes the partition's store durable and returns the applied LSN that is (a single node's trim point without a repository). */
-  readonly persist: (partition: PartitionId) => Lsn;
+  readonly persist: (partition: PartitionId) => Lsn | Promise<Lsn>;
   readonly logger: Logger;
 }
 
@@ -37,13 +62,7 @@ export class NodeSnapshots implements SnapshotAdmin {
   constructor(private readonly o: NodeSnapshotsOptions) {
     const { config, logger } = o;
     const s = config.snapshots;
-    const objects = openObjectStore(snapshotDestination(config), {
-      region: s.awsRegion,
-      endpointUrl: s.awsEndpointUrl,
-      accessKeyId: s.awsAccessKeyId,
-      secretAccessKey: s.awsSecretAccessKey,
-      forcePathStyle: s.awsForcePathStyle,
-    });
+    const objects = snapshotObjects(config);
     const candidates = () => [...o.processors.values()].map((p) => ({ partitionId: p.partitionId, logId: o.logOf(p.partitionId), appliedLsn: p.appliedLsn, isLeader: p.isLeader, storePath: p.store.path }));
     this.snapshots =
       objects === null

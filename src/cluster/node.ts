@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { Registry, Gauge, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import { rootLogger } from "../common/logger.ts";
@@ -22,20 +23,22 @@ import type { Bifrost } from "../bifrost/bifrost.ts";
 import { IngressThread } from "../ingress/thread/ingress-thread.ts";
 import { invocationTracingFor, type InvocationTracing } from "../common/invocation-tracing.ts";
 import { PartitionDispatcher, type RemoteLeaders } from "../partition/dispatcher.ts";
-import { Invoker } from "../invoker/invoker.ts";
+import { Invoker, type InvokerInvocationState } from "../invoker/invoker.ts";
 import type { RequestIdentity } from "../protocol/request-identity.ts";
 import { EmbeddedMetadataStore } from "../metadata/embedded-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PartitionProcessor } from "../partition/processor.ts";
+import type { PartitionReplica } from "../partition/replica.ts";
 import { PartitionRouter, partitionKeyForKey } from "../partition/routing.ts";
 import { verifyPartition, type VerifyReport } from "../partition/verify.ts";
-import { PartitionStore } from "../storage/partition-store.ts";
+import { PartitionStore, partitionStorePath } from "../storage/partition-store.ts";
 import { RpcServer } from "../net/server.ts";
 import { LSN_INVALID, PlainNodeId, type InvocationId, type PartitionId } from "../types/ids.ts";
 import { NotFoundError } from "../types/errors.ts";
 import { defaultAdvertisedHost } from "./advertised-address.ts";
 import type { NodeConfig } from "./config.ts";
 import { NodeSnapshots } from "./node-snapshots.ts";
+import { PartitionThreads, partitionThreadCount } from "./partition-thread/partition-threads.ts";
 import { NoLocalReplicaError } from "./partition-reads.ts";
 import { ClusterQueryRows } from "./query-rows.ts";
 import { loadRequestIdentity } from "./request-identity-key.ts";
@@ -73,6 +76,11 @@ export interface NodeFoundation {
   };
   /** What `GET /cluster/status` answers from: a cluster node's view; a single node sets its own once its node port is up. */
   readonly clusterStatus?: ClusterStatusSource;
+  /**
+   * A single node with partition threads: its partitions run there (`bifrost` is theirs), started
+   * and stopped by the node. Without them a single node runs its partitions on its main thread.
+   */
+  readonly partitionThreads?: PartitionThreads;
 }
 
 /**
@@ -84,10 +92,12 @@ export class Node implements RunningNode {
   readonly nodeId: number;
   readonly router: PartitionRouter;
   readonly registry: DeploymentRegistry;
-  readonly processors = new Map<PartitionId, PartitionProcessor>();
+  /** This node's replicas: on partition threads (a single node) or processors on this thread (a cluster node). */
+  readonly processors = new Map<PartitionId, PartitionReplica>();
+  /** The processors on this thread (a cluster node's), which the placement leads and resigns. */
+  readonly localProcessors = new Map<PartitionId, PartitionProcessor>();
   readonly dispatcher: PartitionDispatcher;
-  private readonly stores: PartitionStore[] = [];
-  /** Each replica's store by partition, for what only the store's owner may do (make it durable). */
+  /** The stores of the processors on this thread, by partition, for what only their writer may do (make them durable). */
   private readonly storeOf = new Map<PartitionId, PartitionStore>();
   /** Snapshots, the restorer new processors get, and log trimming; set at boot. */
   private snapshots: NodeSnapshots | null = null;
@@ -97,7 +107,8 @@ export class Node implements RunningNode {
   private ingress: IngressThread | null = null;
   private admin: AdminServer | null = null;
   private queries: QueryEngine | undefined;
-  private invoker: Invoker;
+  /** Runs the invocations of processors on this thread; each partition thread has its own. */
+  private readonly invoker: Invoker | null;
   private readonly tracing: InvocationTracing;
   /** Signs requests to deployments (Restate's request identity). */
   readonly identity: RequestIdentity;
@@ -126,7 +137,7 @@ export class Node implements RunningNode {
     this.log.info({ publicKey: this.identity.publicKey }, "signing requests to deployments; SDK endpoints verify them with identityKeys: [publicKey]");
     this.registry = new DeploymentRegistry(foundation.metadata, { identity: this.identity });
     this.tracing = invocationTracingFor(config.tracing, config.nodeName);
-    this.invoker = new Invoker({
+    this.invoker = foundation.partitionThreads !== undefined ? null : new Invoker({
       schema: () => this.registry.schema,
       retry: config.invoker.retry,
       inactivityTimeoutMs: config.invoker.inactivityTimeoutMs,
@@ -144,9 +155,17 @@ export class Node implements RunningNode {
     const baseDir = resolve(config.baseDir);
     mkdirSync(baseDir, { recursive: true });
     const metadata = new EmbeddedMetadataStore(join(baseDir, "metadata.sqlite"));
-    const bifrost = await createLocalBifrost(join(baseDir, "bifrost"), metadata);
+    const threadCount = partitionThreadCount(config.worker.threads, config.partitions, availableParallelism());
+    let foundation: NodeFoundation;
+    if (threadCount === 1) {
+      foundation = { metadata, bifrost: await createLocalBifrost(join(baseDir, "bifrost"), metadata), nodeId: 1, owned: true };
+    } else {
+      const logger = rootLogger.child({ node: config.nodeName });
+      const threads = new PartitionThreads({ config, baseDir, nodeId: 1, router: new PartitionRouter(config.partitions), metadata, logger }, threadCount);
+      foundation = { metadata, bifrost: threads.bifrost, nodeId: 1, owned: true, partitionThreads: threads };
+    }
     const startedAtMs = Date.now();
-    const node = await Node.startOn(config, { metadata, bifrost, nodeId: 1, owned: true }, extraAdminRoutes);
+    const node = await Node.startOn(config, foundation, extraAdminRoutes);
     try {
       await node.serveRestatectl(metadata, startedAtMs);
     } catch (e) {
@@ -239,10 +258,20 @@ export class Node implements RunningNode {
       clustered: this.foundation.cluster !== undefined,
       processors: this.processors,
       logOf: (pid) => this.router.logOf(pid),
-      persist: (pid) => this.storeOf.get(pid)!.persist(),
+      persist: (pid) => this.foundation.partitionThreads?.persist(pid) ?? this.storeOf.get(pid)!.persist(),
       logger: this.log,
     });
-    if (this.foundation.cluster === undefined) {
+    const threads = this.foundation.partitionThreads;
+    if (threads !== undefined) {
+      const startedWith = this.registry.schema.registry;
+      await threads.start({
+        registry: startedWith,
+        propose: (target, command) => this.dispatcher.propose(target, command),
+      });
+      for (const pid of this.router.partitions) this.processors.set(pid, threads.replicas.get(pid)!);
+      this.registry.onChange((registry) => threads.publishSchema(registry));
+      if (this.registry.schema.registry !== startedWith) await threads.publishSchema(this.registry.schema.registry);
+    } else if (this.foundation.cluster === undefined) {
       const processors = this.router.partitions.map((pid) => this.addReplica(pid));
       await Promise.all(processors.map((p) => p.start()));
     }
@@ -283,6 +312,7 @@ export class Node implements RunningNode {
       },
       registry: startedWith,
       dispatcher: this.dispatcher,
+      partitionLinks: this.foundation.partitionThreads?.ingressLinks,
       logger: this.log,
     });
     this.ingress = thread;
@@ -305,10 +335,10 @@ export class Node implements RunningNode {
    * first use; its store lives under the base directory, so a restarted node resumes from it.
    */
   addReplica(pid: PartitionId): PartitionProcessor {
-    const existing = this.processors.get(pid);
+    const existing = this.localProcessors.get(pid);
     if (existing !== undefined) return existing;
-    const store = new PartitionStore(join(this.baseDir, "partitions", `p${pid}.sqlite`));
-    this.stores.push(store);
+    if (this.invoker === null) throw new Error("a node with partition threads adds no replicas on its main thread");
+    const store = new PartitionStore(partitionStorePath(this.baseDir, pid));
     this.storeOf.set(pid, store);
     const processor = new PartitionProcessor({
       partitionId: pid,
@@ -325,8 +355,14 @@ export class Node implements RunningNode {
       snapshots: this.snapshots?.restorer,
     });
     this.processors.set(pid, processor);
+    this.localProcessors.set(pid, processor);
     processor.follow();
     return processor;
+  }
+
+  /** What this node's invokers know of the invocations they drive (on every partition thread, or this thread's). */
+  private async invokerStates(): Promise<Iterable<readonly [InvocationId, InvokerInvocationState]>> {
+    return this.foundation.partitionThreads?.invokerStates() ?? this.invoker?.states() ?? [];
   }
 
   /** Rebuilds this node's replica of `pid` from the log in a scratch store and compares the two. */
@@ -347,8 +383,8 @@ export class Node implements RunningNode {
   /** Unfinished invocations pinned to a deployment, over this node's partition replicas. */
   private pinnedInvocations(deploymentId: string): number {
     let n = 0;
-    for (const s of this.stores) {
-      n += s.readOnly.read((tx) => tx.listInvocations().filter((inv) => inv.status !== "completed" && inv.pinnedDeployment?.deploymentId === deploymentId).length);
+    for (const { store } of this.processors.values()) {
+      n += store.read((tx) => tx.listInvocations().filter((inv) => inv.status !== "completed" && inv.pinnedDeployment?.deploymentId === deploymentId).length);
     }
     return n;
   }
@@ -362,9 +398,9 @@ export class Node implements RunningNode {
   /** SQL introspection over this node's partition stores and schema registry. */
   private queryEngine(): QueryEngine {
     this.queries ??= new QueryEngine({
-      stores: () => [...this.storeOf].map(([pid, s]) => [pid, s.readOnly] as const),
+      stores: () => [...this.processors].map(([pid, p]) => [pid, p.store] as const),
       schema: () => this.registry.schema,
-      invokerStates: () => this.invoker.states(),
+      invokerStates: () => this.invokerStates(),
       partitionStates: async () => (this.clusterStatus === null ? [] : partitionStateRows(await this.clusterStatus.status())),
       ...(this.foundation.cluster === undefined ? {} : { cluster: this.clusterQueryRows(this.foundation.cluster) }),
     });
@@ -389,7 +425,7 @@ export class Node implements RunningNode {
 
   /** The rows `query` reads from this node's replicas of `partitions`, for another node that runs it. */
   async loadQueryRows(query: string, partitions: readonly PartitionId[], timeoutMs: number): Promise<Uint8Array> {
-    const missing = partitions.filter((p) => !this.storeOf.has(p));
+    const missing = partitions.filter((p) => !this.processors.has(p));
     if (missing.length > 0) throw new NoLocalReplicaError(`partition ${missing.join(", ")}`);
     return this.queryEngine().loadRows(query, new Set(partitions), timeoutMs);
   }
@@ -399,11 +435,12 @@ export class Node implements RunningNode {
     await this.ingress?.close();
     await this.admin?.close();
     await this.queries?.close();
-    this.invoker.close();
+    this.invoker?.close();
     await this.tracing.tracing.shutdown();
     await this.snapshots?.stop();
-    await Promise.all([...this.processors.values()].map((p) => p.stop()));
-    for (const s of this.stores) s.close();
+    await this.foundation.partitionThreads?.close();
+    await Promise.all([...this.localProcessors.values()].map((p) => p.stop()));
+    for (const s of this.storeOf.values()) s.close();
     this.registry.close();
     if (!this.foundation.owned) return;
     await this.bifrost.close();
@@ -445,13 +482,13 @@ export class Node implements RunningNode {
         }
       },
     });
-    const invoker = this.invoker;
+    const invokerStates = () => this.invokerStates();
     new Gauge({
       name: "reprise_invoker_inflight_invocations",
       help: "Invocations with a running or pending attempt on this node",
       registers: [this.metrics],
-      collect() {
-        this.set(invoker.inFlight);
+      async collect() {
+        this.set([...(await invokerStates())].length);
       },
     });
   }

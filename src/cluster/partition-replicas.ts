@@ -175,7 +175,7 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
     const epoch = await this.claimEpoch(partition);
     if (epoch === null) return;
     await this.sequenceHere(logId);
-    const processor = this.o.node.processors.get(partition)!;
+    const processor = this.o.node.localProcessors.get(partition)!;
     if (!(processor.isLeader && processor.leaderEpoch === epoch)) {
       await processor.lead(epoch);
       this.o.logger.info({ partition, epoch, node: formatNodeId(this.o.me) }, "leading partition");
@@ -192,7 +192,7 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
   private async claimEpoch(partition: PartitionId): Promise<LeaderEpoch | null> {
     const claimed = this.claimed.get(partition);
     // The epoch the log announced last, as of its tail now (a restarted node's store may lag).
-    const processor = this.o.node.processors.get(partition)!;
+    const processor = this.o.node.localProcessors.get(partition)!;
     if (claimed === undefined) await processor.catchUp();
     const inLog = processor.leaderEpoch;
     const { value } = await readModifyWrite(this.o.metadata, METADATA_KEYS.partitionTable, PARTITION_TABLE_CODEC, (table) => {

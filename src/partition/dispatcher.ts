@@ -5,7 +5,7 @@ import { RepriseError, UnavailableError } from "../types/errors.ts";
 import type { InvocationResult, InvocationStatus, JournalEntry } from "../types/invocation.ts";
 import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId, type PartitionKey } from "../types/ids.ts";
 import { randomU64 } from "../types/random-ids.ts";
-import type { PartitionProcessor } from "./processor.ts";
+import type { PartitionReplica } from "./replica.ts";
 import type { AppliedResult } from "./state-machine/index.ts";
 import type { Command, InvokeRequest } from "./records.ts";
 import { randomPartitionKey, type PartitionRouter } from "./routing.ts";
@@ -176,7 +176,7 @@ export class PartitionDispatcher implements InvocationDispatcher {
   constructor(
     readonly nodeId: number,
     private readonly router: PartitionRouter,
-    private readonly processors: ReadonlyMap<PartitionId, PartitionProcessor>,
+    private readonly processors: ReadonlyMap<PartitionId, PartitionReplica>,
     private readonly options: DispatcherOptions = {},
   ) {
     this.proposeTimeoutMs = options.proposeTimeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
@@ -284,7 +284,7 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   /** The local replica of the invocation's partition, if this node has one. */
-  processorFor(id: InvocationId): PartitionProcessor | undefined {
+  processorFor(id: InvocationId): PartitionReplica | undefined {
     return this.processors.get(this.router.partitionOfKey(partitionKeyOf(id)));
   }
 
@@ -342,7 +342,7 @@ export class PartitionDispatcher implements InvocationDispatcher {
   }
 
   /** A leader cut off from its log servers cannot append: give up after the deadline, don't hang. */
-  private appendLocally(processor: PartitionProcessor, command: Command, timeoutMs: number): Promise<Lsn> {
+  private appendLocally(processor: PartitionReplica, command: Command, timeoutMs: number): Promise<Lsn> {
     return withDeadline(processor.appendRecord(command), timeoutMs, () => new NoLeaderError(processor.partitionId, timeoutMs, new Error("the leader's append did not complete")));
   }
 }

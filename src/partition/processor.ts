@@ -14,6 +14,7 @@ import {
   type Command,
   type Envelope,
 } from "./records.ts";
+import type { PartitionReplica } from "./replica.ts";
 import type { PartitionRouter } from "./routing.ts";
 import { StateMachine, type AppliedResult, type Effect } from "./state-machine/index.ts";
 import { TimerQueue } from "./timer-queue.ts";
@@ -72,7 +73,7 @@ export interface PartitionProcessorOptions {
  * Follows one partition's log, applies each record to the store in a transaction per batch, and —
  * while it is the leader — carries out the effects (invoker, timers, outbox).
  */
-export class PartitionProcessor {
+export class PartitionProcessor implements PartitionReplica {
   private readonly sm: StateMachine;
   private readonly appender: BatchingAppender;
   private readonly timers: TimerQueue;

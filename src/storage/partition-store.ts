@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { CorruptionError } from "../types/errors.ts";
 import type { Lsn } from "../types/ids.ts";
 import { SnapshotUnsupportedError } from "./errors.ts";
@@ -41,6 +41,38 @@ export interface StoreFileReader {
 export function openStoreFile(path: string): StoreFileReader {
   const readers = new SnapshotReaders(path);
   return { openSnapshot: () => readers.open(), close: () => readers.close() };
+}
+
+/** Where a node keeps its replica of a partition's store. */
+export function partitionStorePath(baseDir: string, partition: number): string {
+  return join(baseDir, "partitions", `p${partition}.sqlite`);
+}
+
+/** The read side of a store file that a `PartitionStore` on another thread writes. */
+export interface StoreReader extends ReadOnlyPartitionStore {
+  close(): void;
+}
+
+/**
+ * Reads of a store file that a `PartitionStore` on another thread of the process writes (a
+ * partition thread's), on a read-only connection of this one: each `read` is one SQLite read
+ * transaction, so it sees every commit made before it began and nothing half-applied. No status
+ * cache: the writer's commits would make it stale at once.
+ */
+export function openStoreReader(path: string): StoreReader {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const tx = prepareReadTxn(db);
+  const inTransaction = db.transaction((fn: (tx: ReadTxn) => unknown) => fn(tx));
+  const snapshots = new SnapshotReaders(path);
+  return Object.freeze({
+    path,
+    read: <T>(fn: (tx: ReadTxn) => T): T => (db.inTransaction ? fn(tx) : (inTransaction.deferred(fn as (tx: ReadTxn) => unknown) as T)),
+    openSnapshot: () => snapshots.open(),
+    close: () => {
+      snapshots.close();
+      db.close();
+    },
+  });
 }
 
 /**

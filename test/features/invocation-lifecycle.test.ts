@@ -138,7 +138,8 @@ describe("invocation lifecycle: cancel and kill in every state, retry policies, 
     const queued = await send("/Counter/q/add/send", 5);
     await eventually(() => status(queued) === "inboxed", 5_000, "the add to queue behind the holder");
     const delayed = await send("/Tracked/run/send?delay=PT1H", "delayed");
-    assert.equal(status(delayed), "scheduled");
+    // The send is answered once its record is durable; its partition applies it a moment later.
+    await eventually(() => status(delayed) === "scheduled", 5_000, "the delayed send to be scheduled");
 
     for (const id of [queued, delayed]) assert.equal((await callJson(ingress, "/Canceller/cancel", id)).status, 200);
     for (const id of [queued, delayed]) {

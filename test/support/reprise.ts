@@ -4,10 +4,14 @@ import { Node } from "../../src/cluster/node.ts";
 export { eventually } from "./eventually.ts";
 export { tempDir } from "./temp.ts";
 
-/** An in-process single-node server on loopback with ephemeral ports. */
+/**
+ * An in-process single-node server on loopback with ephemeral ports. Its two partitions run on two
+ * partition threads (whatever the machine's cores), so every in-process test goes through them; a
+ * `reprise server` child on this machine's defaults runs them on its main thread.
+ */
 export async function startInProcess(baseDir: string, overrides: Record<string, unknown> = {}): Promise<Node> {
   const config = loadConfig({
-    overrides: { baseDir, bindAddress: "127.0.0.1", ingress: { port: 0 }, admin: { port: 0 }, nodeToNode: { port: 0 }, partitions: 2, ...overrides },
+    overrides: { baseDir, bindAddress: "127.0.0.1", ingress: { port: 0 }, admin: { port: 0 }, nodeToNode: { port: 0 }, partitions: 2, worker: { threads: 2 }, ...overrides },
   });
   return Node.start(config);
 }

@@ -18,7 +18,7 @@ export interface QuerySources {
   stores(): Iterable<readonly [PartitionId, ReadOnlyPartitionStore]>;
   schema(): SchemaView;
   /** The local invoker's view of the invocations it drives (retries, last failure). */
-  invokerStates?(): Iterable<readonly [InvocationId, InvokerInvocationState]>;
+  invokerStates?(): Iterable<readonly [InvocationId, InvokerInvocationState]> | Promise<Iterable<readonly [InvocationId, InvokerInvocationState]>>;
   /** Every partition replica's report, for `partition_state`; asked only by queries that name the table. */
   partitionStates?(): Promise<readonly RowOf<"partition_state">[]>;
   /** In a cluster, where the partitions this node does not read itself are read. */
@@ -96,7 +96,7 @@ export class QueryEngine {
    * which the running node adds itself.
    */
   async loadRows(query: string, partitions: ReadonlySet<PartitionId>, timeoutMs: number): Promise<Uint8Array> {
-    const context = { services: [], deployments: [], invoker: this.invokerRows(), partitionStates: [] };
+    const context = { services: [], deployments: [], invoker: await this.invokerRows(), partitionStates: [] };
     const answer = await this.submit(this.storePaths(partitions), { query, format: "rows", timeoutMs: Math.min(timeoutMs, this.options.timeoutMs), context });
     return (answer as { rows: Uint8Array }).rows;
   }
@@ -110,7 +110,7 @@ export class QueryEngine {
     ]);
     // What the other nodes took counts against the query's time.
     const timeoutMs = Math.max(1, this.options.timeoutMs - (Date.now() - started));
-    const run = { query, format, timeoutMs, context: this.context(partitionStates ?? []), remoteRows: gathered?.rows ?? [] };
+    const run = { query, format, timeoutMs, context: await this.context(partitionStates ?? []), remoteRows: gathered?.rows ?? [] };
     return this.submit(this.storePaths(gathered?.local), run);
   }
 
@@ -148,7 +148,7 @@ export class QueryEngine {
     this.idle.length = 0;
   }
 
-  private context(partitionStates: readonly RowOf<"partition_state">[]): QueryContext {
+  private async context(partitionStates: readonly RowOf<"partition_state">[]): Promise<QueryContext> {
     const schema = this.sources.schema();
     return {
       services: schema.listServices().map((s) => ({ name: s.name, revision: BigInt(s.revision), public: s.public, ty: SERVICE_TY[s.ty], deployment_id: s.deploymentId })),
@@ -161,14 +161,14 @@ export class QueryEngine {
         max_service_protocol_version: d.maxProtocolVersion,
         services: d.services.map((s) => s.name),
       })),
-      invoker: this.invokerRows(),
+      invoker: await this.invokerRows(),
       partitionStates,
     };
   }
 
-  private invokerRows(): InvokerRow[] {
+  private async invokerRows(): Promise<InvokerRow[]> {
     const rows: InvokerRow[] = [];
-    for (const [id, s] of this.sources.invokerStates?.() ?? []) rows.push({ id, ...s });
+    for (const [id, s] of (await this.sources.invokerStates?.()) ?? []) rows.push({ id, ...s });
     return rows;
   }
 

@@ -1,21 +1,23 @@
 import { randomUUID } from "node:crypto";
 import type { MessageBatcher } from "../../common/message-batcher.ts";
+import { errorFromThread } from "../../common/thread-error.ts";
 import { RepriseError } from "../../types/errors.ts";
-import type { InvocationId, PartitionKey } from "../../types/ids.ts";
+import type { InvocationId, PartitionId, PartitionKey } from "../../types/ids.ts";
 import { keylessKeyIn, type InvocationDispatcher, type ResultAnswer, type ResultWaiter } from "../../partition/dispatcher.ts";
 import type { PartitionRouter } from "../../partition/routing.ts";
-import type { DispatcherCalls, DispatcherOp, KeylessPlacement, ToIngress, ToMain, WireError } from "./messages.ts";
+import type { DispatcherCalls, DispatcherOp, KeylessPlacement, ToIngress, ToMain } from "./messages.ts";
 
 /**
- * The main thread's dispatcher as the ingress thread sees it: each asynchronous operation is a
- * numbered call answered over the port; result waiters are registered there under a request id
- * chosen here, so the dispatch that names it in its response sink always finds it. Where a keyless
- * call goes is decided here from the placement the main thread sent with its last answer: a stale
- * one only costs a forward.
+ * The node's dispatcher as the ingress thread sees it: each asynchronous operation is a numbered
+ * call answered over a port; result waiters are registered there under a request id chosen here,
+ * so the dispatch that names it in its response sink always finds it. A partition with a port of
+ * its own (`direct`: a single node's partition threads) is asked there, every other one on the
+ * main thread. Where a keyless call goes is decided here from the placement sent with the last
+ * answer: a stale one only costs a forward.
  */
 export class DispatcherProxy implements InvocationDispatcher {
   private seq = 0;
-  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; link: MessageBatcher<ToMain> }>();
   private readonly waiters = new Map<string, (a: ResultAnswer) => void>();
 
   constructor(
@@ -23,6 +25,7 @@ export class DispatcherProxy implements InvocationDispatcher {
     private readonly toMain: MessageBatcher<ToMain>,
     private readonly router: PartitionRouter,
     private keyless: KeylessPlacement,
+    private readonly direct: ReadonlyMap<PartitionId, MessageBatcher<ToMain>> = new Map(),
   ) {}
 
   /** Handles what the main thread sent that concerns the dispatcher; false for anything else. */
@@ -38,7 +41,7 @@ export class DispatcherProxy implements InvocationDispatcher {
     const call = this.calls.get(m.seq);
     this.calls.delete(m.seq);
     if (m.ok) call?.resolve(m.value);
-    else call?.reject(errorFromWire(m.error));
+    else call?.reject(errorFromThread(m.error));
     return true;
   }
 
@@ -48,31 +51,40 @@ export class DispatcherProxy implements InvocationDispatcher {
     this.calls.clear();
   }
 
+  /** The thread behind `link` is gone: the calls waiting for its answers fail as retryable. */
+  linkClosed(link: MessageBatcher<ToMain>, reason: string): void {
+    for (const [seq, c] of this.calls) {
+      if (c.link !== link) continue;
+      this.calls.delete(seq);
+      c.reject(new RepriseError("partition_thread_gone", reason, true, 503));
+    }
+  }
+
   dispatch(...args: DispatcherCalls["dispatch"]["args"]): Promise<void> {
-    return this.call("dispatch", args);
+    return this.call(args[0].id, "dispatch", args);
   }
 
   propose(...args: DispatcherCalls["propose"]["args"]): Promise<void> {
-    return this.call("propose", args);
+    return this.call(args[0], "propose", args);
   }
 
   readStatus(...args: DispatcherCalls["readStatus"]["args"]): Promise<DispatcherCalls["readStatus"]["answer"]> {
-    return this.call("readStatus", args);
+    return this.call(args[0], "readStatus", args);
   }
 
   readWithJournal(...args: DispatcherCalls["readWithJournal"]["args"]): Promise<DispatcherCalls["readWithJournal"]["answer"]> {
-    return this.call("readWithJournal", args);
+    return this.call(args[0], "readWithJournal", args);
   }
 
   awaitResult(id: InvocationId, requestId: string = randomUUID()): ResultWaiter {
     const answer = new Promise<ResultAnswer>((resolve) => this.waiters.set(requestId, resolve));
-    this.send({ t: "await", id, requestId });
+    this.send(id, { t: "await", id, requestId });
     return {
       requestId,
       answer,
       cancel: () => {
         if (!this.waiters.delete(requestId)) return;
-        this.send({ t: "cancel", id, requestId });
+        this.send(id, { t: "cancel", id, requestId });
       },
     };
   }
@@ -85,25 +97,21 @@ export class DispatcherProxy implements InvocationDispatcher {
     return this.keyless;
   }
 
-  private call<K extends DispatcherOp>(op: K, args: DispatcherCalls[K]["args"]): Promise<DispatcherCalls[K]["answer"]> {
+  private call<K extends DispatcherOp>(about: InvocationId, op: K, args: DispatcherCalls[K]["args"]): Promise<DispatcherCalls[K]["answer"]> {
     const seq = ++this.seq;
+    const link = this.linkFor(about);
     return new Promise((resolve, reject) => {
-      this.calls.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.send({ t: "call", seq, op, args });
+      this.calls.set(seq, { resolve: resolve as (v: unknown) => void, reject, link });
+      link.send({ t: "call", seq, op, args });
     });
   }
 
-  private send(m: ToMain): void {
-    this.toMain.send(m);
+  private send(about: InvocationId, m: ToMain): void {
+    this.linkFor(about).send(m);
   }
-}
 
-export function errorToWire(e: unknown): WireError {
-  if (e instanceof RepriseError) return { code: e.code, message: e.message, retryable: e.retryable, httpStatus: e.httpStatus };
-  return { code: "", message: e instanceof Error ? e.message : String(e), retryable: false, httpStatus: 500 };
-}
-
-/** The error as the main thread had it, so the ingress answers it the same way: typed, or an untyped internal one. */
-export function errorFromWire(e: WireError): Error {
-  return e.code === "" ? new Error(e.message) : new RepriseError(e.code, e.message, e.retryable, e.httpStatus);
+  /** The port of the partition that owns `about`. */
+  private linkFor(about: InvocationId): MessageBatcher<ToMain> {
+    return this.direct.get(this.router.partitionOf(about)) ?? this.toMain;
+  }
 }

@@ -3,6 +3,8 @@
  * serves HTTP; every partition operation is a call to the main thread's `InvocationDispatcher`.
  * Values cross by structured clone, so only plain data: errors travel as their typed fields.
  */
+import type { MessagePort } from "node:worker_threads";
+import type { ThreadError } from "../../common/thread-error.ts";
 import type { InvocationId, PartitionId } from "../../types/ids.ts";
 import type { InvocationStatus } from "../../types/invocation.ts";
 import type { Command, InvokeRequest } from "../../partition/records.ts";
@@ -19,14 +21,6 @@ export interface DispatcherCalls {
 }
 export type DispatcherOp = keyof DispatcherCalls;
 
-/** A `RepriseError` as fields; anything else has an empty code and arrives as an untyped error with its message. */
-export interface WireError {
-  readonly code: string;
-  readonly message: string;
-  readonly retryable: boolean;
-  readonly httpStatus: number;
-}
-
 /** Which partitions a keyless call may be placed on: those the node leads, or any. */
 export type KeylessPlacement = readonly PartitionId[] | "any";
 
@@ -36,13 +30,13 @@ export type ToMain =
   | { readonly t: "await"; readonly id: InvocationId; readonly requestId: string }
   | { readonly t: "cancel"; readonly id: InvocationId; readonly requestId: string }
   | { readonly t: "listening"; readonly port: number }
-  | { readonly t: "failed"; readonly error: WireError }
+  | { readonly t: "failed"; readonly error: ThreadError }
   | { readonly t: "schema-applied"; readonly version: number }
   | { readonly t: "closed" };
 
 export type ToIngress =
   | { readonly t: "answer"; readonly seq: number; readonly ok: true; readonly value: unknown; readonly keyless: KeylessPlacement }
-  | { readonly t: "answer"; readonly seq: number; readonly ok: false; readonly error: WireError; readonly keyless: KeylessPlacement }
+  | { readonly t: "answer"; readonly seq: number; readonly ok: false; readonly error: ThreadError; readonly keyless: KeylessPlacement }
   | { readonly t: "result"; readonly id: InvocationId; readonly requestId: string; readonly answer: ResultAnswer }
   | { readonly t: "schema"; readonly version: number; readonly registry: SchemaRegistry }
   | { readonly t: "close" };
@@ -60,4 +54,12 @@ export interface IngressThreadSettings {
   readonly tracing: { readonly endpoint: string; readonly serviceName: string };
   readonly schema: SchemaRegistry;
   readonly keyless: KeylessPlacement;
+  /** Ports to the threads that serve some partitions themselves (a single node's partition threads). */
+  readonly partitionLinks: readonly PartitionLink[];
+}
+
+/** A port on which a thread answers the dispatcher calls for `partitions` (a `DispatcherServer`). */
+export interface PartitionLink {
+  readonly partitions: readonly PartitionId[];
+  readonly port: MessagePort;
 }

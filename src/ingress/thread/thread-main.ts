@@ -7,11 +7,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { rootLogger } from "../../common/logger.ts";
 import { MessageBatcher } from "../../common/message-batcher.ts";
+import { errorToThread } from "../../common/thread-error.ts";
 import { invocationTracingFor } from "../../common/invocation-tracing.ts";
 import { PartitionRouter } from "../../partition/routing.ts";
+import type { PartitionId } from "../../types/ids.ts";
 import { SchemaView } from "../../schema/schema.ts";
 import { IngressServer } from "../server.ts";
-import { DispatcherProxy, errorToWire } from "./dispatcher-proxy.ts";
+import { DispatcherProxy } from "./dispatcher-proxy.ts";
 import type { IngressThreadSettings, ToIngress, ToMain } from "./messages.ts";
 
 const settings = workerData.settings as IngressThreadSettings;
@@ -19,7 +21,19 @@ const port = parentPort!;
 const toMain = new MessageBatcher<ToMain>((batch) => port.postMessage(batch));
 const send = (m: ToMain): void => toMain.send(m);
 let schema = new SchemaView(settings.schema);
-const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless);
+/** One batcher per partition thread's port, for the partitions it serves. */
+const direct = new Map<PartitionId, MessageBatcher<ToMain>>();
+const links = settings.partitionLinks.map(({ partitions, port: link }) => {
+  const batcher = new MessageBatcher<ToMain>((batch) => link.postMessage(batch));
+  for (const p of partitions) direct.set(p, batcher);
+  link.on("message", (batch: readonly ToIngress[]) => {
+    for (const m of batch) dispatcher.receive(m);
+  });
+  // The partition thread exited (it failed, or the node is stopping): nothing will answer there.
+  link.once("close", () => dispatcher.linkClosed(batcher, `the thread of partitions ${partitions.join(", ")} is gone; retry the request`));
+  return { link, batcher };
+});
+const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless, direct);
 const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
 const ingress = new IngressServer({
   port: settings.port,
@@ -53,13 +67,17 @@ async function close(): Promise<void> {
   await tracing.tracing.shutdown();
   send({ t: "closed" });
   toMain.flush();
+  for (const { link, batcher } of links) {
+    batcher.flush();
+    link.close();
+  }
   port.close();
 }
 
 ingress.listen().then(
   (bound) => send({ t: "listening", port: bound }),
   (e: unknown) => {
-    send({ t: "failed", error: errorToWire(e) });
+    send({ t: "failed", error: errorToThread(e) });
     toMain.flush();
     port.close();
   },
