@@ -71,14 +71,23 @@ const approvals = restate.service({
   },
 });
 
-describe("crash recovery: kill -9 the server", () => {
+// Both ways a single node runs its partitions: on its main thread, and on partition threads.
+const MODES = [
+  ["partitions on the main thread", "1"],
+  ["partitions on 2 threads", "2"],
+] as const;
+
+for (const [mode, threads] of MODES) describe(`crash recovery: kill -9 the server (${mode})`, () => {
   const dir = tempDir();
+  const args = ["--partitions", "2", "--worker-threads", threads];
+  // Tags name invocations across both suites, whose observations share the maps above.
+  const tag = (name: string) => `${name}-t${threads}`;
   let sdk: SdkEndpoint;
   let server: ServerProcess;
 
   before(async () => {
     sdk = await startSdkEndpoint([sleeper, effects, ledger, approvals]);
-    server = await startServerProcess(dir.path, ["--partitions", "2"]);
+    server = await startServerProcess(dir.path, args);
     assert.equal((await registerDeployment(server.admin, sdk.url)).status, 201);
   });
 
@@ -90,27 +99,27 @@ describe("crash recovery: kill -9 the server", () => {
 
   const restart = async () => {
     await server.kill9();
-    server = await startServerProcess(dir.path, ["--partitions", "2"]);
+    server = await startServerProcess(dir.path, args);
   };
 
   it("completes a ctx.sleep exactly once across a kill -9 and restart", async () => {
-    const stored = new Promise<void>((r) => napStored.set("nap-1", r));
-    const res = await callJson(server.ingress, "/Sleeper/nap/send", "nap-1");
+    const stored = new Promise<void>((r) => napStored.set(tag("nap-1"), r));
+    const res = await callJson(server.ingress, "/Sleeper/nap/send", tag("nap-1"));
     assert.equal(res.status, 202);
     await stored;
     await restart();
-    await eventually(() => napCompleted.get("nap-1") === 1, 20_000, "sleep to complete after restart");
-    assert.equal(napStarted.get("nap-1"), 1, "the step before the sleep ran again");
+    await eventually(() => napCompleted.get(tag("nap-1")) === 1, 20_000, "sleep to complete after restart");
+    assert.equal(napStarted.get(tag("nap-1")), 1, "the step before the sleep ran again");
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(napCompleted.get("nap-1"), 1);
+    assert.equal(napCompleted.get(tag("nap-1")), 1);
   });
 
   it("completes a handler waiting on an awakeable resolved after a server restart", async () => {
-    const send = await callJson(server.ingress, "/Approvals/ask/send", "after-restart");
+    const send = await callJson(server.ingress, "/Approvals/ask/send", tag("after-restart"));
     const { invocationId } = (await send.json()) as { invocationId: string };
-    await eventually(() => approvalIds.has("after-restart"), 10_000, "awakeable to be published");
+    await eventually(() => approvalIds.has(tag("after-restart")), 10_000, "awakeable to be published");
     await restart();
-    const id = approvalIds.get("after-restart")!;
+    const id = approvalIds.get(tag("after-restart"))!;
     const resolved = await fetch(`${server.ingress}/restate/awakeables/${id}/resolve`, { method: "POST", headers: { "content-type": "application/json" }, body: '"later"' });
     assert.equal(resolved.status, 202);
     const out = await fetch(`${server.ingress}/restate/invocation/${invocationId}/attach`);
@@ -122,16 +131,17 @@ describe("crash recovery: kill -9 the server", () => {
   });
 
   it("never re-runs a ctx.run whose result was stored before the crash", async () => {
-    const stored = new Promise<void>((r) => afterRunSignals.set("eff-1", r));
-    const res = await callJson(server.ingress, "/Effects/once/send", "eff-1");
+    const stored = new Promise<void>((r) => afterRunSignals.set(tag("eff-1"), r));
+    const res = await callJson(server.ingress, "/Effects/once/send", tag("eff-1"));
     assert.equal(res.status, 202);
     await stored;
     await restart();
-    await eventually(() => effectCompleted.get("eff-1") === 1, 20_000, "invocation to complete after restart");
-    assert.equal(effectRuns.get("eff-1"), 1, "side effect ran again after its result was stored");
+    await eventually(() => effectCompleted.get(tag("eff-1")) === 1, 20_000, "invocation to complete after restart");
+    assert.equal(effectRuns.get(tag("eff-1")), 1, "side effect ran again after its result was stored");
   });
 
   it("loses and duplicates nothing that was acknowledged when killed under load", async () => {
+    ledgerEffects.clear();
     const acknowledged = new Set<number>();
     const deadline = Date.now() + 8_000;
     let next = 0;
@@ -154,7 +164,7 @@ describe("crash recovery: kill -9 the server", () => {
     killed = true;
     await server.kill9();
     await Promise.all(workers);
-    server = await startServerProcess(dir.path, ["--partitions", "2"]);
+    server = await startServerProcess(dir.path, args);
 
     const seenAll = async () => {
       const lists = await Promise.all(
