@@ -150,6 +150,11 @@ export class Node implements RunningNode {
     });
   }
 
+  /** The threads this single node runs its partitions on; undefined when they run on its main thread. */
+  get partitionThreads(): PartitionThreads | undefined {
+    return this.foundation.partitionThreads;
+  }
+
   /** A complete single node: embedded metadata and a local log under the base directory. */
   static async start(config: NodeConfig, extraAdminRoutes: (node: Node) => AdminRoute[] = () => []): Promise<Node> {
     const baseDir = resolve(config.baseDir);
@@ -316,6 +321,7 @@ export class Node implements RunningNode {
       logger: this.log,
     });
     this.ingress = thread;
+    this.foundation.partitionThreads?.relinkIngress((link) => thread.addPartitionLink(link));
     this.registry.onChange((registry) => thread.publishSchema(registry));
     // A change while the thread started is not lost.
     if (this.registry.schema.registry !== startedWith) await thread.publishSchema(this.registry.schema.registry);

@@ -8,7 +8,7 @@ import { ThreadedReplica } from "../../src/cluster/partition-thread/threaded-rep
 import { PartitionProcessor } from "../../src/partition/processor.ts";
 import { partitionKeyForKey, PartitionRouter } from "../../src/partition/routing.ts";
 import { counter } from "../support/example-services.ts";
-import { callJson, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
+import { callJson, eventually, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 
 const PARTITIONS = 4;
@@ -104,11 +104,34 @@ describe("partition threads", () => {
       );
     });
 
+    it("restarts a partition thread that exits, whose partitions then serve again from their stores and logs", async () => {
+      const threads = node.partitionThreads!;
+      const keys = keyOnEachPartition("Counter");
+      const before = await Promise.all(keys.map(async (key) => (await (await callJson(ingress(), `/Counter/${key}/add`, 0)).json()) as number));
+      const [victim] = threads.workers();
+      await victim!.terminate();
+      // While it restarts a call may be refused as retryable (503), never lost or answered wrongly;
+      // then every partition answers again, each counter where it was.
+      await eventually(
+        async () => {
+          const answers = await Promise.all(keys.map((key) => callJson(ingress(), `/Counter/${key}/add`, 0)));
+          for (const res of answers) if (res.status !== 200) assert.equal(res.status, 503, await res.text());
+          return answers.every((res) => res.status === 200);
+        },
+        20_000,
+        "every partition to answer after the restart",
+      );
+      const after = await Promise.all(keys.map(async (key) => (await (await callJson(ingress(), `/Counter/${key}/add`, 1)).json()) as number));
+      assert.deepEqual(after, before.map((n) => n + 1));
+      assert.equal(threads.workers().length, 2);
+      for (const replica of node.processors.values()) assert.equal(replica.isLeader, true);
+    });
+
     it("keeps every store and log across a restart", async () => {
       const keys = keyOnEachPartition("Counter");
       await node.stop();
       node = await start();
-      for (const key of keys) assert.equal(await (await callJson(ingress(), `/Counter/${key}/add`, 1)).json(), 6);
+      for (const key of keys) assert.equal(await (await callJson(ingress(), `/Counter/${key}/add`, 1)).json(), 7);
     });
   });
 });

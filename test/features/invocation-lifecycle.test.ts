@@ -237,6 +237,8 @@ describe("invocation lifecycle: cancel and kill in every state, retry policies, 
     assert.equal((await patch(`/invocations/${done}/pause`)).status, 409);
 
     const delayed = await send("/Tracked/run/send?delay=PT1H", "not-started");
+    // Acknowledged once durable; the admin API reads what the partition has applied.
+    await eventually(() => status(delayed) === "scheduled", 5_000, "the delayed send to be scheduled");
     const notStarted = await patch(`/invocations/${delayed}/resume`);
     assert.equal(notStarted.status, 425);
     assert.equal(((await notStarted.json()) as { error_code: string }).error_code, "invocation_not_started");

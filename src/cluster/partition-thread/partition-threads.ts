@@ -20,6 +20,9 @@ import { ThreadedReplica } from "./threaded-replica.ts";
 
 /** How long stopping waits for a thread to stop its processors and close its stores and log. */
 const CLOSE_WAIT_MS = 10_000;
+/** Pause before restarting a thread that exited, doubled for each failure in a row up to the maximum. */
+const RESTART_FIRST_DELAY_MS = 500;
+const RESTART_MAX_DELAY_MS = 30_000;
 
 type Channel = ThreadChannel<MainThreadCalls, PartitionThreadCalls>;
 
@@ -66,7 +69,16 @@ export class PartitionThreads {
   /** The ingress thread's ends of the threads' ingress links, for `IngressThread.start` (they move there). */
   readonly ingressLinks: PartitionLink[] = [];
   readonly bifrost: ThreadBifrost;
+  /** By index; a restarted thread takes its predecessor's place. */
   private readonly threads: { readonly worker: Worker; readonly channel: Channel; readonly partitions: readonly PartitionId[]; exited: boolean }[] = [];
+  /** Failures in a row of each thread, for the pause before its next restart. */
+  private readonly failures: number[] = [];
+  /** What the threads were started with, for restarts; the newest schema replaces its registry. */
+  private wiring: PartitionThreadsWiring | null = null;
+  private registry: SchemaRegistry | null = null;
+  /** Where a restarted thread's ingress link goes once the ingress thread runs; before that, `ingressLinks`. */
+  private onIngressLink: ((link: PartitionLink) => void) | null = null;
+  private closing = false;
   private readonly channelOfLog = new Map<LogId, Channel>();
   private readonly log: Logger;
 
@@ -80,6 +92,8 @@ export class PartitionThreads {
 
   /** Starts every thread; resolves once each one's processors lead, rejects if one could not start. */
   async start(wiring: PartitionThreadsWiring): Promise<void> {
+    this.wiring = wiring;
+    this.registry = wiring.registry;
     const partitions = this.o.router.partitions;
     const starting: Promise<void>[] = [];
     for (let index = 0; index < this.count; index++) {
@@ -94,6 +108,7 @@ export class PartitionThreads {
 
   /** Hands every thread a new schema; resolves once their invokers use it. */
   async publishSchema(registry: SchemaRegistry): Promise<void> {
+    this.registry = registry;
     await Promise.all(this.running().map((t) => t.channel.call("schema", registry)));
   }
 
@@ -107,8 +122,19 @@ export class PartitionThreads {
     return (await Promise.all(this.running().map((t) => t.channel.call("invokerStates")))).flat();
   }
 
+  /** Hands each restarted thread's ingress link to the running ingress thread. */
+  relinkIngress(handOver: (link: PartitionLink) => void): void {
+    this.onIngressLink = handOver;
+  }
+
+  /** The running threads' workers, for fault injection (a test terminates one). */
+  workers(): readonly Worker[] {
+    return this.running().map((t) => t.worker);
+  }
+
   /** Stops every thread (bounded), then closes the read connections. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(
       this.threads.map(async (t) => {
         if (!t.exited) {
@@ -136,8 +162,8 @@ export class PartitionThreads {
   private startThread(index: number, partitions: readonly PartitionId[], wiring: PartitionThreadsWiring): Promise<void> {
     const { config, baseDir, nodeId } = this.o;
     const link = new MessageChannel();
-    this.ingressLinks.push({ partitions, port: link.port1 });
-    const data: PartitionThreadData = { config, baseDir, nodeId, partitions, registry: wiring.registry, index, ingressPort: link.port2 };
+    const ingressLink: PartitionLink = { partitions, port: link.port1 };
+    const data: PartitionThreadData = { config, baseDir, nodeId, partitions, registry: this.registry ?? wiring.registry, index, ingressPort: link.port2 };
     const worker = startTypeScriptWorker(new URL("./thread-main.ts", import.meta.url), data, [link.port2]);
     const metadata = serveMetadata(this.o.metadata, (watchId, event) => channel.notify("metadataChanged", watchId, event));
     let ready!: (leadership: readonly ReplicaLeadership[]) => void;
@@ -157,29 +183,55 @@ export class PartitionThreads {
       (op, e) => this.log.error({ err: e, op, thread: index }, "a notice from a partition thread failed"),
     );
     const thread = { worker, channel, partitions, exited: false };
-    this.threads.push(thread);
+    this.threads[index] = thread;
     for (const p of partitions) this.channelOfLog.set(this.o.router.logOf(p), channel);
     worker.on("message", (batch: readonly ThreadFrame[]) => channel.receive(batch));
     worker.on("error", (e) => {
-      this.log.error({ err: e, thread: index, partitions }, "a partition thread failed; its partitions are not served until the node restarts");
+      this.log.error({ err: e, thread: index, partitions }, "a partition thread failed");
       failed(e);
     });
     worker.once("exit", (code) => {
       thread.exited = true;
       metadata.close();
-      const gone = new UnavailableError(`the thread of partitions ${partitions.join(", ")} is gone (exit ${code})`, "partition_thread_gone");
+      const gone = new UnavailableError(`the thread of partitions ${partitions.join(", ")} is gone (exit ${code}); retry the request`, "partition_thread_gone");
       channel.close(gone);
       failed(gone);
+      if (this.threads[index] !== thread) return;
       for (const p of partitions) {
         this.channelOfLog.delete(this.o.router.logOf(p));
         this.replicas.get(p)?.update("lost");
       }
+      if (!this.closing && this.wiring !== null) this.restartLater(index, partitions);
     });
     return started.then((leadership) => {
+      this.failures[index] = 0;
       for (const l of leadership) {
-        const store = openStoreReader(partitionStorePath(baseDir, l.partitionId));
-        this.replicas.set(l.partitionId, new ThreadedReplica(l.partitionId, store, l, (p, command) => this.channelOf(p).call("append", p, command)));
+        const replica = this.replicas.get(l.partitionId);
+        if (replica !== undefined) replica.update(l);
+        else this.replicas.set(l.partitionId, new ThreadedReplica(l.partitionId, openStoreReader(partitionStorePath(baseDir, l.partitionId)), l, (p, command) => this.channelOf(p).call("append", p, command)));
       }
+      if (this.onIngressLink === null) this.ingressLinks.push(ingressLink);
+      else this.onIngressLink(ingressLink);
     });
+  }
+
+  /**
+   * A partition thread exited while the node runs (an uncaught error there): its partitions come
+   * back on a new thread, which resumes them from their stores and logs as a restarted node would,
+   * after a pause that doubles with each failure in a row (a thread that cannot start is not
+   * restarted in a tight loop).
+   */
+  private restartLater(index: number, partitions: readonly PartitionId[]): void {
+    const failures = (this.failures[index] = (this.failures[index] ?? 0) + 1);
+    const delayMs = Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** (failures - 1));
+    this.log.error({ thread: index, partitions, delayMs, failures }, "a partition thread exited; its partitions restart on a new thread");
+    const timer = setTimeout(() => {
+      if (this.closing || this.wiring === null) return;
+      this.startThread(index, partitions, this.wiring).then(
+        () => this.log.info({ thread: index, partitions }, "partition thread restarted"),
+        (e: unknown) => this.log.error({ err: e, thread: index, partitions }, "a restarted partition thread could not start"),
+      );
+    }, delayMs);
+    timer.unref();
   }
 }

@@ -77,6 +77,14 @@ export class IngressThread {
     return applied;
   }
 
+  /** Moves a (restarted) partition thread's link to the thread, which sends those partitions' calls there from now on. */
+  addPartitionLink(link: PartitionLink): void {
+    if (this.exited) return void link.port.close();
+    // Not batched: the port moves with this message.
+    const m: ToIngress = { t: "link", link };
+    this.worker.postMessage([m], [link.port]);
+  }
+
   /** Closes the thread's server (open connections dropped) and waits, bounded, for it to finish. */
   async close(): Promise<void> {
     if (!this.exited) {

@@ -39,6 +39,8 @@ export type ToIngress =
   | { readonly t: "answer"; readonly seq: number; readonly ok: false; readonly error: ThreadError; readonly keyless: KeylessPlacement }
   | { readonly t: "result"; readonly id: InvocationId; readonly requestId: string; readonly answer: ResultAnswer }
   | { readonly t: "schema"; readonly version: number; readonly registry: SchemaRegistry }
+  /** A restarted partition thread's link, replacing its predecessor's for the same partitions. */
+  | { readonly t: "link"; readonly link: PartitionLink }
   | { readonly t: "close" };
 
 /** Everything the ingress thread starts from (its `workerData`). */

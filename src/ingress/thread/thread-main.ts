@@ -4,7 +4,7 @@
  * under overload (applying records, running invocations), a burst of new clients waited seconds
  * in the accept queue. Here an iteration is only HTTP parsing and messages.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { rootLogger } from "../../common/logger.ts";
 import { MessageBatcher } from "../../common/message-batcher.ts";
 import { errorToThread } from "../../common/thread-error.ts";
@@ -14,7 +14,7 @@ import type { PartitionId } from "../../types/ids.ts";
 import { SchemaView } from "../../schema/schema.ts";
 import { IngressServer } from "../server.ts";
 import { DispatcherProxy } from "./dispatcher-proxy.ts";
-import type { IngressThreadSettings, ToIngress, ToMain } from "./messages.ts";
+import type { IngressThreadSettings, PartitionLink, ToIngress, ToMain } from "./messages.ts";
 
 const settings = workerData.settings as IngressThreadSettings;
 const port = parentPort!;
@@ -23,16 +23,23 @@ const send = (m: ToMain): void => toMain.send(m);
 let schema = new SchemaView(settings.schema);
 /** One batcher per partition thread's port, for the partitions it serves. */
 const direct = new Map<PartitionId, MessageBatcher<ToMain>>();
-const links = settings.partitionLinks.map(({ partitions, port: link }) => {
+const links: { link: MessagePort; batcher: MessageBatcher<ToMain> }[] = [];
+function useLink({ partitions, port: link }: PartitionLink): void {
   const batcher = new MessageBatcher<ToMain>((batch) => link.postMessage(batch));
   for (const p of partitions) direct.set(p, batcher);
   link.on("message", (batch: readonly ToIngress[]) => {
     for (const m of batch) dispatcher.receive(m);
   });
   // The partition thread exited (it failed, or the node is stopping): nothing will answer there.
-  link.once("close", () => dispatcher.linkClosed(batcher, `the thread of partitions ${partitions.join(", ")} is gone; retry the request`));
-  return { link, batcher };
-});
+  // Until a restarted thread's link arrives, those partitions' calls go to the main thread,
+  // which answers them (a retryable 503 for a write, reads from the stores).
+  link.once("close", () => {
+    for (const p of partitions) if (direct.get(p) === batcher) direct.delete(p);
+    dispatcher.linkClosed(batcher, `the thread of partitions ${partitions.join(", ")} is gone; retry the request`);
+  });
+  links.push({ link, batcher });
+}
+for (const link of settings.partitionLinks) useLink(link);
 const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless, direct);
 const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
 const ingress = new IngressServer({
@@ -56,6 +63,8 @@ function receive(m: ToIngress): void {
   if (m.t === "schema") {
     schema = new SchemaView(m.registry);
     send({ t: "schema-applied", version: m.version });
+  } else if (m.t === "link") {
+    useLink(m.link);
   } else if (m.t === "close") {
     void close();
   }
