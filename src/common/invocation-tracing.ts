@@ -17,11 +17,6 @@ import { SpanKind, SpanStatusCode, Tracing, parseTraceparent, spanIdsOf, type Sp
  * Ids an invocation keeps (the trace, its own span) are chosen by whoever proposes it and carried
  * in its log record; attempt spans belong to the leader that runs them.
  */
-/** A node's invocation spans as its tracing settings ask: exported over OTLP to `endpoint`, or recorded nowhere when it is empty. */
-export function invocationTracingFor(o: { readonly endpoint: string; readonly serviceName: string }, nodeName: string): InvocationTracing {
-  return new InvocationTracing(o.endpoint === "" ? Tracing.disabled() : new Tracing({ endpoint: o.endpoint, serviceName: o.serviceName, attributes: { "service.instance.id": nodeName } }));
-}
-
 export class InvocationTracing {
   constructor(readonly tracing: Tracing) {}
 
@@ -88,4 +83,9 @@ function targetAttributes(t: InvocationTarget): Attributes {
 
 function invocationAttributes(s: InvocationStatus): Attributes {
   return { ...targetAttributes(s.target), "restate.invocation.id": s.id };
+}
+
+/** A node's invocation spans as its tracing settings ask: exported over OTLP to `endpoint`, or recorded nowhere when it is empty. */
+export function invocationTracingFor(o: { readonly endpoint: string; readonly serviceName: string }, nodeName: string): InvocationTracing {
+  return new InvocationTracing(o.endpoint === "" ? Tracing.disabled() : new Tracing({ endpoint: o.endpoint, serviceName: o.serviceName, attributes: { "service.instance.id": nodeName } }));
 }

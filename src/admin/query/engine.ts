@@ -208,7 +208,6 @@ const SERVICE_TY = { SERVICE: "service", VIRTUAL_OBJECT: "virtual_object", WORKF
 /** How long closing the engine waits for running queries before stopping their workers. */
 const CLOSE_WAIT_MS = 10_000;
 
-
 /** One worker thread with at most one query in flight. */
 class PooledWorker {
   readonly worker: Worker;
@@ -216,7 +215,7 @@ class PooledWorker {
   private current?: { seq: number; resolve: (r: QueryAnswer) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
 
   constructor(settings: WorkerSettings) {
-    this.worker = startTypeScriptWorker(new URL("./worker.ts", import.meta.url), { ...settings });
+    this.worker = startTypeScriptWorker(new URL("./worker.ts", import.meta.url), settings);
     this.worker.on("message", (m: WorkerResponse | { ready: true }) => {
       if (!("seq" in m) || m.seq !== this.current?.seq) return;
       const { resolve, reject, timer } = this.current;

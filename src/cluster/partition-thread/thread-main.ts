@@ -38,14 +38,15 @@ const log = rootLogger.child({ node: config.nodeName, partitionThread: data.inde
 const router = new PartitionRouter(config.partitions);
 const mine = new Set(data.partitions);
 const processors = new Map<PartitionId, PartitionProcessor>();
+/** Each partition's store, written by its processor alone (and by `persist`). */
 const stores = new Map<PartitionId, PartitionStore>();
 let schema = new SchemaView(data.registry);
 
 const metadata = new ThreadMetadataStore({ call: (op, ...args) => channel.call(op, ...args) });
 const handlers: ThreadHandlers<PartitionThreadCalls> = {
   ...metadata.notices,
-  append: (partition, command) => processorOf(partition).appendRecord(command),
-  persist: (partition) => storeOf(partition).persist(),
+  append: (partition, command) => owned(processors, partition).appendRecord(command),
+  persist: (partition) => owned(stores, partition).persist(),
   logAppend: (logId, payloads) => bifrost.append(logId, payloads),
   logRead: (logId, from, limit) => bifrost.read(logId, from, limit),
   logWaitForTail: (logId, lsn) => bifrost.waitForTail(logId, lsn),
@@ -104,7 +105,7 @@ try {
       onResult: (applied) => dispatcher.completeResult(applied),
       deliver: (target, command) => {
         const partition = router.partitionOf(target);
-        return mine.has(partition) ? processorOf(partition).appendRecord(command).then(() => undefined) : channel.call("propose", target, command);
+        return mine.has(partition) ? owned(processors, partition).appendRecord(command).then(() => undefined) : channel.call("propose", target, command);
       },
       logger: log,
       snapshots: restorer,
@@ -123,16 +124,11 @@ try {
   await close();
 }
 
-function processorOf(partition: PartitionId): PartitionProcessor {
-  const processor = processors.get(partition);
-  if (processor === undefined) throw new UnavailableError(`partition ${partition} is not on this partition thread`, "partition_not_here");
-  return processor;
-}
-
-function storeOf(partition: PartitionId): PartitionStore {
-  const store = stores.get(partition);
-  if (store === undefined) throw new UnavailableError(`partition ${partition} is not on this partition thread`, "partition_not_here");
-  return store;
+/** What this thread keeps of `partition` (its processor or its store); refused for a partition of another thread. */
+function owned<T>(of: ReadonlyMap<PartitionId, T>, partition: PartitionId): T {
+  const thing = of.get(partition);
+  if (thing === undefined) throw new UnavailableError(`partition ${partition} is not on this partition thread`, "partition_not_here");
+  return thing;
 }
 
 function leadershipNow(): ReplicaLeadership[] {

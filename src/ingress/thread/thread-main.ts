@@ -35,6 +35,8 @@ function useLink({ partitions, port: link }: PartitionLink): void {
   // which answers them (a retryable 503 for a write, reads from the stores).
   link.once("close", () => {
     for (const p of partitions) if (direct.get(p) === batcher) direct.delete(p);
+    const at = links.findIndex((l) => l.link === link);
+    if (at >= 0) links.splice(at, 1);
     dispatcher.linkClosed(batcher, `the thread of partitions ${partitions.join(", ")} is gone; retry the request`);
   });
   links.push({ link, batcher });
