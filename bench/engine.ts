@@ -6,6 +6,7 @@ import { startEtcd } from "../test/support/etcd.ts";
 import { startReadyChild } from "../test/support/process.ts";
 import { startRepriseServer, type RepriseProcess } from "../test/support/reprise-server.ts";
 import { formatLoad, runLoad, type LoadResult } from "./load.ts";
+import { sampleProcess } from "./process-stats.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const READY_TIMEOUT_MS = 30_000;
@@ -38,6 +39,12 @@ export async function startSingleNode(dir: string): Promise<BenchTarget> {
   };
 }
 
+/** Copies of each partition log (log servers) and replicas of each partition (workers); both 2 by default. */
+export interface ClusterReplication {
+  readonly log: number;
+  readonly partition: number;
+}
+
 /**
  * A three-node cluster on a real etcd, every node a worker and a log server, replication 2 as
  * Restate's `default-replication` means it: each partition has a leader and one follower on
@@ -45,11 +52,11 @@ export async function startSingleNode(dir: string): Promise<BenchTarget> {
  * two fsync'd copies, one of them on another process). The load goes to all three ingresses: a call
  * whose partition is led elsewhere is forwarded, its result relayed back to a node without a replica.
  */
-async function startCluster(dir: string): Promise<BenchTarget> {
+async function startCluster(dir: string, replication: ClusterReplication): Promise<BenchTarget> {
   const etcd = await startEtcd();
   const nodes: RepriseProcess[] = [];
   try {
-    const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", "2", "--partition-replication", "2"];
+    const common = ["--metadata", `etcd://${new URL(etcd.endpoint).host}`, "--cluster-name", "bench", "--bind-address", "127.0.0.1", "--node-port", "0", "--replication", String(replication.log), "--partition-replication", String(replication.partition)];
     const start = (name: string, extra: string[], nodeArgs: string[] = []) =>
       startRepriseServer([...common, "--node-name", name, "--base-dir", join(dir, name), ...extra], {}, { nodeArgs });
     const worker = ["--roles", "worker,log-server", "--ingress-port", "0", "--admin-port", "0"];
@@ -93,8 +100,14 @@ async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, 
   const at = (i: number, path: string) => `${ingresses[i % ingresses.length]}${path}`;
   // Warm-up: connections, JIT, SQLite caches.
   await runLoad({ name: "warmup", url: ingresses[0], pathFor: (i) => at(i, "/Greeter/greet"), body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
+  const measured = async (load: Parameters<typeof runLoad>[0]): Promise<LoadResult> => {
+    const cpuMs = () => target.serverPids.reduce((sum, pid) => sum + sampleProcess(pid).cpuMs, 0);
+    const before = cpuMs();
+    const result = await runLoad(load);
+    return { ...result, serverCpuMsPerCall: (cpuMs() - before) / Math.max(1, result.requests) };
+  };
   return [
-    await runLoad({
+    await measured({
       name: `${label}greeter ctx.run (c=${concurrency})`,
       url: ingresses[0],
       pathFor: (i) => at(i, "/Greeter/greet"),
@@ -103,7 +116,7 @@ async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, 
       durationMs,
       maxRequests: 500_000,
     }),
-    await runLoad({
+    await measured({
       name: `${label}counter 100 keys (c=${concurrency})`,
       url: ingresses[0],
       pathFor: (i) => at(i, `/Counter/key-${i % 100}/add`),
@@ -151,9 +164,14 @@ export function runEngineBench(opts: { durationMs?: number; concurrency?: number
   return runAgainst(startSingleNode, "", opts);
 }
 
-/** Three-node cluster, replicated partition logs (etcd, 3 log servers, replication 2). */
-export function runClusterEngineBench(opts: { durationMs?: number; concurrency?: number } = {}): Promise<LoadResult[]> {
-  return runAgainst(startCluster, "cluster 3x r=2 ", opts);
+/**
+ * Three-node cluster, replicated partition logs (etcd, 3 log servers, replication 2 unless given):
+ * lower replications show what each copy costs.
+ */
+export function runClusterEngineBench(opts: { durationMs?: number; concurrency?: number; replication?: ClusterReplication } = {}): Promise<LoadResult[]> {
+  const replication = opts.replication ?? { log: 2, partition: 2 };
+  const label = replication.log === replication.partition ? `r=${replication.log}` : `log r=${replication.log} partitions r=${replication.partition}`;
+  return runAgainst((dir) => startCluster(dir, replication), `cluster 3x ${label} `, opts);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -16,6 +16,8 @@ export interface LoadResult {
   readonly maxMs: number;
   /** The fewest successful requests any one caller completed: 0 means a caller starved. */
   readonly minPerCaller: number;
+  /** Server CPU time (every process and thread of it) per successful request, when the benchmark measured it. */
+  readonly serverCpuMsPerCall?: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -92,5 +94,5 @@ export async function runLoad(opts: {
 }
 
 export function formatLoad(r: LoadResult): string {
-  return `${r.name.padEnd(34)} ${r.throughput.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   (${r.requests} ok, ${r.errors} errors, ${r.seconds.toFixed(1)} s)`;
+  return `${r.name.padEnd(34)} ${r.throughput.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   (${r.requests} ok, ${r.errors} errors, ${r.seconds.toFixed(1)} s)${r.serverCpuMsPerCall === undefined ? "" : `   server CPU ${r.serverCpuMsPerCall.toFixed(2)} ms/call`}`;
 }

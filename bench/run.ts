@@ -13,6 +13,7 @@ import { runLocalLogletBench } from "./loglet-local.ts";
 import { runReplicatedLogletBench } from "./loglet-replicated.ts";
 import { formatSnapshotBench, runSnapshotBench } from "./snapshot.ts";
 import { runSqlBench } from "./sql.ts";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** A benchmark that takes no flags refuses any (a misspelt preset would otherwise be ignored). */
 const noFlags =
@@ -22,9 +23,29 @@ const noFlags =
     return run();
   };
 
+/** `--concurrency N` (callers, 32 by default) and, for a cluster, `--log-replication N --partition-replication N` (2 each). */
+function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?: number; replication?: { log: number; partition: number } } {
+  const text = { type: "string" } as const;
+  const options: ParseArgsConfig["options"] = cluster ? { concurrency: text, "log-replication": text, "partition-replication": text } : { concurrency: text };
+  const { values } = parseArgs({ args: [...flags], options, strict: true });
+  const count = (name: string, raw: unknown, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer 1..${max}, got ${String(raw)}`);
+    return n;
+  };
+  const v = values as Record<string, string | undefined>;
+  const log = count("log-replication", v["log-replication"], 3);
+  const partition = count("partition-replication", v["partition-replication"], 3);
+  return {
+    concurrency: count("concurrency", v.concurrency, 4096),
+    replication: log === undefined && partition === undefined ? undefined : { log: log ?? 2, partition: partition ?? 2 },
+  };
+}
+
 const suites: Record<string, (flags: readonly string[]) => Promise<string[]>> = {
-  engine: noFlags(async () => (await runEngineBench()).map(formatLoad)),
-  "engine-cluster": noFlags(async () => (await runClusterEngineBench()).map(formatLoad)),
+  engine: async (flags) => (await runEngineBench(engineFlags(flags, false))).map(formatLoad),
+  "engine-cluster": async (flags) => (await runClusterEngineBench(engineFlags(flags, true))).map(formatLoad),
   "loglet-local": noFlags(async () => (await runLocalLogletBench()).map(formatAppendBench)),
   "loglet-replicated": noFlags(async () => (await runReplicatedLogletBench()).map(formatAppendBench)),
   snapshot: noFlags(async () => (await runSnapshotBench()).map(formatSnapshotBench)),
