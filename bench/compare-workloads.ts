@@ -8,7 +8,7 @@ import type { SinkMessage } from "./bench-services.ts";
 import type { CompareOptions, WorkloadName } from "./compare-options.ts";
 import type { BenchTarget } from "./engine.ts";
 import { runLoad, type LoadResult } from "./load.ts";
-import { sampleProcess, type ProcessSample } from "./process-stats.ts";
+import { sampleProcess, sampleProcesses } from "./process-stats.ts";
 
 const MAX_REQUESTS = 1_000_000;
 const DRAIN_POLL_MS = 25;
@@ -94,10 +94,6 @@ export function selectWorkloads(opts: CompareOptions): Workload[] {
   return out;
 }
 
-function sampleAll(pids: readonly number[]): ProcessSample {
-  return pids.map(sampleProcess).reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rssMiB: a.rssMiB + b.rssMiB }), { cpuMs: 0, rssMiB: 0 });
-}
-
 /** Waits until the SDK service has handled `accepted` sends of `tag`, or the timeout runs out. */
 async function followDrain(statsUrl: string, tag: string, accepted: number, startedAt: number, acceptEndedAt: number, timeoutMs: number): Promise<DrainResult> {
   const deadline = performance.now() + timeoutMs;
@@ -124,7 +120,7 @@ export async function measureWorkload(
   drainTimeoutMs: number,
 ): Promise<WorkloadResult> {
   const { ingresses } = target;
-  const serverBefore = sampleAll(target.serverPids);
+  const serverBefore = sampleProcesses(target.serverPids);
   const sdkBefore = sampleProcess(sdk.pid);
   const startedAt = performance.now();
   const load = await runLoad({
@@ -138,7 +134,7 @@ export async function measureWorkload(
     okStatus: w.send ? 202 : 200,
   });
   const drain = w.drains ? await followDrain(sdk.statsUrl, tag, load.requests, startedAt, startedAt + load.seconds * 1000, drainTimeoutMs) : undefined;
-  const serverAfter = sampleAll(target.serverPids);
+  const serverAfter = sampleProcesses(target.serverPids);
   const sdkAfter = sampleProcess(sdk.pid);
   const ops = Math.max(1, load.requests);
   return {

@@ -6,7 +6,7 @@ import { startEtcd } from "../test/support/etcd.ts";
 import { startReadyChild } from "../test/support/process.ts";
 import { startRepriseServer, type RepriseProcess } from "../test/support/reprise-server.ts";
 import { formatLoad, runLoad, type LoadResult } from "./load.ts";
-import { sampleProcess } from "./process-stats.ts";
+import { sampleProcesses } from "./process-stats.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const READY_TIMEOUT_MS = 30_000;
@@ -101,10 +101,9 @@ async function runWorkloads(target: BenchTarget, sdkUrl: string, label: string, 
   // Warm-up: connections, JIT, SQLite caches.
   await runLoad({ name: "warmup", url: ingresses[0], pathFor: (i) => at(i, "/Greeter/greet"), body: (i) => JSON.stringify(`w${i}`), concurrency, durationMs: 1500, maxRequests: 5000 });
   const measured = async (load: Parameters<typeof runLoad>[0]): Promise<LoadResult> => {
-    const cpuMs = () => target.serverPids.reduce((sum, pid) => sum + sampleProcess(pid).cpuMs, 0);
-    const before = cpuMs();
+    const before = sampleProcesses(target.serverPids).cpuMs;
     const result = await runLoad(load);
-    return { ...result, serverCpuMsPerCall: (cpuMs() - before) / Math.max(1, result.requests) };
+    return { ...result, serverCpuMsPerCall: (sampleProcesses(target.serverPids).cpuMs - before) / Math.max(1, result.requests) };
   };
   return [
     await measured({
@@ -168,8 +167,8 @@ export function runEngineBench(opts: { durationMs?: number; concurrency?: number
  * Three-node cluster, replicated partition logs (etcd, 3 log servers, replication 2 unless given):
  * lower replications show what each copy costs.
  */
-export function runClusterEngineBench(opts: { durationMs?: number; concurrency?: number; replication?: ClusterReplication } = {}): Promise<LoadResult[]> {
-  const replication = opts.replication ?? { log: 2, partition: 2 };
+export function runClusterEngineBench(opts: { durationMs?: number; concurrency?: number; replication?: Partial<ClusterReplication> } = {}): Promise<LoadResult[]> {
+  const replication: ClusterReplication = { log: opts.replication?.log ?? 2, partition: opts.replication?.partition ?? 2 };
   const label = replication.log === replication.partition ? `r=${replication.log}` : `log r=${replication.log} partitions r=${replication.partition}`;
   return runAgainst((dir) => startCluster(dir, replication), `cluster 3x ${label} `, opts);
 }

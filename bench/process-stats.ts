@@ -66,3 +66,8 @@ export function sampleProcess(pid: number): ProcessSample {
   }
   return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, rssMiB: kib / 1024 };
 }
+
+/** `sampleProcess` summed over several processes (a cluster's nodes). */
+export function sampleProcesses(pids: readonly number[]): ProcessSample {
+  return pids.map(sampleProcess).reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rssMiB: a.rssMiB + b.rssMiB }), { cpuMs: 0, rssMiB: 0 });
+}

@@ -6,7 +6,7 @@
  * their network namespace and take minutes (`npm run bench -- sql --reprise-only` skips restate-server).
  */
 import { runCompare } from "./compare.ts";
-import { runClusterEngineBench, runEngineBench } from "./engine.ts";
+import { runClusterEngineBench, runEngineBench, type ClusterReplication } from "./engine.ts";
 import { formatLoad } from "./load.ts";
 import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
@@ -23,8 +23,8 @@ const noFlags =
     return run();
   };
 
-/** `--concurrency N` (callers, 32 by default) and, for a cluster, `--log-replication N --partition-replication N` (2 each). */
-function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?: number; replication?: { log: number; partition: number } } {
+/** `--concurrency N` (callers) and, for a cluster, `--log-replication N --partition-replication N`; the benchmark's defaults for those not given. */
+function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?: number; replication?: Partial<ClusterReplication> } {
   const text = { type: "string" } as const;
   const options: ParseArgsConfig["options"] = cluster ? { concurrency: text, "log-replication": text, "partition-replication": text } : { concurrency: text };
   const { values } = parseArgs({ args: [...flags], options, strict: true });
@@ -35,11 +35,9 @@ function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?
     return n;
   };
   const v = values as Record<string, string | undefined>;
-  const log = count("log-replication", v["log-replication"], 3);
-  const partition = count("partition-replication", v["partition-replication"], 3);
   return {
     concurrency: count("concurrency", v.concurrency, 4096),
-    replication: log === undefined && partition === undefined ? undefined : { log: log ?? 2, partition: partition ?? 2 },
+    replication: { log: count("log-replication", v["log-replication"], 3), partition: count("partition-replication", v["partition-replication"], 3) },
   };
 }
 
