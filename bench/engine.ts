@@ -173,6 +173,53 @@ export function runClusterEngineBench(opts: { durationMs?: number; concurrency?:
   return runAgainst((dir) => startCluster(dir, replication), `cluster 3x ${label} `, opts);
 }
 
+/** One workload's throughput on the cluster as a share of the single node's, in one run. */
+export interface ClusterShare {
+  /** The workload, without the cluster's label. */
+  readonly workload: string;
+  /** Cluster throughput / single-node throughput, one per round, in round order. */
+  readonly perRound: readonly number[];
+  readonly median: number;
+}
+
+/** What `engine-cluster` prints: every load of every round, and the cluster's share per workload. */
+export interface ClusterVsSingle {
+  readonly loads: readonly LoadResult[];
+  readonly shares: readonly ClusterShare[];
+}
+
+/**
+ * The cluster and the single node measured in the same run, in alternating order over `rounds`
+ * (single first in odd rounds, cluster first in even ones): this machine's speed drifts by tens of
+ * percent over minutes, so a ratio of runs made at different times says more about the drift than
+ * about the cluster. Each round starts fresh servers, as the separate benchmarks do.
+ */
+export async function runClusterVsSingle(opts: { durationMs?: number; concurrency?: number; replication?: Partial<ClusterReplication>; rounds?: number } = {}): Promise<ClusterVsSingle> {
+  const rounds = opts.rounds ?? 1;
+  const loads: LoadResult[] = [];
+  const pairs: { single: readonly LoadResult[]; cluster: readonly LoadResult[] }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const first = round % 2 === 0 ? runEngineBench : runClusterEngineBench;
+    const second = round % 2 === 0 ? runClusterEngineBench : runEngineBench;
+    const a = await first(opts);
+    const b = await second(opts);
+    loads.push(...a, ...b);
+    pairs.push(round % 2 === 0 ? { single: a, cluster: b } : { single: b, cluster: a });
+  }
+  const shares = pairs[0].single.map((single, i): ClusterShare => {
+    const perRound = pairs.map((p) => p.cluster[i].throughput / Math.max(1e-9, p.single[i].throughput));
+    const sorted = [...perRound].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return { workload: single.name, perRound, median: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2 };
+  });
+  return { loads, shares };
+}
+
+export function formatClusterShare(s: ClusterShare): string {
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  return `cluster / single ${s.workload.padEnd(26)} ${pct(s.median).padStart(6)}${s.perRound.length > 1 ? `   (rounds: ${s.perRound.map(pct).join(", ")})` : ""}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of await runEngineBench()) console.log(formatLoad(r));
 }

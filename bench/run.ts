@@ -6,7 +6,7 @@
  * their network namespace and take minutes (`npm run bench -- sql --reprise-only` skips restate-server).
  */
 import { runCompare } from "./compare.ts";
-import { runClusterEngineBench, runEngineBench, type ClusterReplication } from "./engine.ts";
+import { formatClusterShare, runClusterVsSingle, runEngineBench, type ClusterReplication } from "./engine.ts";
 import { formatLoad } from "./load.ts";
 import { formatAppendBench } from "./append-loop.ts";
 import { runLocalLogletBench } from "./loglet-local.ts";
@@ -23,10 +23,13 @@ const noFlags =
     return run();
   };
 
-/** `--concurrency N` (callers) and, for a cluster, `--log-replication N --partition-replication N`; the benchmark's defaults for those not given. */
-function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?: number; replication?: Partial<ClusterReplication> } {
+/**
+ * `--concurrency N` (callers) and, for a cluster, `--log-replication N --partition-replication N`
+ * and `--rounds N`; the benchmark's defaults for those not given.
+ */
+function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?: number; replication?: Partial<ClusterReplication>; rounds?: number } {
   const text = { type: "string" } as const;
-  const options: ParseArgsConfig["options"] = cluster ? { concurrency: text, "log-replication": text, "partition-replication": text } : { concurrency: text };
+  const options: ParseArgsConfig["options"] = cluster ? { concurrency: text, "log-replication": text, "partition-replication": text, rounds: text } : { concurrency: text };
   const { values } = parseArgs({ args: [...flags], options, strict: true });
   const count = (name: string, raw: unknown, max: number): number | undefined => {
     if (raw === undefined) return undefined;
@@ -38,12 +41,16 @@ function engineFlags(flags: readonly string[], cluster: boolean): { concurrency?
   return {
     concurrency: count("concurrency", v.concurrency, 4096),
     replication: { log: count("log-replication", v["log-replication"], 3), partition: count("partition-replication", v["partition-replication"], 3) },
+    rounds: count("rounds", v.rounds, 10),
   };
 }
 
 const suites: Record<string, (flags: readonly string[]) => Promise<string[]>> = {
   engine: async (flags) => (await runEngineBench(engineFlags(flags, false))).map(formatLoad),
-  "engine-cluster": async (flags) => (await runClusterEngineBench(engineFlags(flags, true))).map(formatLoad),
+  "engine-cluster": async (flags) => {
+    const { loads, shares } = await runClusterVsSingle(engineFlags(flags, true));
+    return [...loads.map(formatLoad), ...shares.map(formatClusterShare)];
+  },
   "loglet-local": noFlags(async () => (await runLocalLogletBench()).map(formatAppendBench)),
   "loglet-replicated": noFlags(async () => (await runReplicatedLogletBench()).map(formatAppendBench)),
   snapshot: noFlags(async () => (await runSnapshotBench()).map(formatSnapshotBench)),
