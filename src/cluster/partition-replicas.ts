@@ -105,12 +105,10 @@ export class PartitionReplicas implements Pick<RemoteLeaders, "leaderOf" | "repl
 
   /** What heartbeats report about this node's replicas. */
   reports(): ReplicaReport[] {
-    return [...this.o.node.processors.values()].map((p) => ({
-      partitionId: p.partitionId,
-      appliedLsn: p.appliedLsn,
-      logEpoch: p.leaderEpoch,
-      leader: p.isLeader,
-    }));
+    return [...this.o.node.processors.values()].map((p) => {
+      const { appliedLsn, leaderEpoch } = p.progress();
+      return { partitionId: p.partitionId, appliedLsn, logEpoch: leaderEpoch, leader: p.isLeader };
+    });
   }
 
   /** Re-places the tail of every log this node leads (membership or liveness of log servers changed). */

@@ -14,7 +14,7 @@ import {
   type Command,
   type Envelope,
 } from "./records.ts";
-import type { PartitionReplica } from "./replica.ts";
+import type { PartitionReplica, ReplicaProgress } from "./replica.ts";
 import type { PartitionRouter } from "./routing.ts";
 import { StateMachine, type AppliedResult, type Effect } from "./state-machine/index.ts";
 import { TimerQueue } from "./timer-queue.ts";
@@ -121,6 +121,11 @@ export class PartitionProcessor implements PartitionReplica {
 
   get leaderEpoch(): LeaderEpoch {
     return this.o.store.read((tx) => tx.leaderEpoch());
+  }
+
+  /** Both read in one synchronous step on the thread that applies, so no apply falls between them. */
+  progress(): ReplicaProgress {
+    return { appliedLsn: this.applied, leaderEpoch: this.leaderEpoch };
   }
 
   /** The node the log last announced as leader, and its epoch; null before any announcement. */

@@ -83,14 +83,15 @@ async function partitionStatus(
   const announced = processor.announcedLeader;
   const leader = processor.isLeader ? { id: ctx.me.id, generation: ctx.me.generation } : announced === null ? undefined : { id: announced.nodeId };
   const { tail } = await worker.log.describeTail(worker.logOf(partition));
-  const applied = BigInt(processor.appliedLsn);
+  const progress = processor.progress();
+  const applied = BigInt(progress.appliedLsn);
   const archived = (await worker.snapshots?.archivedLsn(partition)) ?? null;
   return {
     updatedAt: timestampFromMs(now),
     plannedMode: mode,
     effectiveMode: mode,
     detailedEffectiveMode: processor.isLeader ? DetailedRunMode.DetailedRunMode_LEADER : DetailedRunMode.DetailedRunMode_FOLLOWER,
-    lastObservedLeaderEpoch: { value: BigInt(processor.leaderEpoch) },
+    lastObservedLeaderEpoch: { value: BigInt(progress.leaderEpoch) },
     ...(leader === undefined ? {} : { lastObservedLeaderNode: leader }),
     lastAppliedLogLsn: { value: applied },
     replayStatus: ReplayStatus.ACTIVE,

@@ -6,8 +6,9 @@ import type { LeaderEpoch, LogId, Lsn, PartitionId } from "../../types/ids.ts";
 /** One partition processor's leadership and progress; `PartitionProcessor` has these. */
 export interface PartitionStatusSource {
   readonly isLeader: boolean;
-  readonly leaderEpoch: LeaderEpoch;
   readonly appliedLsn: Lsn;
+  /** Applied LSN and leader epoch, read together. */
+  progress(): { readonly appliedLsn: Lsn; readonly leaderEpoch: LeaderEpoch };
   /** The node the log last announced as leader; null before any announcement. */
   readonly announcedLeader: { readonly nodeId: number } | null;
 }

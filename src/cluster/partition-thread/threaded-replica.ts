@@ -1,5 +1,5 @@
 import type { Command } from "../../partition/records.ts";
-import type { PartitionReplica } from "../../partition/replica.ts";
+import type { PartitionReplica, ReplicaProgress } from "../../partition/replica.ts";
 import type { StoreReader } from "../../storage/partition-store.ts";
 import type { LeaderEpoch, Lsn, PartitionId } from "../../types/ids.ts";
 import type { ReplicaLeadership } from "./calls.ts";
@@ -23,6 +23,10 @@ export class ThreadedReplica implements PartitionReplica {
 
   get leaderEpoch(): LeaderEpoch {
     return this.store.read((tx) => tx.leaderEpoch());
+  }
+
+  progress(): ReplicaProgress {
+    return this.store.read((tx) => ({ appliedLsn: tx.appliedLsn(), leaderEpoch: tx.leaderEpoch() }));
   }
 
   get isLeader(): boolean {
