@@ -27,7 +27,7 @@ it("a threaded replica's progress pairs the applied LSN with the epoch of the sa
       return value;
     },
   };
-  const replica = new ThreadedReplica(PartitionId(0), racing, { isLeader: false, announcedLeader: null }, () => Promise.reject(new Error("no appends here")));
+  const replica = new ThreadedReplica(PartitionId(0), racing, { partitionId: PartitionId(0), isLeader: false, announcedLeader: null }, () => Promise.reject(new Error("no appends here")));
   for (let i = 0; i < 3; i++) {
     const { appliedLsn, leaderEpoch } = replica.progress();
     // Every commit wrote epoch = LSN - 4.
