@@ -199,12 +199,11 @@ export async function runClusterVsSingle(opts: { durationMs?: number; concurrenc
   const loads: LoadResult[] = [];
   const pairs: { single: readonly LoadResult[]; cluster: readonly LoadResult[] }[] = [];
   for (let round = 0; round < rounds; round++) {
-    const first = round % 2 === 0 ? runEngineBench : runClusterEngineBench;
-    const second = round % 2 === 0 ? runClusterEngineBench : runEngineBench;
-    const a = await first(opts);
-    const b = await second(opts);
-    loads.push(...a, ...b);
-    pairs.push(round % 2 === 0 ? { single: a, cluster: b } : { single: b, cluster: a });
+    const singleFirst = round % 2 === 0;
+    const first = await (singleFirst ? runEngineBench : runClusterEngineBench)(opts);
+    const second = await (singleFirst ? runClusterEngineBench : runEngineBench)(opts);
+    loads.push(...first, ...second);
+    pairs.push(singleFirst ? { single: first, cluster: second } : { single: second, cluster: first });
   }
   const shares = pairs[0].single.map((single, i): ClusterShare => {
     const perRound = pairs.map((p) => p.cluster[i].throughput / Math.max(1e-9, p.single[i].throughput));

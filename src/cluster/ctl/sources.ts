@@ -1,5 +1,6 @@
 import type { LogTail } from "../../bifrost/bifrost.ts";
-import type { LeaderEpoch, LogId, Lsn, PartitionId } from "../../types/ids.ts";
+import type { ReplicaProgress } from "../../partition/replica.ts";
+import type { LogId, Lsn, PartitionId } from "../../types/ids.ts";
 
 // What the restatectl API reads from the parts of a node, each through the least it needs.
 
@@ -8,7 +9,7 @@ export interface PartitionStatusSource {
   readonly isLeader: boolean;
   readonly appliedLsn: Lsn;
   /** Applied LSN and leader epoch, read together. */
-  progress(): { readonly appliedLsn: Lsn; readonly leaderEpoch: LeaderEpoch };
+  progress(): ReplicaProgress;
   /** The node the log last announced as leader; null before any announcement. */
   readonly announcedLeader: { readonly nodeId: number } | null;
 }
