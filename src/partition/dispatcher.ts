@@ -6,7 +6,7 @@ import type { InvocationResult, InvocationStatus, JournalEntry } from "../types/
 import { partitionKeyOf, type InvocationId, type Lsn, type PartitionId, type PartitionKey } from "../types/ids.ts";
 import { randomU64 } from "../types/random-ids.ts";
 import type { PartitionReplica } from "./replica.ts";
-import type { AppliedResult } from "./state-machine/index.ts";
+import { answerFromCompleted, type AppliedResult } from "./state-machine/index.ts";
 import type { Command, InvokeRequest } from "./records.ts";
 import { randomPartitionKey, type PartitionRouter } from "./routing.ts";
 
@@ -251,13 +251,12 @@ export class PartitionDispatcher implements InvocationDispatcher {
     const waiter = this.waiters.register(id, requestId);
     if (this.readsLocally(id)) return waiter;
     // Without a replica the result comes relayed by the leader, which is lost if the leader dies
-    // between applying and sending it: look at the status now and then too. Not for workflows,
-    // whose completed status does not say whether this request was the run or a refused second one.
+    // between applying and sending it: look at the status now and then too.
     const poll = setInterval(() => {
       this.readStatus(id).then(
         (status) => {
-          if (status?.status !== "completed" || status.result === undefined || status.target.serviceType === "WORKFLOW") return;
-          this.waiters.answer(id, waiter.requestId, { result: status.result, refused: false });
+          const answer = status && answerFromCompleted(status, waiter.requestId);
+          if (answer) this.waiters.answer(id, waiter.requestId, answer);
         },
         // Retryable (no replica reachable right now): the next poll asks again.
         () => undefined,

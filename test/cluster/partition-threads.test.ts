@@ -21,6 +21,27 @@ const relay = restate.object({
   },
 });
 
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Holds each run of `pass` until the test opens the gate: a call that is running while its partition thread exits. */
+let gate = signal();
+let entered = signal();
+const held = restate.object({
+  name: "Held",
+  handlers: {
+    pass: async (_ctx: restate.ObjectContext, n: number) => {
+      entered.resolve();
+      await gate.promise;
+      return n * 2;
+    },
+  },
+});
+
 /** A key of `service` on each partition, found by routing. */
 function keyOnEachPartition(service: string): string[] {
   const router = new PartitionRouter(PARTITIONS);
@@ -57,7 +78,7 @@ describe("partition threads", () => {
     const start = () => startInProcess(dir.path, { partitions: PARTITIONS, worker: { threads: 2 } });
 
     before(async () => {
-      sdk = await startSdkEndpoint([counter, relay]);
+      sdk = await startSdkEndpoint([counter, relay, held]);
       node = await start();
       assert.equal((await registerDeployment(`http://127.0.0.1:${node.adminPort}`, sdk.url)).status, 201);
     });
@@ -125,6 +146,25 @@ describe("partition threads", () => {
       assert.deepEqual(after, before.map((n) => n + 1));
       assert.equal(threads.workers().length, 2);
       for (const replica of node.processors.values()) assert.equal(replica.isLeader, true);
+    });
+
+    it("answers a call whose partition thread exits while it runs, once the restarted thread has run it", async () => {
+      gate = signal();
+      entered = signal();
+      const threads = node.partitionThreads!;
+      const call = fetch(`${ingress()}/Held/h/pass`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "21",
+        signal: AbortSignal.timeout(30_000),
+      });
+      // Dispatched and running: the request waits for a result that the exiting thread never sends.
+      await entered.promise;
+      await Promise.all(threads.workers().map((w) => w.terminate()));
+      gate.resolve();
+      const res = await call;
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(await res.json(), 42);
     });
 
     it("keeps every store and log across a restart", async () => {

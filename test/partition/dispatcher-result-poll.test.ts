@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PartitionDispatcher, type RemoteLeaders } from "../../src/partition/dispatcher.ts";
+import { PartitionDispatcher, type RemoteLeaders, type ResultAnswer } from "../../src/partition/dispatcher.ts";
 import type { PartitionProcessor } from "../../src/partition/processor.ts";
 import { PartitionRouter } from "../../src/partition/routing.ts";
 import type { InvocationStatus } from "../../src/types/invocation.ts";
@@ -26,10 +26,11 @@ function remoteWithout(stored: (id: InvocationId) => InvocationStatus | null): R
   };
 }
 
-function completed(id: InvocationId, serviceType: "SERVICE" | "WORKFLOW"): InvocationStatus {
+function completed(id: InvocationId, serviceType: "SERVICE" | "WORKFLOW", runBy = "the-run"): InvocationStatus {
   return {
     id,
     status: "completed",
+    responseSinks: [{ kind: "ingress", nodeId: NODE, requestId: runBy }],
     target: { service: "S", handler: "run", serviceType, handlerType: serviceType === "WORKFLOW" ? "WORKFLOW" : undefined, key: "k" },
     result: { kind: "success", value: new Uint8Array([1, 2, 3]) },
   } as unknown as InvocationStatus;
@@ -50,11 +51,15 @@ describe("dispatcher on a node without a replica of the partition", () => {
     assert.deepEqual(answer, { result: { kind: "success", value: new Uint8Array([1, 2, 3]) }, refused: false });
   });
 
-  it("does not answer a workflow run from its status: the request may be a refused second run", async () => {
+  it("answers a workflow's run from its status, and another request for it with the refusal it gets", async () => {
     const id = newInvocationId(PartitionKey(7n));
-    const dispatcher = new PartitionDispatcher(NODE, router, noReplicas, { remote: remoteWithout(() => completed(id, "WORKFLOW")) });
-    const waiter = dispatcher.awaitResult(id);
-    assert.equal(await Promise.race([waiter.answer, timeout(4_500)]), "timed out");
-    waiter.cancel();
+    const dispatcher = new PartitionDispatcher(NODE, router, noReplicas, { remote: remoteWithout(() => completed(id, "WORKFLOW", "the-run")) });
+    const run = dispatcher.awaitResult(id, "the-run");
+    const second = dispatcher.awaitResult(id, "a-second-run");
+    const answers = await Promise.race([Promise.all([run.answer, second.answer]), timeout(5_000)]);
+    assert.notEqual(answers, "timed out", "the waiters were answered from the status");
+    const [ran, refused] = answers as ResultAnswer[];
+    assert.deepEqual(ran, { result: { kind: "success", value: new Uint8Array([1, 2, 3]) }, refused: false });
+    assert.deepEqual(refused, { result: { kind: "failure", code: 409, message: "the workflow method was already invoked" }, refused: true });
   });
 });

@@ -83,7 +83,7 @@ const restorer = snapshotRestorer(config, bifrost, join(baseDir, "snapshot-work"
 // The ingress thread's calls for these partitions, answered here without the main thread.
 const dispatcher = new PartitionDispatcher(data.nodeId, router, processors);
 const ingressBatcher = new MessageBatcher<ToIngress>((batch) => data.ingressPort.postMessage(batch));
-const ingress = new DispatcherServer(dispatcher, (m) => ingressBatcher.send(m));
+const ingress = new DispatcherServer(dispatcher, (m) => ingressBatcher.send(m), log);
 data.ingressPort.on("message", (batch: readonly ToMain[]) => {
   for (const m of batch) ingress.receive(m);
 });

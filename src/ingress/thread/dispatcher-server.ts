@@ -1,5 +1,8 @@
+import type { Logger } from "pino";
 import { errorToThread } from "../../common/thread-error.ts";
-import type { InvocationDispatcher, ResultWaiter } from "../../partition/dispatcher.ts";
+import type { InvocationDispatcher, ResultAnswer, ResultWaiter } from "../../partition/dispatcher.ts";
+import { answerFromCompleted } from "../../partition/state-machine/index.ts";
+import type { InvocationId } from "../../types/ids.ts";
 import type { DispatcherCalls, DispatcherOp, ToIngress, ToMain } from "./messages.ts";
 
 type Handlers = { readonly [K in DispatcherOp]: (d: InvocationDispatcher, args: DispatcherCalls[K]["args"]) => Promise<DispatcherCalls[K]["answer"]> };
@@ -21,6 +24,7 @@ export class DispatcherServer {
   constructor(
     private readonly dispatcher: InvocationDispatcher,
     private readonly send: (m: ToIngress) => void,
+    private readonly log: Logger,
   ) {}
 
   /** Handles a message that concerns the dispatcher; false for anything else. */
@@ -32,9 +36,9 @@ export class DispatcherServer {
       case "await": {
         const waiter = this.dispatcher.awaitResult(m.id, m.requestId);
         this.waiters.set(m.requestId, waiter);
-        void waiter.answer.then((answer) => {
-          if (this.waiters.delete(m.requestId)) this.send({ t: "result", id: m.id, requestId: m.requestId, answer });
-        });
+        void waiter.answer.then((answer) => this.answer(m.id, m.requestId, answer));
+        // Registered after the result may have been applied (on a restarted thread): the store has it then.
+        if (m.again) void this.answerFromStore(m.id, m.requestId);
         return true;
       }
       case "cancel":
@@ -50,6 +54,24 @@ export class DispatcherServer {
   cancelAll(): void {
     for (const w of this.waiters.values()) w.cancel();
     this.waiters.clear();
+  }
+
+  private answer(id: InvocationId, requestId: string, answer: ResultAnswer): void {
+    const waiter = this.waiters.get(requestId);
+    if (!this.waiters.delete(requestId)) return;
+    waiter!.cancel();
+    this.send({ t: "result", id, requestId, answer });
+  }
+
+  private async answerFromStore(id: InvocationId, requestId: string): Promise<void> {
+    try {
+      const status = await this.dispatcher.readStatus(id);
+      const answer = status && answerFromCompleted(status, requestId);
+      if (answer) this.answer(id, requestId, answer);
+    } catch (e) {
+      // The waiter stays registered: the result still reaches it if it is applied later.
+      this.log.warn({ err: e, invocationId: id }, "a result waiter registered again could not read the invocation's status");
+    }
   }
 
   private async serve(seq: number, op: DispatcherOp, args: readonly unknown[]): Promise<void> {

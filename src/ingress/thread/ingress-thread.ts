@@ -31,7 +31,7 @@ export class IngressThread {
     private readonly log: Logger,
   ) {
     this.toThread = new MessageBatcher((batch) => worker.postMessage(batch));
-    this.server = new DispatcherServer(dispatcher, (m) => this.send(m));
+    this.server = new DispatcherServer(dispatcher, (m) => this.send(m), log);
   }
 
   /** Starts the thread and resolves once it listens, with the port it bound (rejects with the reason it could not). */

@@ -26,8 +26,12 @@ export type KeylessPlacement = readonly PartitionId[] | "any";
 
 export type ToMain =
   | { readonly t: "call"; readonly seq: number; readonly op: DispatcherOp; readonly args: readonly unknown[] }
-  /** Registered before the dispatch that names `requestId` in its response sink is sent. */
-  | { readonly t: "await"; readonly id: InvocationId; readonly requestId: string }
+  /**
+   * Registered before the dispatch that names `requestId` in its response sink is sent; `again`:
+   * registered anew on a restarted partition thread, which answers at once from its store if the
+   * invocation completed meanwhile.
+   */
+  | { readonly t: "await"; readonly id: InvocationId; readonly requestId: string; readonly again?: true }
   | { readonly t: "cancel"; readonly id: InvocationId; readonly requestId: string }
   | { readonly t: "listening"; readonly port: number }
   | { readonly t: "failed"; readonly error: ThreadError }

@@ -10,7 +10,6 @@ import { MessageBatcher } from "../../common/message-batcher.ts";
 import { errorToThread } from "../../common/thread-error.ts";
 import { invocationTracingFor } from "../../common/invocation-tracing.ts";
 import { PartitionRouter } from "../../partition/routing.ts";
-import type { PartitionId } from "../../types/ids.ts";
 import { SchemaView } from "../../schema/schema.ts";
 import { IngressServer } from "../server.ts";
 import { DispatcherProxy } from "./dispatcher-proxy.ts";
@@ -21,28 +20,26 @@ const port = parentPort!;
 const toMain = new MessageBatcher<ToMain>((batch) => port.postMessage(batch));
 const send = (m: ToMain): void => toMain.send(m);
 let schema = new SchemaView(settings.schema);
-/** One batcher per partition thread's port, for the partitions it serves. */
-const direct = new Map<PartitionId, MessageBatcher<ToMain>>();
+const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless);
 const links: { link: MessagePort; batcher: MessageBatcher<ToMain> }[] = [];
 function useLink({ partitions, port: link }: PartitionLink): void {
   const batcher = new MessageBatcher<ToMain>((batch) => link.postMessage(batch));
-  for (const p of partitions) direct.set(p, batcher);
   link.on("message", (batch: readonly ToIngress[]) => {
     for (const m of batch) dispatcher.receive(m);
   });
   // The partition thread exited (it failed, or the node is stopping): nothing will answer there.
   // Until a restarted thread's link arrives, those partitions' calls go to the main thread,
-  // which answers them (a retryable 503 for a write, reads from the stores).
+  // which answers them (a write appended through the restarted thread or a retryable 503, reads
+  // from the stores); their result waiters wait for the new link.
   link.once("close", () => {
-    for (const p of partitions) if (direct.get(p) === batcher) direct.delete(p);
     const at = links.findIndex((l) => l.link === link);
     if (at >= 0) links.splice(at, 1);
     dispatcher.linkClosed(batcher, `the thread of partitions ${partitions.join(", ")} is gone; retry the request`);
   });
   links.push({ link, batcher });
+  dispatcher.linkOpened(partitions, batcher);
 }
 for (const link of settings.partitionLinks) useLink(link);
-const dispatcher = new DispatcherProxy(settings.nodeId, toMain, new PartitionRouter(settings.partitions), settings.keyless, direct);
 const tracing = invocationTracingFor(settings.tracing, settings.nodeName);
 const ingress = new IngressServer({
   port: settings.port,

@@ -26,7 +26,7 @@ import { fail } from "./lifecycle/terminate.ts";
 import { timerFired } from "./lifecycle/timers.ts";
 
 export type { AppliedResult, Effect } from "./effects.ts";
-export { DEFAULT_COMPLETION_RETENTION_MS } from "./lifecycle/invoke.ts";
+export { answerFromCompleted, DEFAULT_COMPLETION_RETENTION_MS } from "./lifecycle/invoke.ts";
 
 /** One handler per log command; a command without one does not compile. */
 type CommandHandlers = { readonly [K in Command["t"]]: CommandHandler<K> };

@@ -4,7 +4,7 @@ import type { InvocationResult, InvocationStatus, ResponseSink } from "../../../
 import type { ApplyContext, CommandHandler } from "../context.ts";
 import { delayedInvokeTimerKey } from "../timer-keys.ts";
 import { schedule } from "./key-lock.ts";
-import { addSink, isRepeatedRequest, sendResultTo } from "./response-sinks.ts";
+import { addSink, hasIngressRequest, isRepeatedRequest, sendResultTo } from "./response-sinks.ts";
 
 /** Completed invocations (and their journals) are kept this long unless the handler says otherwise. */
 export const DEFAULT_COMPLETION_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -59,6 +59,18 @@ export const invoke: CommandHandler<"invoke"> = (ctx, { request: req }) => {
 function answerDuplicate(ctx: ApplyContext, inv: InvocationStatus, sink: ResponseSink): void {
   if (inv.target.handlerType === "WORKFLOW" && !isRepeatedRequest(inv, sink)) sendResultTo(ctx, inv.id, sink, WORKFLOW_ALREADY_INVOKED, true);
   else addSink(ctx, inv, sink);
+}
+
+/**
+ * What a request waiting on the completed `inv` gets, decided from its status alone as
+ * `answerDuplicate` would (for a waiter that registered after the result was applied): the
+ * result, or, for a workflow run this request did not start, the refusal. Undefined until it
+ * completes.
+ */
+export function answerFromCompleted(inv: InvocationStatus, requestId: string): { result: InvocationResult; refused: boolean } | undefined {
+  if (inv.status !== "completed" || inv.result === undefined) return undefined;
+  if (inv.target.handlerType === "WORKFLOW" && !hasIngressRequest(inv, requestId)) return { result: WORKFLOW_ALREADY_INVOKED, refused: true };
+  return { result: inv.result, refused: false };
 }
 
 /** Idempotency is scoped by target: the same key on another handler is another request. */

@@ -40,8 +40,13 @@ function sameSink(a: ResponseSink, b: ResponseSink): boolean {
  * request's id. An ingress sink from a record without request ids cannot be told apart.
  */
 export function isRepeatedRequest(inv: InvocationStatus, sink: ResponseSink): boolean {
-  if (sink.kind === "ingress") return sink.requestId === undefined || inv.responseSinks.some((s) => s.kind === "ingress" && s.requestId === sink.requestId);
+  if (sink.kind === "ingress") return sink.requestId === undefined || hasIngressRequest(inv, sink.requestId);
   return inv.responseSinks.some((s) => s.kind === "invocation" && sameCaller(s, sink));
+}
+
+/** Whether the ingress request `requestId` is one of `inv`'s sinks. */
+export function hasIngressRequest(inv: InvocationStatus, requestId: string): boolean {
+  return inv.responseSinks.some((s) => s.kind === "ingress" && s.requestId === requestId);
 }
 
 function sameCaller(a: Extract<ResponseSink, { kind: "invocation" }>, b: Extract<ResponseSink, { kind: "invocation" }>): boolean {
