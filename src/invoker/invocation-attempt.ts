@@ -5,7 +5,7 @@ import { encodeFrame, FrameDecoder, type Frame } from "../protocol/frame.ts";
 import { MessageType, isCommandType, isCustomType } from "../protocol/message-type.ts";
 import type { LeaderHandle } from "../partition/processor.ts";
 import type { AwaitingOn, InvocationStatus, JournalEntry, PinnedDeployment } from "../types/invocation.ts";
-import type { CalleeAssignment, Command } from "../partition/records.ts";
+import type { AttemptCommand, CalleeAssignment, Command } from "../partition/records.ts";
 import type { RequestIdentity } from "../protocol/request-identity.ts";
 import type { DeploymentSchema } from "../schema/schema.ts";
 import { invocationIdToBytes, type Lsn } from "../types/ids.ts";
@@ -67,6 +67,8 @@ export class InvocationAttempt {
    */
   private pin: PinnedDeployment | undefined;
   private lastProposal: Promise<Lsn | void> = Promise.resolve();
+  /** What the messages of the read being handled propose; sent as one record once all are handled (`onData`). */
+  private steps: AttemptCommand[] | null = null;
   private readonly requestedAck = new Set<number>();
   private finished = false;
   private madeProgress = false;
@@ -186,10 +188,15 @@ export class InvocationAttempt {
       this.finish({ kind: "failed", message: `protocol violation from deployment: ${errorMessage(e)}`, madeProgress: this.madeProgress });
       return;
     }
+    this.steps = [];
     for (const f of frames) {
-      if (this.finished) return;
+      if (this.finished) break;
       this.onFrame(f);
     }
+    const steps = this.steps;
+    this.steps = null;
+    if (steps.length === 1) this.send(steps[0]!);
+    else if (steps.length > 1) this.send({ t: "attempt-steps", steps });
   }
 
   private onFrame(f: Frame): void {
@@ -250,11 +257,16 @@ export class InvocationAttempt {
     return {};
   }
 
-  private propose(command: Command): void {
+  private propose(command: AttemptCommand): void {
     if (command.t === "journal-command" && this.pin !== undefined) {
       command = { ...command, pin: this.pin };
       this.pin = undefined;
     } else this.proposePin();
+    if (this.steps !== null) this.steps.push(command);
+    else this.send(command);
+  }
+
+  private send(command: Command): void {
     const p = this.o.leader.propose(command);
     this.lastProposal = p;
     p.catch((e) => this.finish({ kind: "failed", message: `cannot append to log: ${errorMessage(e)}`, madeProgress: this.madeProgress }));

@@ -1,5 +1,6 @@
 import type {
   AttachCommand,
+  AttemptCommand,
   CalleeAssignment,
   Command,
   Envelope,
@@ -161,15 +162,21 @@ const attach = { target: str, caller: str, completionId: int, via: oneOf("attach
 const invoke = { request: invokeRequest };
 const kill = { id: str } satisfies Fields<KillCommand>;
 
-/** One check per command; the mapped type makes a missing command a compile error. */
-const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }>> } = {
-  "announce-leader": { epoch: int, nodeId: int },
-  invoke,
+const ATTEMPT_COMMANDS: { readonly [K in AttemptCommand["t"]]: Fields<Extract<AttemptCommand, { t: K }>> } = {
   "journal-command": { id: str, commandIndex: int, msgType: int, payload: bytes, callee: opt(calleeAssignment), pin: opt(obj(pinnedDeployment)) },
   "run-completion": { id: str, completionId: int, result: invocationResult },
   suspend: { id: str, commandCount: int, awaiting },
   end: { id: str, commandCount: int },
   "pin-deployment": { id: str, ...pinnedDeployment },
+};
+const attemptCommand = tagged("t", Object.fromEntries(Object.entries(ATTEMPT_COMMANDS).map(([t, fields]) => [t, obj(fields)])));
+
+/** One check per command; the mapped type makes a missing command a compile error. */
+const COMMANDS: { readonly [K in Command["t"]]: Fields<Extract<Command, { t: K }>> } = {
+  "announce-leader": { epoch: int, nodeId: int },
+  invoke,
+  ...ATTEMPT_COMMANDS,
+  "attempt-steps": { steps: list(attemptCommand) },
   fail: { id: str, code: int, message: str },
   "invocation-response": invocationResponse,
   "timer-fired": { key: str, fireAt: opt(num) },

@@ -62,9 +62,8 @@ export type CalleeAssignment =
     }
   | { readonly error: { readonly code: number; readonly message: string } };
 
-export type Command =
-  | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }
-  | { readonly t: "invoke"; readonly request: InvokeRequest }
+/** What an invocation attempt proposes, one per message from its deployment. */
+export type AttemptCommand =
   /** A command message the SDK sent, in SDK order: `commandIndex` must equal the stored command count. */
   | {
       readonly t: "journal-command";
@@ -83,7 +82,19 @@ export type Command =
    * The deployment of an invocation's first attempt, as a record of its own when that attempt fails
    * or proposes something else before its first journal-command (which otherwise carries the pin).
    */
-  | ({ readonly t: "pin-deployment"; readonly id: InvocationId } & PinnedDeployment)
+  | ({ readonly t: "pin-deployment"; readonly id: InvocationId } & PinnedDeployment);
+
+export type Command =
+  | { readonly t: "announce-leader"; readonly epoch: LeaderEpoch; readonly nodeId: number }
+  | { readonly t: "invoke"; readonly request: InvokeRequest }
+  | AttemptCommand
+  /**
+   * What an invocation attempt proposed for the messages of one read from its deployment (often a
+   * run and its result, or the last commands and the end), applied in order as one record: each record
+   * costs its framing, checksum, decoding and shape check, its apply and its place in every copy of
+   * the log, so a record per message multiplied that.
+   */
+  | { readonly t: "attempt-steps"; readonly steps: readonly AttemptCommand[] }
   /** The invocation failed terminally outside the journal (e.g. retries exhausted, unknown service). */
   | { readonly t: "fail"; readonly id: InvocationId; readonly code: number; readonly message: string }
   | InvocationResponse

@@ -134,3 +134,27 @@ test("a command forwarded to a partition's leader round-trips and is checked lik
   assert.throws(() => decodeForwardedCommand(damaged, "N2:1"), /command forwarded by N2:1 is corrupt/);
   assert.throws(() => decodeForwardedCommand(withValidFrame({ t: "cancel" }, 3), "N2:1"), /command\.id: expected string/);
 });
+
+test("an attempt's steps round-trip as one record, and a step that does not fit is refused by name", () => {
+  const steps: Envelope = {
+    header: { ts: 1_764_000_000_200 },
+    command: {
+      t: "attempt-steps",
+      steps: [
+        { t: "journal-command", id, commandIndex: 1, msgType: 0x0411, payload: new Uint8Array([9]) },
+        { t: "end", id, commandCount: 2 },
+      ],
+    },
+  };
+  const back = decodeEnvelope(encodeEnvelope(steps), Lsn(6));
+  assert.equal(back.command.t, "attempt-steps");
+  assert.deepEqual(
+    (back.command as Extract<Envelope["command"], { t: "attempt-steps" }>).steps.map((s) => s.t),
+    ["journal-command", "end"],
+  );
+  // Only what an attempt proposes may be a step: no nested batch, no other command.
+  const nested = withValidFrame({ header: { ts: 1 }, command: { t: "attempt-steps", steps: [{ t: "attempt-steps", steps: [] }] } });
+  assert.throws(() => decodeEnvelope(nested, Lsn(7)), (e: unknown) => e instanceof CorruptRecordError && /record\.command\.steps\[0\]\.t/.test((e as Error).message));
+  const badStep = withValidFrame({ header: { ts: 1 }, command: { t: "attempt-steps", steps: [{ t: "end", id, commandCount: "two" }] } });
+  assert.throws(() => decodeEnvelope(badStep, Lsn(8)), (e: unknown) => e instanceof CorruptRecordError && /record\.command\.steps\[0\]\.commandCount: expected integer/.test((e as Error).message));
+});

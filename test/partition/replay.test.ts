@@ -107,6 +107,11 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
         "SELECT count(*) FILTER (WHERE inboxed_at IS NOT NULL), count(*) FILTER (WHERE scheduled_at IS NOT NULL), count(*) FILTER (WHERE completed_at IS NOT NULL) FROM sys_invocation_status",
       );
       assert.deepEqual(timestamps.rows, [[1n, 1n, 10n]], "inboxed, scheduled and completed invocations were compared");
+      // The messages of one read from a deployment went as one record, and replayed as they applied.
+      assert.ok(
+        [...replayedSteps].some((steps) => steps.endsWith("journal-command,end")),
+        `an output and its end in one record (steps records: ${[...replayedSteps].join(" | ") || "none"})`,
+      );
     } finally {
       // The engines' query workers hold the store files open: stop them before closing the stores.
       for (const engine of engines) await engine.close();
@@ -117,8 +122,10 @@ describe("replay: a partition store rebuilt from its log is identical to the ori
   });
 });
 
-/** Applies the partition's log from the first record through `upTo` to a fresh store, as a processor would. */
-/** Replays the log into a fresh store file (SQL's workers read stores from their files). */
+/** The step kinds of each `attempt-steps` record `rebuild` applied, joined by commas. */
+const replayedSteps = new Set<string>();
+
+/** Replays the log from the first record through `upTo` into a fresh store file, as a processor would (SQL's workers read stores from their files). */
 async function rebuild(bifrost: Bifrost, logId: LogId, upTo: Lsn, path: string): Promise<PartitionStore> {
   const store = new PartitionStore(path);
   const sm = new StateMachine(pino({ level: "silent" }));
@@ -129,7 +136,9 @@ async function rebuild(bifrost: Bifrost, logId: LogId, upTo: Lsn, path: string):
     store.write((tx) => {
       for (const entry of entries) {
         assert.ok(!isTrimGap(entry), "the test log is never trimmed");
-        sm.apply(tx, entry.lsn, decodeEnvelope(entry.payload, entry.lsn), effects);
+        const envelope = decodeEnvelope(entry.payload, entry.lsn);
+        if (envelope.command.t === "attempt-steps") replayedSteps.add(envelope.command.steps.map((step) => step.t).join(","));
+        sm.apply(tx, entry.lsn, envelope, effects);
       }
     });
     next = entries.at(-1)!.lsn + 1;

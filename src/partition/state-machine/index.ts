@@ -39,6 +39,9 @@ const COMMAND_HANDLERS: CommandHandlers = {
   suspend,
   end,
   "pin-deployment": pinDeployment,
+  "attempt-steps": (ctx, { steps }) => {
+    for (const step of steps) dispatch(ctx, step.t, step);
+  },
   fail,
   "invocation-response": invocationResponse,
   "timer-fired": timerFired,

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import * as pb from "../../../src/protocol/gen/dev/restate/service/protocol_pb.ts";
 import { DEFAULT_COMPLETION_RETENTION_MS } from "../../../src/partition/state-machine/index.ts";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { messageTypeOf } from "../../../src/protocol/message-type.ts";
 import { T0, TestPartition, bytes, effectsOf, nextId, request, service } from "./harness.ts";
 
 describe("state machine: output, end and failure", () => {
@@ -30,6 +32,28 @@ describe("state machine: output, end and failure", () => {
     assert.equal(s.status, "completed");
     assert.equal(s.completedAt, T0 + 10);
     assert.deepEqual(p.read((tx) => tx.listTimers()), [cleanup]);
+  });
+
+  it("an attempt's steps in one record (a run, its result, the output, the end) apply as the same records one by one", () => {
+    const separate = new TestPartition();
+    try {
+      const req = request(service());
+      const run = { t: "journal-command", id: req.id, commandIndex: 1, msgType: messageTypeOf(pb.RunCommandMessageSchema), payload: toBinary(pb.RunCommandMessageSchema, create(pb.RunCommandMessageSchema, { resultCompletionId: 1, name: "step" })) } as const;
+      const result = { t: "run-completion", id: req.id, completionId: 1, result: { kind: "success", value: bytes("1") } } as const;
+      const output = { t: "journal-command", id: req.id, commandIndex: 2, msgType: messageTypeOf(pb.OutputCommandMessageSchema), payload: toBinary(pb.OutputCommandMessageSchema, create(pb.OutputCommandMessageSchema, { result: { case: "value", value: { content: bytes('"done"') } } })) } as const;
+      const end = { t: "end", id: req.id, commandCount: 3 } as const;
+      p.invoke(req);
+      separate.invoke(req);
+      const together = p.apply({ t: "attempt-steps", steps: [run, result, output, end] });
+      const oneByOne = [run, result, output, end].flatMap((c) => separate.apply(c));
+      assert.deepEqual(together, oneByOne);
+      assert.equal(p.status(req.id).status, "completed");
+      assert.deepEqual(p.status(req.id), separate.status(req.id));
+      assert.deepEqual(p.journal(req.id), separate.journal(req.id));
+      assert.equal(p.journal(req.id).length, 4, "input, run, its completion, output");
+    } finally {
+      separate.close();
+    }
   });
 
   it("an end without an output completes with a failure", () => {
