@@ -89,8 +89,8 @@ export type Command =
   | { readonly t: "invoke"; readonly request: InvokeRequest }
   | AttemptCommand
   /**
-   * What an invocation attempt proposed for the messages of one read from its deployment (often a
-   * run and its result, or the last commands and the end), applied in order as one record: each record
+   * What an invocation attempt proposed for the messages of one read from its deployment (typically
+   * the last commands and the end), applied in order as one record: each record
    * costs its framing, checksum, decoding and shape check, its apply and its place in every copy of
    * the log, so a record per message multiplied that.
    */
