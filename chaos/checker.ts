@@ -63,3 +63,25 @@ export function violations(result: CheckResult): string[] {
   if (result.unreadable.length > 0) out.push(`${result.unreadable.length} object(s) could not be read back: ${result.unreadable.join(", ")}`);
   return out;
 }
+
+/** What the clients got acknowledged while one fault held. */
+export interface AcksWhileHeld {
+  readonly total: number;
+  /** Per node whose ingress answered: the majority side's keep growing, a cut-off node's can only count adds that were done as it was cut. */
+  readonly byIngress: ReadonlyMap<string, number>;
+  /** The longest stretch of the fault with no add acknowledged anywhere (from the injection, between acks, to the heal): how long the cluster stalled. */
+  readonly longestGapMs: number;
+}
+
+export function acksWhileHeld(ops: readonly OpRecord[], injectedAt: number, healedAt: number): AcksWhileHeld {
+  const acked = ops.filter((op) => op.outcome === "acked" && op.endedAt >= injectedAt && op.endedAt <= healedAt).sort((a, b) => a.endedAt - b.endedAt);
+  const byIngress = new Map<string, number>();
+  let longestGapMs = 0;
+  let previous = injectedAt;
+  for (const op of acked) {
+    if (op.ackedVia !== undefined) byIngress.set(op.ackedVia, (byIngress.get(op.ackedVia) ?? 0) + 1);
+    longestGapMs = Math.max(longestGapMs, op.endedAt - previous);
+    previous = op.endedAt;
+  }
+  return { total: acked.length, byIngress, longestGapMs: Math.max(longestGapMs, healedAt - previous) };
+}

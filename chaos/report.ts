@@ -31,14 +31,15 @@ export function leaderChangesOf(r: RoundResult, i: number): Map<number, number> 
 /** The faults of one round and its checker figures. */
 export function formatRound(r: RoundResult, recoveryBoundMs: number): string {
   const faults = table(
-    ["fault", "nemesis", "what", "held s", "dropped pkts", "acks during", "leader changes", "recovery ms"],
+    ["fault", "nemesis", "what", "held s", "dropped pkts", "acks during (by ingress)", "longest no-ack s", "leader changes", "recovery ms"],
     r.faults.map((f, i) => [
       String(i + 1),
       f.nemesis,
       f.description,
       seconds(f.healedAt - f.injectedAt),
       f.droppedPackets === undefined ? "-" : String(f.droppedPackets),
-      String(f.acksDuringFault),
+      `${f.acks.total} (${[...f.acks.byIngress].sort(([a], [b]) => a.localeCompare(b)).map(([node, n]) => `${node} ${n}`).join(", ") || "none"})`,
+      seconds(f.acks.longestGapMs),
       [...leaderChangesOf(r, i)].map(([p, n]) => `p${p}:${n}`).join(" ") || "-",
       recovery(f, recoveryBoundMs),
     ]),
@@ -67,7 +68,7 @@ export function formatSummary(rounds: readonly RoundResult[], recoveryBoundMs: n
   const byNemesis = new Map<NemesisName, FaultResult[]>();
   for (const f of rounds.flatMap((r) => r.faults)) byNemesis.set(f.nemesis, [...(byNemesis.get(f.nemesis) ?? []), f]);
   const nemeses = table(
-    ["nemesis", "runs", "recovered", `within ${recoveryBoundMs} ms`, "recovery ms min/median/max", "acks/s during fault"],
+    ["nemesis", "runs", "recovered", `within ${recoveryBoundMs} ms`, "recovery ms min/median/max", "acks/s during fault", "longest no-ack s"],
     [...byNemesis].map(([name, fs]) => {
       const times = fs.map((f) => f.recoveryMs).filter((t): t is number => t !== null).sort((a, b) => a - b);
       const heldS = fs.reduce((s, f) => s + (f.healedAt - f.injectedAt) / 1000, 0);
@@ -77,7 +78,8 @@ export function formatSummary(rounds: readonly RoundResult[], recoveryBoundMs: n
         String(times.length),
         String(times.filter((t) => t <= recoveryBoundMs).length),
         times.length === 0 ? "-" : `${times[0]}/${times[Math.floor((times.length - 1) / 2)]}/${times[times.length - 1]}`,
-        heldS === 0 ? "-" : (fs.reduce((n, f) => n + f.acksDuringFault, 0) / heldS).toFixed(1),
+        heldS === 0 ? "-" : (fs.reduce((n, f) => n + f.acks.total, 0) / heldS).toFixed(1),
+        seconds(Math.max(...fs.map((f) => f.acks.longestGapMs))),
       ];
     }),
   );

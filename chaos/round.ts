@@ -1,4 +1,4 @@
-import { check, type CheckResult } from "./checker.ts";
+import { acksWhileHeld, check, type AcksWhileHeld, type CheckResult } from "./checker.ts";
 import type { ChaosCluster } from "./cluster.ts";
 import type { Firewall } from "./firewall.ts";
 import { hold } from "./hold.ts";
@@ -37,7 +37,7 @@ export interface RoundSettings {
 export interface FaultResult extends FaultRecord {
   readonly recoveryMs: number | null;
   /** Adds acknowledged while the fault held. */
-  readonly acksDuringFault: number;
+  readonly acks: AcksWhileHeld;
 }
 
 export interface RoundResult {
@@ -88,7 +88,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
     opDeadlineMs: s.opDeadlineMs,
     signal,
   });
-  const faults: Omit<FaultResult, "acksDuringFault">[] = [];
+  const faults: Omit<FaultResult, "acks">[] = [];
   let ops: OpRecord[] = [];
   let lists: (string[] | null)[] = [];
   let replicas: ReplicaAgreement = { agreed: false, digests: {} };
@@ -126,7 +126,7 @@ export async function runRound(index: number, env: RoundEnv, s: RoundSettings): 
     index,
     durationMs: Date.now() - startedAt,
     check: check(ops, new Map(keys.map((key, i) => [key, lists[i]]))),
-    faults: faults.map((f) => ({ ...f, acksDuringFault: ops.filter((op) => op.outcome === "acked" && op.endedAt >= f.injectedAt && op.endedAt <= f.healedAt).length })),
+    faults: faults.map((f) => ({ ...f, acks: acksWhileHeld(ops, f.injectedAt, f.healedAt) })),
     leaderChanges: changes.counts,
     leaderChangeEvents: changes.events,
     replicas,

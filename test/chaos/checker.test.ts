@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { check, violations } from "../../chaos/checker.ts";
+import { acksWhileHeld, check, violations } from "../../chaos/checker.ts";
 import type { OpRecord } from "../../chaos/workload.ts";
 
 const op = (key: string, element: string, outcome: OpRecord["outcome"]): OpRecord => ({ key, element, outcome, attempts: 1, startedAt: 0, endedAt: 1 });
@@ -40,5 +40,15 @@ describe("chaos checker", () => {
     const result = check([op("a", "x1", "acked"), op("a", "x2", "indeterminate")], new Map([["a", ["x1"]]]));
     assert.deepEqual(violations(result), []);
     assert.equal(result.indeterminateApplied, 0);
+  });
+
+  it("counts a fault's acks by ingress and finds the longest stretch without any, edges included", () => {
+    const acked = (endedAt: number, ackedVia: string, outcome: OpRecord["outcome"] = "acked"): OpRecord => ({ ...op("k", `e${endedAt}`, outcome), endedAt, ackedVia });
+    const ops = [acked(90, "n1"), acked(1_300, "n2"), acked(1_500, "n1"), acked(1_600, "n3", "indeterminate"), acked(4_000, "n2"), acked(6_000, "n1")];
+    const held = acksWhileHeld(ops, 100, 5_000);
+    assert.equal(held.total, 3);
+    assert.deepEqual([...held.byIngress].sort(), [["n1", 1], ["n2", 2]]);
+    assert.equal(held.longestGapMs, 2_500, "between 1.5 s and 4 s");
+    assert.deepEqual(acksWhileHeld([], 0, 3_000), { total: 0, byIngress: new Map(), longestGapMs: 3_000 });
   });
 });
