@@ -1,11 +1,11 @@
 import { chownSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeDocument, METADATA_KEYS, type PartitionTable } from "../src/metadata/documents.ts";
+import { REPRISE, REPRISE_NODE_FLAGS } from "../test/support/reprise-server.ts";
 import { ChaosProcess } from "./processes.ts";
 import { hasIngress, type NodeSpec } from "./topology.ts";
 
-const REPRISE = resolve(import.meta.dirname, "../bin/reprise.js");
 const CLUSTER_NAME = "chaos";
 const ETCD_READY_MS = 20_000;
 const REPRISE_READY_MS = 90_000;
@@ -205,6 +205,7 @@ export class ChaosCluster {
       label: `${node.name}/reprise`,
       command: process.execPath,
       args: [
+        ...REPRISE_NODE_FLAGS,
         REPRISE,
         "server",
         ...["--metadata", `etcd://${metadata}`, "--cluster-name", CLUSTER_NAME, "--node-name", node.name, "--roles", node.roles.join(",")],

@@ -1,9 +1,21 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ReadyEvent } from "../../src/cluster/ready-event.ts";
 import { PlainNodeId, type GenerationalNodeId } from "../../src/types/ids.ts";
 import { startReadyChild, type NodeChildOptions, type ReadyChild } from "./process.ts";
 
-const REPRISE = resolve(import.meta.dirname, "../../bin/reprise.js");
+export const REPRISE = resolve(import.meta.dirname, "../../bin/reprise.js");
+
+/**
+ * The `node` flags of the CLI's shebang (`#!/usr/bin/env -S node <flags>`): a server a test or
+ * benchmark starts runs with the heap settings an installed `reprise` runs with.
+ */
+export const REPRISE_NODE_FLAGS: readonly string[] = (() => {
+  const shebang = readFileSync(REPRISE, "utf8").split("\n", 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node((?: --[^\s]+)*)$/.exec(shebang);
+  if (m === null) throw new Error(`${REPRISE}: first line is not "#!/usr/bin/env -S node [--flag ...]": ${shebang}`);
+  return m[1].split(" ").filter(Boolean);
+})();
 const READY_TIMEOUT_MS = 45_000;
 
 /** A `reprise server` process started by a test; stopped by its pid. */
@@ -27,13 +39,13 @@ export function readyNode(ready: ReadyEvent): GenerationalNodeId {
   return { id: PlainNodeId(Number(m[1])), generation: Number(m[2]) };
 }
 
-/** Runs the real CLI (`node [nodeArgs] bin/reprise.js server ...`) and waits for its ready line. */
+/** Runs the real CLI (`node <shebang flags> [nodeArgs] bin/reprise.js server ...`) and waits for its ready line. */
 export async function startRepriseServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   opts: Pick<NodeChildOptions, "nodeArgs"> & { readyTimeoutMs?: number } = {},
 ): Promise<RepriseProcess> {
-  const child = await startReadyChild(REPRISE, ["server", ...args], { env, nodeArgs: opts.nodeArgs, readyTimeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS });
+  const child = await startReadyChild(REPRISE, ["server", ...args], { env, nodeArgs: [...REPRISE_NODE_FLAGS, ...(opts.nodeArgs ?? [])], readyTimeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS });
   return {
     ...child,
     nodeId: child.ready.node === undefined ? NaN : readyNode(child.ready).id,
