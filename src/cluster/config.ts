@@ -52,6 +52,11 @@ export interface NodeConfig {
      * generated on first start and kept at `<base-dir>/request-identity.pem`.
      */
     readonly requestIdentityPrivateKeyPemFile: string;
+    /**
+     * Invocation attempts a node runs at once, at most, as Restate's
+     * `worker.invoker.concurrent-invocations-limit` (default 1000 there too); the rest wait their turn.
+     */
+    readonly concurrentInvocationsLimit: number;
   };
   /**
    * Retention of completed invocations whose handler sets none (`journal_retention`,
@@ -134,7 +139,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     awsForcePathStyle: false,
   },
   log: { trimIntervalMs: 60_000 },
-  invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "" },
+  invoker: { retry: DEFAULT_RETRY_POLICY, inactivityTimeoutMs: 60_000, abortTimeoutMs: 60_000, eagerStateSizeLimitBytes: 32 * 1024 * 1024, requestIdentityPrivateKeyPemFile: "", concurrentInvocationsLimit: 1000 },
   retention: { journalMs: DAY_MS, idempotencyMs: DAY_MS, workflowCompletionMs: DAY_MS },
   tracing: { endpoint: "", serviceName: "reprise" },
 };
@@ -236,6 +241,9 @@ function validate(c: NodeConfig): NodeConfig {
   }
   if (!Number.isSafeInteger(c.invoker.eagerStateSizeLimitBytes) || c.invoker.eagerStateSizeLimitBytes < 0) {
     throw new BadRequestError(`invoker.eager_state_size_limit_bytes must be a non-negative integer, got ${c.invoker.eagerStateSizeLimitBytes}`, "config_invalid");
+  }
+  if (!Number.isSafeInteger(c.invoker.concurrentInvocationsLimit) || c.invoker.concurrentInvocationsLimit < 1) {
+    throw new BadRequestError(`invoker.concurrent_invocations_limit must be a positive integer, got ${c.invoker.concurrentInvocationsLimit}`, "config_invalid");
   }
   for (const [key, ms] of Object.entries(c.retention)) {
     if (!Number.isSafeInteger(ms) || ms < 0) throw new BadRequestError(`retention.${snake(key)} must be a non-negative integer (ms), got ${ms}`, "config_invalid");

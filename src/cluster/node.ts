@@ -144,6 +144,7 @@ export class Node implements RunningNode {
       abortTimeoutMs: config.invoker.abortTimeoutMs,
       retention: config.retention,
       eagerStateLimitBytes: config.invoker.eagerStateSizeLimitBytes,
+      concurrentInvocationsLimit: config.invoker.concurrentInvocationsLimit,
       identity: this.identity,
       tracing: this.tracing,
       logger: this.log,

@@ -27,6 +27,11 @@ export interface InvokerOptions {
   /** Attempt spans, and the invocation spans of invocations completed on this leader. */
   readonly tracing?: InvocationTracing;
   readonly logger: Logger;
+  /**
+   * Attempts running at once, at most (Restate's `concurrent-invocations-limit`); the invocations
+   * beyond it wait their turn, first come first served. Infinity: no limit.
+   */
+  readonly concurrentInvocationsLimit: number;
 }
 
 /** Per-invocation bookkeeping on the leader: at most one attempt runs at a time. */
@@ -83,9 +88,17 @@ export interface InvokerInvocationState {
 /**
  * Drives invocations on the partitions this node leads: one attempt at a time per invocation,
  * exponential backoff between failed attempts, and a fresh journal read before every attempt.
+ * At most `concurrentInvocationsLimit` attempts run at once. Unbounded, a backlog of one-way
+ * sends started thousands of attempts together: the event loop then spent its turns on them and
+ * the SDK on thousands of open streams, and new requests waited behind both (the compare
+ * bench's send p99).
  */
 export class Invoker implements InvokerPort {
   private readonly tasks = new Map<InvocationId, InvocationTask>();
+  /** Attempts started and not yet ended. */
+  private running = 0;
+  /** Invocations waiting for a free attempt slot, in the order they asked. */
+  private readonly waiting = new Set<InvocationId>();
   private readonly client = new DeploymentClient();
   private readonly log: Logger;
   private readonly tracing: InvocationTracing;
@@ -135,7 +148,7 @@ export class Invoker implements InvokerPort {
     }
     const fresh = task ?? { leader, attempt: null, retryTimer: null, failures: 0, failuresSinceProgress: 0, attempts: 0, rerun: false };
     this.tasks.set(id, fresh);
-    this.startAttempt(id, fresh);
+    this.admit(id, fresh);
   }
 
   notify(id: InvocationId, entry: { type: number; payload: Uint8Array }, runAck?: number): void {
@@ -146,6 +159,7 @@ export class Invoker implements InvokerPort {
     const task = this.tasks.get(id);
     if (!task) return;
     this.tasks.delete(id);
+    this.waiting.delete(id);
     if (task.retryTimer) clearTimeout(task.retryTimer);
     task.attempt?.abort();
   }
@@ -165,6 +179,22 @@ export class Invoker implements InvokerPort {
   close(): void {
     for (const id of [...this.tasks.keys()]) this.abort(id);
     this.client.close();
+  }
+
+  /** Starts an attempt now if a slot is free and nobody waits for one; otherwise queues the invocation. */
+  private admit(id: InvocationId, task: InvocationTask): void {
+    if (this.running < this.o.concurrentInvocationsLimit && this.waiting.size === 0) this.startAttempt(id, task);
+    else this.waiting.add(id);
+  }
+
+  /** A slot came free: the invocations that waited longest take the free ones. */
+  private startWaiting(): void {
+    for (const id of this.waiting) {
+      if (this.running >= this.o.concurrentInvocationsLimit) return;
+      this.waiting.delete(id);
+      const task = this.tasks.get(id);
+      if (task !== undefined && task.attempt === null && task.retryTimer === null) this.startAttempt(id, task);
+    }
   }
 
   private startAttempt(id: InvocationId, task: InvocationTask): void {
@@ -205,12 +235,17 @@ export class Invoker implements InvokerPort {
       logger: this.log,
     });
     task.attempt = attempt;
+    this.running++;
     task.lastStartAt = Date.now();
     task.lastDeploymentId = deployment.id;
     task.nextRetryAt = undefined;
     attempt.start();
     void attempt.outcome.then(async (outcome) => {
       this.tracing.attemptEnded(span, outcome);
+      // The deployment is done with this attempt: its slot goes to the next one waiting now, not
+      // after the wait below for what it stored to be applied.
+      this.running--;
+      this.startWaiting();
       // The next attempt must see everything this one stored, so wait until it is applied.
       await attempt.settled();
       if (this.tasks.get(id) !== task) return;
@@ -223,7 +258,7 @@ export class Invoker implements InvokerPort {
       }
       if (outcome.kind === "aborted") return;
       task.failures = task.failuresSinceProgress = 0;
-      if (task.rerun) this.startAttempt(id, task);
+      if (task.rerun) this.admit(id, task);
       else if (task.leader.store.read((tx) => tx.getInvocation(id))?.status === "invoked") {
         // The log decides, not the attempt: its end or suspension was applied, yet the invocation
         // still runs, so what it journaled did not all get applied (records are dropped when
@@ -256,7 +291,7 @@ export class Invoker implements InvokerPort {
     task.nextRetryAt = Date.now() + delay;
     task.retryTimer = setTimeout(() => {
       task.retryTimer = null;
-      if (this.tasks.get(id) === task) this.startAttempt(id, task);
+      if (this.tasks.get(id) === task) this.admit(id, task);
     }, delay);
   }
 }

@@ -74,6 +74,8 @@ const invoker = new Invoker({
   abortTimeoutMs: config.invoker.abortTimeoutMs,
   retention: config.retention,
   eagerStateLimitBytes: config.invoker.eagerStateSizeLimitBytes,
+  // The node's limit, shared out over its threads by their partitions.
+  concurrentInvocationsLimit: Math.max(1, Math.ceil((config.invoker.concurrentInvocationsLimit * data.partitions.length) / config.partitions)),
   // The main thread loaded (or generated) the key before it started this thread: the same one.
   identity: loadRequestIdentity(config.invoker.requestIdentityPrivateKeyPemFile, baseDir),
   tracing,
