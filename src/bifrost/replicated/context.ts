@@ -11,9 +11,11 @@ export interface ReplicatedTimeouts {
   readonly readMs: number;
   /** Longest pause between retries of a seal, repair or batch. */
   readonly maxBackoffMs: number;
+  /** How long a batch waits for a write quorum before the sequencer also stores it on one more server. */
+  readonly hedgeMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: ReplicatedTimeouts = { rpcMs: 2_000, readMs: 5_000, maxBackoffMs: 500 };
+export const DEFAULT_TIMEOUTS: ReplicatedTimeouts = { rpcMs: 2_000, readMs: 5_000, maxBackoffMs: 500, hedgeMs: 500 };
 
 /** What the parts of one replicated loglet (sequencer, reader, sealer) share. */
 export interface LogletContext {

@@ -35,6 +35,7 @@ export class SequencerNotFreshError extends RepriseError {
 }
 
 const RELEASE_DELAY_MS = 100;
+const HEDGE: unique symbol = Symbol("hedge");
 
 /** A log server knows a newer writer: this sequencer must stop for good. */
 const isSuperseded = (e: unknown): e is FencedNodeError | StaleSequencerError => e instanceof FencedNodeError || e instanceof StaleSequencerError;
@@ -219,33 +220,41 @@ export class Sequencer {
   /**
    * The first append checks that the loglet is empty on n - r + 1 servers, where any committed
    * record would show. A non-empty loglet was written by another instance with this identity, and
-   * its offsets cannot be safely reassigned.
+   * its offsets cannot be safely reassigned. The check ends with the (n - r + 1)-th empty answer:
+   * a server that takes the call and never answers would otherwise hold up the first append of
+   * every new segment for a whole call timeout.
    */
   private async verifyFresh(): Promise<void> {
     const needed = sealQuorum(this.ctx.params);
     for (let attempt = 0; ; attempt++) {
       this.ctx.signal.throwIfAborted();
       if (attempt > 0) await sleep(backoffMs(this.ctx, attempt), undefined, { signal: this.ctx.signal });
-      const states = await Promise.all(
-        this.ctx.params.nodeset.map((node) =>
+      const verdict = await new Promise<"fresh" | "sealed" | "too-few-answers">((resolve, reject) => {
+        let empty = 0;
+        let pending = this.ctx.params.nodeset.length;
+        for (const node of this.ctx.params.nodeset) {
           this.ctx.servers
             .client(node)
             .getLogletInfo({ header: this.ctx.servers.header(this.ctx.id, 0) }, { timeoutMs: this.ctx.timeouts.rpcMs, signal: this.ctx.signal })
-            .then((r) => r.state ?? null)
-            .catch((e: unknown) => {
-              if (isSuperseded(e)) throw e;
-              noteFailure(this.ctx, node, "getLogletInfo", e);
-              return null;
-            }),
-        ),
-      );
-      const answered = states.filter((s) => s !== null && s.authoritative);
-      if (answered.some((s) => s!.sealed)) {
-        this.onSealedByServer();
-        return;
-      }
-      if (answered.some((s) => s!.localTail > 1 || s!.knownGlobalTail > 1)) throw new SequencerNotFreshError(this.ctx.id);
-      if (answered.length >= needed) {
+            .then(
+              ({ state }) => {
+                if (state?.authoritative !== true) return;
+                if (state.sealed) resolve("sealed");
+                else if (state.localTail > 1 || state.knownGlobalTail > 1) reject(new SequencerNotFreshError(this.ctx.id));
+                else if (++empty >= needed) resolve("fresh");
+              },
+              (e: unknown) => {
+                if (isSuperseded(e)) reject(e);
+                else noteFailure(this.ctx, node, "getLogletInfo", e);
+              },
+            )
+            .finally(() => {
+              if (--pending === 0) resolve("too-few-answers");
+            });
+        }
+      });
+      if (verdict === "sealed") return this.onSealedByServer();
+      if (verdict === "fresh") {
         this.fresh = true;
         return;
       }
@@ -254,20 +263,24 @@ export class Sequencer {
 
   /**
    * Stores the batch on `replication` servers, replacing each server that fails with the next in
-   * `localFirstOrder`. Transient failures are retried (after a pause once every server failed); if
-   * so many servers refuse for good (read-only, unknown loglet) that no write quorum is left, the
-   * sequencer stops.
+   * `localFirstOrder`, and adding the next one (a hedge) whenever `hedgeMs` pass with the batch
+   * still short of a write quorum: a server cut off by silently dropped packets answers nothing
+   * until the call's timeout, and every append behind the batch would wait that long. A hedged
+   * batch may end up on more servers than `replication`, which seal and repair take like any copy.
+   * Transient failures are retried (after a pause once every server failed); if so many servers
+   * refuse for good (read-only, unknown loglet) that no write quorum is left, the sequencer stops.
    */
   private async replicate(batch: Batch): Promise<void> {
     const { params, servers } = this.ctx;
     const tried = new Set<PlainNodeId>();
     const refused = new Map<PlainNodeId, RepriseError>();
     const inFlight = new Map<PlainNodeId, Promise<void>>();
+    let hedges = 0;
     for (let round = 0; !batch.settled && batch.stored.size < params.replication; ) {
       if (this.sealedSeen || this.ctx.signal.aborted) return;
       if (params.nodeset.length - refused.size < params.replication) return this.stop(refused.values().next().value!);
       for (const node of localFirstOrder(params.nodeset, batch.seq, servers)) {
-        if (batch.stored.size + inFlight.size >= params.replication) break;
+        if (batch.stored.size + inFlight.size >= params.replication + hedges) break;
         if (batch.stored.has(node) || inFlight.has(node) || tried.has(node) || refused.has(node)) continue;
         tried.add(node);
         const attempt = this.storeOn(node, batch).then((refusal) => void (refusal && refused.set(node, refusal)));
@@ -276,10 +289,19 @@ export class Sequencer {
       if (inFlight.size === 0) {
         // Every server failed once for this batch: pause, then try them all again.
         tried.clear();
+        hedges = 0;
         await sleep(backoffMs(this.ctx, round++), undefined, { signal: this.ctx.signal }).catch(() => undefined);
         continue;
       }
-      await Promise.race(inFlight.values());
+      const spare = params.nodeset.some((n) => !tried.has(n) && !refused.has(n) && !batch.stored.has(n));
+      if (!spare) {
+        await Promise.race(inFlight.values());
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const hedge = new Promise<typeof HEDGE>((resolve) => (timer = setTimeout(resolve, this.ctx.timeouts.hedgeMs, HEDGE)));
+      if ((await Promise.race([...inFlight.values(), hedge])) === HEDGE) hedges++;
+      clearTimeout(timer);
     }
     if (batch.settled || batch.stored.size < params.replication) return;
     batch.committed = true;

@@ -74,11 +74,11 @@ describe("replicated loglet over three in-process log servers", () => {
     );
   }
 
-  async function provider(me: GenerationalNodeId, options: { tailCacheBytes?: number; rpcMs?: number } = {}): Promise<ReplicatedLogletProvider> {
+  async function provider(me: GenerationalNodeId, options: { tailCacheBytes?: number; rpcMs?: number; hedgeMs?: number } = {}): Promise<ReplicatedLogletProvider> {
     const dir = await NodeDirectory.open(metadata, rootLogger);
     directories.push(dir);
-    const { rpcMs = 1_000, ...rest } = options;
-    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs }, sealDrainMs: 500, ...rest });
+    const { rpcMs = 1_000, hedgeMs, ...rest } = options;
+    const p = new ReplicatedLogletProvider({ me, connections: dir.connections, timeouts: { rpcMs, ...(hedgeMs === undefined ? {} : { hedgeMs }) }, sealDrainMs: 500, ...rest });
     providers.push(p);
     return p;
   }
@@ -370,6 +370,35 @@ describe("replicated loglet over three in-process log servers", () => {
       const sealed = await Promise.race([reader.seal(), sleep(10_000).then(() => "still sealing after 10 s")]);
       assert.deepEqual(sealed, { nextOffset: 5, sealed: true });
       assert.deepEqual(await heldOffsets(2, id, 4, 4), [4], "the record N1 alone held was repaired onto N2");
+    } finally {
+      await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
+      silent.close();
+    }
+  });
+
+  it("commits appends without waiting out a log server that takes calls and never answers them", async () => {
+    const segment = await segmentFor(40);
+    const silent = createHttp2Server();
+    silent.on("stream", () => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+    const nodesWith = (address3: string) =>
+      writeNodes(
+        metadata,
+        stored.nodes.map((n) => ({ id: n.id, generation: n.generation, address: n.id === 3 ? address3 : n.address, storageState: n.logServer?.storageState })),
+      );
+    await nodesWith(`127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      // Calls time out only after 30 s: the first append's check that the loglet is empty, or a
+      // batch sent to N3 first, would wait that long for N3.
+      const writer = await (await provider(WRITER, { rpcMs: 30_000, hedgeMs: 200 })).getLoglet(LogId(40), segment);
+      const started = Date.now();
+      const acked: number[] = [];
+      for (let i = 0; i < 6; i++) acked.push(await Promise.race([writer.append([enc(`h${i}`)]), sleep(10_000).then(() => -1)]));
+      assert.deepEqual(acked, [1, 2, 3, 4, 5, 6], `appends committed in ${Date.now() - started} ms`);
+      // Every record is on the two servers that answer, the batches meant for N3 included.
+      assert.deepEqual(await heldOffsets(1, writer.id, 1, 6), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(await heldOffsets(2, writer.id, 1, 6), [1, 2, 3, 4, 5, 6]);
     } finally {
       await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
       silent.close();
