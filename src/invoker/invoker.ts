@@ -29,7 +29,7 @@ export interface InvokerOptions {
   readonly logger: Logger;
   /**
    * Attempts running at once, at most (Restate's `concurrent-invocations-limit`); the invocations
-   * beyond it wait their turn, first come first served. Infinity: no limit.
+   * beyond it wait their turn, first come first served.
    */
   readonly concurrentInvocationsLimit: number;
 }
