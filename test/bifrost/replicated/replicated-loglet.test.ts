@@ -103,6 +103,29 @@ describe("replicated loglet over three in-process log servers", () => {
     }
   }
 
+  /**
+   * Runs `body` while N3's address leads to a server that accepts every call and answers none (a
+   * frozen process, a link that drops every packet), then points N3 back at its log server.
+   */
+  async function whileN3NeverAnswers(body: () => Promise<void>): Promise<void> {
+    const silent = createHttp2Server();
+    silent.on("stream", () => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
+    const nodesWith = (address3: string) =>
+      writeNodes(
+        metadata,
+        stored.nodes.map((n) => ({ id: n.id, generation: n.generation, address: n.id === 3 ? address3 : n.address, storageState: n.logServer?.storageState })),
+      );
+    await nodesWith(`127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      await body();
+    } finally {
+      await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
+      silent.close();
+    }
+  }
+
   const segmentFor = async (logId: number, sequencer = WRITER): Promise<SegmentConfig> => {
     const config = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
     const params = newReplicatedParams(config, sequencer, 2);
@@ -347,48 +370,24 @@ describe("replicated loglet over three in-process log servers", () => {
   });
 
   it("seals and repairs without waiting out a log server that takes calls and never answers them", async () => {
-    // 1..3 committed on N1+N2, 4 stored on N1 only; N3's address now leads to a server that
-    // accepts every call and answers none (a frozen process, a link that drops every packet).
+    // 1..3 committed on N1+N2, 4 stored on N1 only; then N3 stops answering.
     const segment = await segmentFor(11);
     const id = replicatedLogletId(LogId(11), 0);
     await storeAsWriter(1, id, 1, ["u1", "u2", "u3"], 0);
     await storeAsWriter(2, id, 1, ["u1", "u2", "u3"], 0);
     await storeAsWriter(1, id, 4, ["u4"], 3);
-    const silent = createHttp2Server();
-    silent.on("stream", () => undefined);
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
-    const nodesWith = (address3: string) =>
-      writeNodes(
-        metadata,
-        stored.nodes.map((n) => ({ id: n.id, generation: n.generation, address: n.id === 3 ? address3 : n.address, storageState: n.logServer?.storageState })),
-      );
-    await nodesWith(`127.0.0.1:${(silent.address() as AddressInfo).port}`);
-    try {
+    await whileN3NeverAnswers(async () => {
       // Calls time out only after 30 s: waiting one out would show.
       const reader = await (await provider(READER, { rpcMs: 30_000 })).getLoglet(LogId(11), segment);
       const sealed = await Promise.race([reader.seal(), sleep(10_000).then(() => "still sealing after 10 s")]);
       assert.deepEqual(sealed, { nextOffset: 5, sealed: true });
       assert.deepEqual(await heldOffsets(2, id, 4, 4), [4], "the record N1 alone held was repaired onto N2");
-    } finally {
-      await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
-      silent.close();
-    }
+    });
   });
 
   it("commits appends without waiting out a log server that takes calls and never answers them", async () => {
     const segment = await segmentFor(40);
-    const silent = createHttp2Server();
-    silent.on("stream", () => undefined);
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    const stored = decodeDocument<NodesConfiguration>((await metadata.get(METADATA_KEYS.nodesConfiguration))!.value);
-    const nodesWith = (address3: string) =>
-      writeNodes(
-        metadata,
-        stored.nodes.map((n) => ({ id: n.id, generation: n.generation, address: n.id === 3 ? address3 : n.address, storageState: n.logServer?.storageState })),
-      );
-    await nodesWith(`127.0.0.1:${(silent.address() as AddressInfo).port}`);
-    try {
+    await whileN3NeverAnswers(async () => {
       // Calls time out only after 30 s: the first append's check that the loglet is empty, or a
       // batch sent to N3 first, would wait that long for N3.
       const writer = await (await provider(WRITER, { rpcMs: 30_000, hedgeMs: 200 })).getLoglet(LogId(40), segment);
@@ -399,10 +398,7 @@ describe("replicated loglet over three in-process log servers", () => {
       // Every record is on the two servers that answer, the batches meant for N3 included.
       assert.deepEqual(await heldOffsets(1, writer.id, 1, 6), [1, 2, 3, 4, 5, 6]);
       assert.deepEqual(await heldOffsets(2, writer.id, 1, 6), [1, 2, 3, 4, 5, 6]);
-    } finally {
-      await nodesWith(stored.nodes.find((n) => n.id === 3)!.address);
-      silent.close();
-    }
+    });
   });
 
   it("seals a loglet whose nodeset is no larger than its replication while one of its servers is down", async () => {
