@@ -9,6 +9,7 @@ import { callJson } from "../support/reprise.ts";
 import { counter, greeter } from "../support/example-services.ts";
 import { objectKeyIn } from "../support/object-keys.ts";
 import { PartitionRouter } from "../../src/partition/routing.ts";
+import { REPRISE } from "../support/reprise-server.ts";
 
 interface VerifyAnswer {
   partition_id: number;
@@ -20,7 +21,6 @@ interface VerifyAnswer {
   difference?: { table: string; key: Record<string, string>; columns: string[]; live: Record<string, string> | null; rebuilt: Record<string, string> | null };
 }
 
-const REPRISE = join(import.meta.dirname, "../../bin/reprise.js");
 
 /** `reprise partitions verify <id>` against the fixture's admin API. */
 function cliVerify(admin: string, partition: number): Promise<{ stdout: string; code: number }> {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseAdvertisedAddress, parseMetadataAddress, parseRoles } from "../../src/cluster/cluster-config.ts";
 import { isClusterMode, loadConfig } from "../../src/cluster/config.ts";
 import { BadRequestError } from "../../src/types/errors.ts";
 import { tempDir } from "../support/temp.ts";
+import { REPRISE } from "../support/reprise-server.ts";
 
-const REPRISE = resolve(import.meta.dirname, "../../bin/reprise.js");
 
 describe("cluster configuration", () => {
   it("is a single node unless the metadata store is shared", () => {

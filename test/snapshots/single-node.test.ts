@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
 import type { Node } from "../../src/cluster/node.ts";
@@ -12,8 +12,8 @@ import { spawnNodeChild } from "../support/process.ts";
 import { callJson, registerDeployment, startInProcess, tempDir } from "../support/reprise.ts";
 import { startSdkEndpoint, type SdkEndpoint } from "../support/sdk-endpoint.ts";
 import { startS3Server, type S3Server } from "./s3-server.ts";
+import { REPRISE } from "../support/reprise-server.ts";
 
-const REPRISE = resolve(import.meta.dirname, "../../bin/reprise.js");
 
 const signup = restate.workflow({
   name: "Signup",
