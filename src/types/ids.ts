@@ -47,22 +47,48 @@ const BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const U64_WIDTH = 11;
 const U128_WIDTH = 22;
 
+/** Digits per Number step: 62^8 < 2^53, so eight digits add up exactly in a double. */
+const CHUNK_DIGITS = 8;
+const CHUNK_BASE = 62n ** BigInt(CHUNK_DIGITS);
+/** 62^k as bigint, k = 0..CHUNK_DIGITS. */
+const POW62 = Array.from({ length: CHUNK_DIGITS + 1 }, (_, k) => 62n ** BigInt(k));
+/** Digit value per char code, -1 outside the alphabet. */
+const DIGIT = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < BASE62.length; i++) table[BASE62.charCodeAt(i)] = i;
+  return table;
+})();
+
+// Ids are routed, stored and sent many times per invocation: both directions work in Numbers, eight
+// digits at a time, instead of one bigint per digit (a bigint operation allocates).
 export function base62EncodeFixed(value: bigint, width: number): string {
   let out = "";
   let v = value;
   while (v > 0n) {
-    out = BASE62[Number(v % 62n)] + out;
-    v /= 62n;
+    let chunk = Number(v % CHUNK_BASE);
+    v /= CHUNK_BASE;
+    let digits = "";
+    for (let i = 0; i < CHUNK_DIGITS && (chunk > 0 || v > 0n); i++) {
+      digits = BASE62[chunk % 62] + digits;
+      chunk = Math.floor(chunk / 62);
+    }
+    out = digits + out;
   }
   return out.padStart(width, "0");
 }
 
 export function base62Decode(text: string): bigint {
   let v = 0n;
-  for (const ch of text) {
-    const d = BASE62.indexOf(ch);
-    if (d < 0) throw new Error(`invalid base62 character '${ch}'`);
-    v = v * 62n + BigInt(d);
+  for (let start = 0; start < text.length; start += CHUNK_DIGITS) {
+    const end = Math.min(text.length, start + CHUNK_DIGITS);
+    let chunk = 0;
+    for (let i = start; i < end; i++) {
+      const code = text.charCodeAt(i);
+      const d = code < 128 ? DIGIT[code] : -1;
+      if (d < 0) throw new Error(`invalid base62 character '${text[i]}'`);
+      chunk = chunk * 62 + d;
+    }
+    v = v * POW62[end - start] + BigInt(chunk);
   }
   return v;
 }

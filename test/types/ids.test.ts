@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import {
   IdParseError,
   PartitionKey,
+  base62Decode,
+  base62EncodeFixed,
   invocationIdFromBytes,
   invocationIdToBytes,
   newInvocationId,
@@ -27,5 +29,26 @@ describe("invocation ids", () => {
     for (const bad of ["", "inv_", "inv_1abc", "dp_1" + "0".repeat(33), "inv_1" + "!".repeat(33), "inv_1" + "z".repeat(33)]) {
       assert.throws(() => parseInvocationId(bad), IdParseError, bad);
     }
+  });
+
+  it("writes and reads base62 as the digit-by-digit definition does, across every place a digit can land", () => {
+    const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const byDefinition = (value: bigint, width: number): string => {
+      let out = "";
+      for (let v = value; v > 0n; v /= 62n) out = alphabet[Number(v % 62n)] + out;
+      return out.padStart(width, "0");
+    };
+    const values = [0n, 1n, 61n, 62n, (1n << 64n) - 1n, (1n << 128n) - 1n];
+    // Every power of 62 and its neighbours up to 22 digits, where one digit ends and the next begins.
+    for (let k = 1n; k <= 22n; k++) values.push(62n ** k - 1n, 62n ** k, 62n ** k + 1n);
+    for (let i = 1; i <= 64; i++) values.push(BigInt(`0x${Buffer.from(Array.from({ length: 1 + (i % 16) }, (_, j) => (i * 37 + j * 101) & 0xff)).toString("hex")}`));
+    for (const value of values) {
+      for (const width of [11, 22]) {
+        const text = base62EncodeFixed(value, width);
+        assert.equal(text, byDefinition(value, width), `${value} in ${width}`);
+        assert.equal(base62Decode(text), value, text);
+      }
+    }
+    for (const bad of ["-", "ab_c", "é", "0".repeat(20) + " "]) assert.throws(() => base62Decode(bad), /invalid base62 character/, bad);
   });
 });
