@@ -49,9 +49,9 @@ const U128_WIDTH = 22;
 
 /** Digits per Number step: 62^8 < 2^53, so eight digits add up exactly in a double. */
 const CHUNK_DIGITS = 8;
-const CHUNK_BASE = 62n ** BigInt(CHUNK_DIGITS);
 /** 62^k as bigint, k = 0..CHUNK_DIGITS. */
 const POW62 = Array.from({ length: CHUNK_DIGITS + 1 }, (_, k) => 62n ** BigInt(k));
+const CHUNK_BASE = POW62[CHUNK_DIGITS];
 /** Digit value per char code, -1 outside the alphabet. */
 const DIGIT = (() => {
   const table = new Int8Array(128).fill(-1);
